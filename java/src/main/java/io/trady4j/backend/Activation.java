@@ -1,0 +1,41 @@
+package io.trady4j.backend;
+
+import java.util.Locale;
+
+/** Activation fused into a layer's output. Backward passes use the post-activation output y. */
+public enum Activation {
+    NONE,
+    RELU,
+    RELU6;
+
+    public float apply(float v) {
+        return switch (this) {
+            case NONE -> v;
+            case RELU -> v > 0f ? v : 0f;
+            case RELU6 -> v > 0f ? (v < 6f ? v : 6f) : 0f;
+        };
+    }
+
+    /** Derivative expressed through the output y = act(x), as PyTorch computes it. */
+    public boolean passesGradient(float y) {
+        return switch (this) {
+            case NONE -> true;
+            case RELU -> y > 0f;
+            case RELU6 -> y > 0f && y < 6f;
+        };
+    }
+
+    /** Code shared with the C ABI (TRADY4J_ACT_*). */
+    public int code() {
+        return ordinal();
+    }
+
+    public static Activation parse(String name) {
+        for (Activation a : values()) {
+            if (a.name().toLowerCase(Locale.ROOT).equals(name.toLowerCase(Locale.ROOT))) {
+                return a;
+            }
+        }
+        throw new IllegalArgumentException("unknown activation '" + name + "' (expected none, relu or relu6)");
+    }
+}

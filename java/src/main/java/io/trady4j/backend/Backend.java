@@ -1,0 +1,154 @@
+package io.trady4j.backend;
+
+import io.trady4j.tensor.DType;
+import io.trady4j.tensor.MemoryCategory;
+import io.trady4j.tensor.MemoryMeter;
+import io.trady4j.tensor.Shape;
+import io.trady4j.tensor.Tensor;
+
+/**
+ * The operations trady4j trains with, implemented by the pure-Java CPU backend and the CUDA
+ * backend. Every operation writes into caller-allocated outputs, so a training step allocates
+ * nothing and, on a GPU, copies nothing to the host but the loss statistics.
+ *
+ * <p>Conventions: float32 NCHW tensors; a {@code null} bias means no bias. Operations validate
+ * shapes and throw {@link IllegalArgumentException} with one clear sentence before any work.
+ * Outputs are overwritten unless a method says it accumulates. Activations are fused into the
+ * producing layer; their backward takes the post-activation output y.
+ */
+public interface Backend extends AutoCloseable {
+
+    /** "cpu" or "cuda". */
+    String name();
+
+    /** Human-readable device, e.g. "CPU, 2 threads" or "NVIDIA H100 80GB HBM3 (sm_90)". */
+    String deviceDescription();
+
+    MemoryMeter memory();
+
+    // ---- memory ----
+
+    /** A new tensor with undefined contents. */
+    Tensor allocate(Shape shape, DType dtype, MemoryCategory category);
+
+    default Tensor allocate(Shape shape, MemoryCategory category) {
+        return allocate(shape, DType.F32, category);
+    }
+
+    Tensor upload(float[] data, Shape shape, MemoryCategory category);
+
+    Tensor uploadInts(int[] data, Shape shape, MemoryCategory category);
+
+    void download(Tensor src, float[] dst);
+
+    void downloadInts(Tensor src, int[] dst);
+
+    default float[] toFloatArray(Tensor t) {
+        float[] out = new float[t.numel()];
+        download(t, out);
+        return out;
+    }
+
+    default int[] toIntArray(Tensor t) {
+        int[] out = new int[t.numel()];
+        downloadInts(t, out);
+        return out;
+    }
+
+    void fill(Tensor t, float value);
+
+    /** Copies src into dst; both must have the same number of elements and dtype. */
+    void copy(Tensor src, Tensor dst);
+
+    /** Waits until all queued work is done (no-op on the CPU). */
+    void synchronize();
+
+    /** Validates {@code indices} (sorted, unique, in [0, bound)) and puts them on this backend. */
+    default ChannelIndex channelIndex(int[] indices, int bound) {
+        int[] valid = ChannelIndex.validate(indices, bound);
+        return new ChannelIndex(valid, bound, uploadInts(valid, Shape.of(valid.length), MemoryCategory.PARAMETER));
+    }
+
+    // ---- convolution ----
+
+    /** y = act(conv2d(x, w) + bias). x [B,C,H,W], w [C',C/g,D,D], bias [C'] or null, y [B,C',H',W']. */
+    void conv2d(Tensor x, Tensor w, Tensor bias, Conv2dSpec spec, Activation act, Tensor y);
+
+    /**
+     * Masked forward with channel-gathered caching: the same y as {@link #conv2d}, and in the same
+     * pass the compact copy xSel = x[:, S] ([B,|S|,H,W]) of the selected input channels.
+     */
+    void conv2dGather(Tensor x, Tensor w, Tensor bias, Conv2dSpec spec, Activation act, ChannelIndex selection,
+                      Tensor y, Tensor xSel);
+
+    /**
+     * Sparse weight gradient from the gathered input: dwSel = dW restricted to the selected input
+     * channels, shaped {@link Conv2dSpec#sparseWeightGradShape(int)}. xSel [B,|S|,H,W], dy [B,C',H',W'].
+     */
+    void conv2dDwSparse(Tensor xSel, Tensor dy, ChannelIndex selection, Conv2dSpec spec, Tensor dwSel);
+
+    /** Input gradient dx [B,C,H,W] of conv2d from dy [B,C',H',W'] (dy taken after the activation's backward). */
+    void conv2dDx(Tensor dy, Tensor w, Conv2dSpec spec, Tensor dx);
+
+    // ---- linear (input features are the channels; x may be [B,F] or [B,F,1,1]) ----
+
+    /** y [B,O] = x [B,F] · wᵀ ([O,F]) + bias [O] (bias may be null). */
+    void linear(Tensor x, Tensor w, Tensor bias, Tensor y);
+
+    /** dx [B,F] = dy [B,O] · w [O,F]. */
+    void linearDx(Tensor dy, Tensor w, Tensor dx);
+
+    /** dwSel [O,|S|] = dyᵀ · xSel, where xSel [B,|S|] holds the selected input features. */
+    void linearDwSparse(Tensor xSel, Tensor dy, ChannelIndex selection, Tensor dwSel);
+
+    /** Bias gradient: db [C] = Σ over batch (and space) of dy [B,C] or [B,C,H,W]. */
+    void biasGrad(Tensor dy, Tensor db);
+
+    // ---- element-wise, pooling, loss ----
+
+    /** xSel [B,|S|,H,W] = x[:, S] (a gather without a convolution, e.g. for linear layers). */
+    void gatherChannels(Tensor x, ChannelIndex selection, Tensor xSel);
+
+    /** y = act(x); y may be x. */
+    void activation(Activation act, Tensor x, Tensor y);
+
+    /** dx = dy where act passes the gradient at output y, else 0; dx may be dy. */
+    void activationBackward(Activation act, Tensor y, Tensor dy, Tensor dx);
+
+    /** out = a + b (same shapes); out may alias a or b. */
+    void add(Tensor a, Tensor b, Tensor out);
+
+    /** y [B,C] = mean over H,W of x [B,C,H,W]. */
+    void globalAvgPool(Tensor x, Tensor y);
+
+    /** dx [B,C,H,W] = dy [B,C] / (H·W) broadcast. */
+    void globalAvgPoolBackward(Tensor dy, Tensor dx);
+
+    /** Max pooling (square window, -inf padding); argmax (I32, same shape as y) holds flat input offsets per plane. */
+    void maxPool2d(Tensor x, int kernel, int stride, int padding, Tensor y, Tensor argmax);
+
+    /** dx = scatter-add of dy at argmax; dx is overwritten. */
+    void maxPool2dBackward(Tensor dy, Tensor argmax, Tensor dx);
+
+    /**
+     * Mean softmax cross-entropy of logits [B,K] against int32 labels [B]. Writes stats (F32 [2]):
+     * {mean loss, number of correct arg-max predictions}; dLogits ([B,K], may be null) receives the
+     * gradient of the mean loss, (softmax − onehot)/B.
+     */
+    void softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor stats, Tensor dLogits);
+
+    // ---- optimizer ----
+
+    /** Dense SGD step on a whole parameter (classifier weights and biases). momentum may be null if unused. */
+    void sgdUpdate(Tensor param, Tensor grad, Tensor momentum, SgdStep step);
+
+    /**
+     * SGD step on the selected slice only: W[:, S] (layout as in {@link Conv2dSpec}) is updated from
+     * dwSel; other weights are untouched. w is [C', C/g, D, D] (or [O,F] for linear, groups 1);
+     * momentum, if used, has dwSel's shape.
+     */
+    void sgdUpdateSparse(Tensor w, Tensor dwSel, ChannelIndex selection, int groups, Tensor momentum, SgdStep step);
+
+    @Override
+    void close();
+}

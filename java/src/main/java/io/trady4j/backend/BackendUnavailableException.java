@@ -1,0 +1,12 @@
+package io.trady4j.backend;
+
+/** A backend cannot run here (no GPU, no driver, no native library); the message says why and what to do. */
+public final class BackendUnavailableException extends RuntimeException {
+    public BackendUnavailableException(String message) {
+        super(message);
+    }
+
+    public BackendUnavailableException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

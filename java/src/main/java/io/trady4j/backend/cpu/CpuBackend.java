@@ -1,0 +1,864 @@
+package io.trady4j.backend.cpu;
+
+import io.trady4j.backend.Activation;
+import io.trady4j.backend.Backend;
+import io.trady4j.backend.ChannelIndex;
+import io.trady4j.backend.Conv2dSpec;
+import io.trady4j.backend.SgdStep;
+import io.trady4j.tensor.DType;
+import io.trady4j.tensor.MemoryCategory;
+import io.trady4j.tensor.MemoryMeter;
+import io.trady4j.tensor.Shape;
+import io.trady4j.tensor.Tensor;
+
+import java.util.Arrays;
+
+/**
+ * The pure-Java backend: the reference for the CUDA kernels and the default where no GPU exists.
+ * Convolutions run as per-sample, per-group GEMMs over an im2col buffer (skipped for 1×1 stride-1
+ * convs) or as direct loops for depthwise layers, parallel over samples and groups.
+ */
+public final class CpuBackend implements Backend {
+    private final MemoryMeter meter = new MemoryMeter();
+    private final Parallel parallel;
+    private final ThreadLocal<float[]> scratch = ThreadLocal.withInitial(() -> new float[0]);
+
+    public CpuBackend() {
+        this(Runtime.getRuntime().availableProcessors());
+    }
+
+    public CpuBackend(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("thread count must be >= 1, got " + threads);
+        }
+        this.parallel = new Parallel(threads);
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public String deviceDescription() {
+        return "CPU (pure Java), " + parallel.threads() + " threads";
+    }
+
+    @Override
+    public MemoryMeter memory() {
+        return meter;
+    }
+
+    public int threads() {
+        return parallel.threads();
+    }
+
+    // ---------------------------------------------------------------- memory
+
+    @Override
+    public Tensor allocate(Shape shape, DType dtype, MemoryCategory category) {
+        return new CpuTensor(shape, dtype, category, meter);
+    }
+
+    @Override
+    public Tensor upload(float[] data, Shape shape, MemoryCategory category) {
+        requireLength(data.length, shape);
+        CpuTensor t = new CpuTensor(shape, DType.F32, category, meter);
+        System.arraycopy(data, 0, t.floats(), 0, data.length);
+        return t;
+    }
+
+    @Override
+    public Tensor uploadInts(int[] data, Shape shape, MemoryCategory category) {
+        requireLength(data.length, shape);
+        CpuTensor t = new CpuTensor(shape, DType.I32, category, meter);
+        System.arraycopy(data, 0, t.ints(), 0, data.length);
+        return t;
+    }
+
+    private static void requireLength(int length, Shape shape) {
+        if (length != shape.numel()) {
+            throw new IllegalArgumentException("array of " + length + " elements does not fit shape " + shape);
+        }
+    }
+
+    @Override
+    public void download(Tensor src, float[] dst) {
+        float[] s = f(src, "src");
+        requireLength(dst.length, src.shape());
+        System.arraycopy(s, 0, dst, 0, s.length);
+    }
+
+    @Override
+    public void downloadInts(Tensor src, int[] dst) {
+        int[] s = i(src, "src");
+        requireLength(dst.length, src.shape());
+        System.arraycopy(s, 0, dst, 0, s.length);
+    }
+
+    @Override
+    public void fill(Tensor t, float value) {
+        Arrays.fill(f(t, "tensor"), value);
+    }
+
+    @Override
+    public void copy(Tensor src, Tensor dst) {
+        if (src.numel() != dst.numel() || src.dtype() != dst.dtype()) {
+            throw new IllegalArgumentException("copy needs equal sizes and dtypes, got " + src + " and " + dst);
+        }
+        if (src.dtype() == DType.F32) {
+            System.arraycopy(f(src, "src"), 0, f(dst, "dst"), 0, src.numel());
+        } else {
+            System.arraycopy(i(src, "src"), 0, i(dst, "dst"), 0, src.numel());
+        }
+    }
+
+    @Override
+    public void synchronize() {
+    }
+
+    @Override
+    public void close() {
+        parallel.shutdown();
+    }
+
+    // ---------------------------------------------------------------- convolution
+
+    @Override
+    public void conv2d(Tensor x, Tensor w, Tensor bias, Conv2dSpec spec, Activation act, Tensor y) {
+        convForward(x, w, bias, spec, act, null, y, null);
+    }
+
+    @Override
+    public void conv2dGather(Tensor x, Tensor w, Tensor bias, Conv2dSpec spec, Activation act, ChannelIndex sel,
+                             Tensor y, Tensor xSel) {
+        convForward(x, w, bias, spec, act, sel, y, xSel);
+    }
+
+    private void convForward(Tensor xt, Tensor wt, Tensor bt, Conv2dSpec spec, Activation act, ChannelIndex sel,
+                             Tensor yt, Tensor xSelT) {
+        Shape xs = xt.shape();
+        spec.checkInput(xs);
+        expect(wt, spec.weightShape(), "weight");
+        if (bt != null) {
+            expect(bt, Shape.of(spec.outChannels()), "bias");
+        }
+        expect(yt, spec.outputShape(xs), "output");
+        final int batch = xs.dim(0), c = spec.inChannels(), h = xs.dim(2), wd = xs.dim(3);
+        float[] xSel = null;
+        if (sel != null) {
+            checkSelection(sel, c);
+            expect(xSelT, Shape.of(batch, sel.size(), h, wd), "gathered input");
+            xSel = f(xSelT, "gathered input");
+        }
+        final float[] x = f(xt, "input"), w = f(wt, "weight"), y = f(yt, "output");
+        final float[] b = bt == null ? null : f(bt, "bias");
+        final float[] xs2 = xSel;
+        final int groups = spec.groups(), cg = spec.inPerGroup(), mg = spec.outPerGroup(), d = spec.kernel();
+        final int ho = spec.outSize(h), wo = spec.outSize(wd), n = ho * wo, k = cg * d * d, plane = h * wd;
+        final int cout = spec.outChannels();
+        final boolean pointwise = isPointwise(spec);
+        parallel.forRange(batch * groups, t -> {
+            int bi = t / groups, g = t % groups;
+            int xOff = (bi * c + g * cg) * plane;
+            int yOff = (bi * cout + g * mg) * n;
+            if (cg == 1 && mg == 1) {
+                depthwiseForwardPlane(x, xOff, h, wd, w, g * d * d, spec, y, yOff, ho, wo);
+            } else if (pointwise) {
+                Sgemm.nn(mg, n, k, w, g * mg * k, k, x, xOff, plane, y, yOff, n, false);
+            } else {
+                float[] cols = scratch(k * n);
+                im2col(x, xOff, cg, h, wd, spec, ho, wo, cols);
+                Sgemm.nn(mg, n, k, w, g * mg * k, k, cols, 0, n, y, yOff, n, false);
+            }
+            for (int o = 0; o < mg; o++) {
+                float bv = b == null ? 0f : b[g * mg + o];
+                int off = yOff + o * n;
+                for (int p = off; p < off + n; p++) {
+                    y[p] = act.apply(y[p] + bv);
+                }
+            }
+            if (xs2 != null) {
+                int j0 = lowerBound(sel, g * cg), j1 = lowerBound(sel, (g + 1) * cg);
+                for (int j = j0; j < j1; j++) {
+                    System.arraycopy(x, (bi * c + sel.get(j)) * plane, xs2, (bi * sel.size() + j) * plane, plane);
+                }
+            }
+        });
+    }
+
+    private static boolean isPointwise(Conv2dSpec spec) {
+        return spec.kernel() == 1 && spec.stride() == 1 && spec.padding() == 0;
+    }
+
+    /** Direct depthwise convolution of one plane (one input and one output channel). */
+    private static void depthwiseForwardPlane(float[] x, int xOff, int h, int w, float[] wt, int wOff,
+                                              Conv2dSpec spec, float[] y, int yOff, int ho, int wo) {
+        int d = spec.kernel(), s = spec.stride(), p = spec.padding(), dil = spec.dilation();
+        Arrays.fill(y, yOff, yOff + ho * wo, 0f);
+        for (int oh = 0; oh < ho; oh++) {
+            int yRow = yOff + oh * wo;
+            for (int kh = 0; kh < d; kh++) {
+                int ih = oh * s + kh * dil - p;
+                if (ih < 0 || ih >= h) {
+                    continue;
+                }
+                int xRow = xOff + ih * w;
+                for (int kw = 0; kw < d; kw++) {
+                    float wv = wt[wOff + kh * d + kw];
+                    int shift = kw * dil - p;
+                    int lo = firstValid(shift, s), hi = Math.min(wo, lastValid(shift, s, w) + 1);
+                    for (int ow = lo; ow < hi; ow++) {
+                        y[yRow + ow] += wv * x[xRow + ow * s + shift];
+                    }
+                }
+            }
+        }
+    }
+
+    /** Smallest ow ≥ 0 with ow·s + shift ≥ 0. */
+    private static int firstValid(int shift, int s) {
+        return shift >= 0 ? 0 : (-shift + s - 1) / s;
+    }
+
+    /** Largest ow with ow·s + shift ≤ w − 1 (may be negative). */
+    private static int lastValid(int shift, int s, int w) {
+        int lim = w - 1 - shift;
+        return lim < 0 ? -1 : lim / s;
+    }
+
+    /** cols[(c·D + kh)·D + kw][oh·Wo + ow] = x[c, oh·s + kh·dil − p, ow·s + kw·dil − p] (0 outside). */
+    private static void im2col(float[] x, int xOff, int channels, int h, int w, Conv2dSpec spec, int ho, int wo,
+                               float[] cols) {
+        int d = spec.kernel(), s = spec.stride(), p = spec.padding(), dil = spec.dilation(), n = ho * wo;
+        for (int c = 0; c < channels; c++) {
+            int xc = xOff + c * h * w;
+            for (int kh = 0; kh < d; kh++) {
+                for (int kw = 0; kw < d; kw++) {
+                    int row = ((c * d + kh) * d + kw) * n;
+                    int shift = kw * dil - p;
+                    int lo = Math.min(wo, firstValid(shift, s)), hi = Math.max(lo, Math.min(wo, lastValid(shift, s, w) + 1));
+                    for (int oh = 0; oh < ho; oh++) {
+                        int ih = oh * s + kh * dil - p;
+                        int r = row + oh * wo;
+                        if (ih < 0 || ih >= h) {
+                            Arrays.fill(cols, r, r + wo, 0f);
+                            continue;
+                        }
+                        int xr = xc + ih * w + shift;
+                        Arrays.fill(cols, r, r + lo, 0f);
+                        if (s == 1) {
+                            System.arraycopy(x, xr + lo, cols, r + lo, hi - lo);
+                        } else {
+                            for (int ow = lo; ow < hi; ow++) {
+                                cols[r + ow] = x[xr + ow * s];
+                            }
+                        }
+                        Arrays.fill(cols, r + hi, r + wo, 0f);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Adds cols (layout as {@link #im2col}) back into the input-shaped dx. */
+    private static void col2im(float[] cols, int channels, int h, int w, Conv2dSpec spec, int ho, int wo, float[] dx,
+                               int dxOff) {
+        int d = spec.kernel(), s = spec.stride(), p = spec.padding(), dil = spec.dilation(), n = ho * wo;
+        for (int c = 0; c < channels; c++) {
+            int xc = dxOff + c * h * w;
+            for (int kh = 0; kh < d; kh++) {
+                for (int kw = 0; kw < d; kw++) {
+                    int row = ((c * d + kh) * d + kw) * n;
+                    int shift = kw * dil - p;
+                    int lo = firstValid(shift, s), hi = Math.min(wo, lastValid(shift, s, w) + 1);
+                    for (int oh = 0; oh < ho; oh++) {
+                        int ih = oh * s + kh * dil - p;
+                        if (ih < 0 || ih >= h) {
+                            continue;
+                        }
+                        int xr = xc + ih * w + shift, r = row + oh * wo;
+                        for (int ow = lo; ow < hi; ow++) {
+                            dx[xr + ow * s] += cols[r + ow];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void conv2dDx(Tensor dyt, Tensor wt, Conv2dSpec spec, Tensor dxt) {
+        Shape dxs = dxt.shape();
+        spec.checkInput(dxs);
+        expect(wt, spec.weightShape(), "weight");
+        expect(dyt, spec.outputShape(dxs), "output gradient");
+        final int batch = dxs.dim(0), c = spec.inChannels(), h = dxs.dim(2), wd = dxs.dim(3);
+        final float[] dy = f(dyt, "output gradient"), w = f(wt, "weight"), dx = f(dxt, "input gradient");
+        final int groups = spec.groups(), cg = spec.inPerGroup(), mg = spec.outPerGroup(), d = spec.kernel();
+        final int ho = spec.outSize(h), wo = spec.outSize(wd), n = ho * wo, k = cg * d * d, plane = h * wd;
+        final int cout = spec.outChannels();
+        final boolean pointwise = isPointwise(spec);
+        parallel.forRange(batch * groups, t -> {
+            int bi = t / groups, g = t % groups;
+            int dxOff = (bi * c + g * cg) * plane;
+            int dyOff = (bi * cout + g * mg) * n;
+            if (cg == 1 && mg == 1) {
+                depthwiseDxPlane(dy, dyOff, ho, wo, w, g * d * d, spec, dx, dxOff, h, wd);
+            } else if (pointwise) {
+                Sgemm.tn(k, n, mg, w, g * mg * k, k, dy, dyOff, n, dx, dxOff, plane, false);
+            } else {
+                float[] cols = scratch(k * n);
+                Sgemm.tn(k, n, mg, w, g * mg * k, k, dy, dyOff, n, cols, 0, n, false);
+                Arrays.fill(dx, dxOff, dxOff + cg * plane, 0f);
+                col2im(cols, cg, h, wd, spec, ho, wo, dx, dxOff);
+            }
+        });
+    }
+
+    private static void depthwiseDxPlane(float[] dy, int dyOff, int ho, int wo, float[] wt, int wOff, Conv2dSpec spec,
+                                         float[] dx, int dxOff, int h, int w) {
+        int d = spec.kernel(), s = spec.stride(), p = spec.padding(), dil = spec.dilation();
+        Arrays.fill(dx, dxOff, dxOff + h * w, 0f);
+        for (int oh = 0; oh < ho; oh++) {
+            int yRow = dyOff + oh * wo;
+            for (int kh = 0; kh < d; kh++) {
+                int ih = oh * s + kh * dil - p;
+                if (ih < 0 || ih >= h) {
+                    continue;
+                }
+                int xRow = dxOff + ih * w;
+                for (int kw = 0; kw < d; kw++) {
+                    float wv = wt[wOff + kh * d + kw];
+                    int shift = kw * dil - p;
+                    int lo = firstValid(shift, s), hi = Math.min(wo, lastValid(shift, s, w) + 1);
+                    for (int ow = lo; ow < hi; ow++) {
+                        dx[xRow + ow * s + shift] += wv * dy[yRow + ow];
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void conv2dDwSparse(Tensor xSelT, Tensor dyt, ChannelIndex sel, Conv2dSpec spec, Tensor dwt) {
+        checkSelection(sel, spec.inChannels());
+        Shape xs = xSelT.shape();
+        if (xs.rank() != 4 || xs.dim(1) != sel.size()) {
+            throw new IllegalArgumentException("gathered input must be [B, " + sel.size() + ", H, W], got " + xs);
+        }
+        final int batch = xs.dim(0), h = xs.dim(2), wd = xs.dim(3), ns = sel.size();
+        final int ho = spec.outSize(h), wo = spec.outSize(wd), n = ho * wo, plane = h * wd;
+        expect(dyt, Shape.of(batch, spec.outChannels(), ho, wo), "output gradient");
+        expect(dwt, spec.sparseWeightGradShape(ns), "sparse weight gradient");
+        final float[] xSel = f(xSelT, "gathered input"), dy = f(dyt, "output gradient"), dw = f(dwt, "sparse weight gradient");
+        final int cg = spec.inPerGroup(), mg = spec.outPerGroup(), d = spec.kernel(), d2 = d * d;
+        final int cout = spec.outChannels(), kp = ns * d2;
+        if (cg == 1 && mg == 1) {
+            parallel.forRange(ns, j -> {
+                int c = sel.get(j);
+                depthwiseDw(xSel, j, ns, plane, h, wd, dy, c, cout, n, ho, wo, batch, spec, dw, j * d2);
+            });
+            return;
+        }
+        final int chunks = Math.min(batch, parallel.threads());
+        final float[][] partial = new float[chunks][mg * kp];
+        parallel.forRange(chunks, ch -> {
+            int b0 = batch * ch / chunks, b1 = batch * (ch + 1) / chunks;
+            for (int g = 0; g < spec.groups(); g++) {
+                int j0 = lowerBound(sel, g * cg), j1 = lowerBound(sel, (g + 1) * cg);
+                if (j0 == j1) {
+                    continue;
+                }
+                int kg = (j1 - j0) * d2;
+                float[] colsT = scratch(n * kg);
+                for (int bi = b0; bi < b1; bi++) {
+                    im2colTransposed(xSel, (bi * ns + j0) * plane, j1 - j0, h, wd, spec, ho, wo, colsT);
+                    Sgemm.nn(mg, kg, n, dy, (bi * cout + g * mg) * n, n, colsT, 0, kg, partial[ch], j0 * d2, kp, true);
+                }
+            }
+        });
+        System.arraycopy(partial[0], 0, dw, 0, dw.length);
+        for (int ch = 1; ch < chunks; ch++) {
+            float[] p = partial[ch];
+            for (int e = 0; e < dw.length; e++) {
+                dw[e] += p[e];
+            }
+        }
+    }
+
+    /** colsT[oh·Wo + ow][(c·D + kh)·D + kw] = x[c, ih, iw] (0 outside): im2col with rows and columns swapped. */
+    private static void im2colTransposed(float[] x, int xOff, int channels, int h, int w, Conv2dSpec spec, int ho,
+                                         int wo, float[] colsT) {
+        int d = spec.kernel(), s = spec.stride(), p = spec.padding(), dil = spec.dilation();
+        int kg = channels * d * d;
+        for (int oh = 0; oh < ho; oh++) {
+            for (int ow = 0; ow < wo; ow++) {
+                int row = (oh * wo + ow) * kg;
+                for (int c = 0; c < channels; c++) {
+                    int xc = xOff + c * h * w;
+                    for (int kh = 0; kh < d; kh++) {
+                        int ih = oh * s + kh * dil - p;
+                        int col = row + (c * d + kh) * d;
+                        if (ih < 0 || ih >= h) {
+                            Arrays.fill(colsT, col, col + d, 0f);
+                            continue;
+                        }
+                        for (int kw = 0; kw < d; kw++) {
+                            int iw = ow * s + kw * dil - p;
+                            colsT[col + kw] = iw < 0 || iw >= w ? 0f : x[xc + ih * w + iw];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** dw[kh·D + kw] for one depthwise channel: Σ over batch and output positions of dy·x. */
+    private static void depthwiseDw(float[] xSel, int j, int ns, int plane, int h, int w, float[] dy, int c, int cout,
+                                    int n, int ho, int wo, int batch, Conv2dSpec spec, float[] dw, int dwOff) {
+        int d = spec.kernel(), s = spec.stride(), p = spec.padding(), dil = spec.dilation();
+        float[] acc = new float[wo];
+        for (int kh = 0; kh < d; kh++) {
+            for (int kw = 0; kw < d; kw++) {
+                Arrays.fill(acc, 0f);
+                int shift = kw * dil - p;
+                int lo = firstValid(shift, s), hi = Math.min(wo, lastValid(shift, s, w) + 1);
+                for (int bi = 0; bi < batch; bi++) {
+                    int xOff = (bi * ns + j) * plane;
+                    int yOff = (bi * cout + c) * n;
+                    for (int oh = 0; oh < ho; oh++) {
+                        int ih = oh * s + kh * dil - p;
+                        if (ih < 0 || ih >= h) {
+                            continue;
+                        }
+                        int xr = xOff + ih * w + shift, yr = yOff + oh * wo;
+                        for (int ow = lo; ow < hi; ow++) {
+                            acc[ow] += dy[yr + ow] * xSel[xr + ow * s];
+                        }
+                    }
+                }
+                float sum = 0f;
+                for (int ow = 0; ow < wo; ow++) {
+                    sum += acc[ow];
+                }
+                dw[dwOff + kh * d + kw] = sum;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- linear
+
+    private static int features(Tensor x, int batch, String name) {
+        Shape s = x.shape();
+        boolean ok = s.dim(0) == batch && (s.rank() == 2 || (s.rank() == 4 && s.dim(2) == 1 && s.dim(3) == 1));
+        if (!ok) {
+            throw new IllegalArgumentException(name + " must be [" + batch + ", F] or [" + batch + ", F, 1, 1], got " + s);
+        }
+        return s.dim(1);
+    }
+
+    @Override
+    public void linear(Tensor xt, Tensor wt, Tensor bt, Tensor yt) {
+        if (wt.shape().rank() != 2) {
+            throw new IllegalArgumentException("linear weight must be [O, F], got " + wt.shape());
+        }
+        int batch = xt.shape().dim(0), o = wt.shape().dim(0), fin = wt.shape().dim(1);
+        if (features(xt, batch, "linear input") != fin) {
+            throw new IllegalArgumentException("linear input " + xt.shape() + " does not match weight " + wt.shape());
+        }
+        expect(yt, Shape.of(batch, o), "linear output");
+        if (bt != null) {
+            expect(bt, Shape.of(o), "linear bias");
+        }
+        float[] x = f(xt, "linear input"), w = f(wt, "linear weight"), y = f(yt, "linear output");
+        float[] b = bt == null ? null : f(bt, "linear bias");
+        parallel.forRange(batch, bi -> {
+            for (int oi = 0; oi < o; oi++) {
+                float acc = 0f;
+                int xo = bi * fin, wo = oi * fin;
+                for (int e = 0; e < fin; e++) {
+                    acc += x[xo + e] * w[wo + e];
+                }
+                y[bi * o + oi] = acc + (b == null ? 0f : b[oi]);
+            }
+        });
+    }
+
+    @Override
+    public void linearDx(Tensor dyt, Tensor wt, Tensor dxt) {
+        int batch = dyt.shape().dim(0);
+        int o = wt.shape().dim(0), fin = wt.shape().dim(1);
+        expect(dyt, Shape.of(batch, o), "linear output gradient");
+        if (features(dxt, batch, "linear input gradient") != fin) {
+            throw new IllegalArgumentException("linear input gradient " + dxt.shape() + " does not match weight " + wt.shape());
+        }
+        float[] dy = f(dyt, "dy"), w = f(wt, "w"), dx = f(dxt, "dx");
+        Sgemm.nn(batch, fin, o, dy, 0, o, w, 0, fin, dx, 0, fin, false);
+    }
+
+    @Override
+    public void linearDwSparse(Tensor xSelT, Tensor dyt, ChannelIndex sel, Tensor dwt) {
+        int batch = dyt.shape().dim(0);
+        if (dyt.shape().rank() != 2) {
+            throw new IllegalArgumentException("linear output gradient must be [B, O], got " + dyt.shape());
+        }
+        int o = dyt.shape().dim(1), ns = sel.size();
+        if (features(xSelT, batch, "gathered linear input") != ns) {
+            throw new IllegalArgumentException("gathered linear input must have " + ns + " features, got " + xSelT.shape());
+        }
+        expect(dwt, Shape.of(o, ns), "sparse linear weight gradient");
+        float[] x = f(xSelT, "x"), dy = f(dyt, "dy"), dw = f(dwt, "dw");
+        Sgemm.tn(o, ns, batch, dy, 0, o, x, 0, ns, dw, 0, ns, false);
+    }
+
+    @Override
+    public void biasGrad(Tensor dyt, Tensor dbt) {
+        Shape s = dyt.shape();
+        if (s.rank() != 2 && s.rank() != 4) {
+            throw new IllegalArgumentException("bias gradient needs dy [B, C] or [B, C, H, W], got " + s);
+        }
+        int batch = s.dim(0), c = s.dim(1), plane = s.numel() / (batch * c);
+        expect(dbt, Shape.of(c), "bias gradient");
+        float[] dy = f(dyt, "dy"), db = f(dbt, "db");
+        for (int ci = 0; ci < c; ci++) {
+            float acc = 0f;
+            for (int bi = 0; bi < batch; bi++) {
+                int off = (bi * c + ci) * plane;
+                for (int p = 0; p < plane; p++) {
+                    acc += dy[off + p];
+                }
+            }
+            db[ci] = acc;
+        }
+    }
+
+    // ---------------------------------------------------------------- element-wise, pooling, loss
+
+    @Override
+    public void gatherChannels(Tensor xt, ChannelIndex sel, Tensor xSelT) {
+        Shape s = xt.shape();
+        if (s.rank() != 2 && s.rank() != 4) {
+            throw new IllegalArgumentException("gather needs [B, C] or [B, C, H, W], got " + s);
+        }
+        int batch = s.dim(0), c = s.dim(1), plane = s.numel() / (batch * c), ns = sel.size();
+        checkSelection(sel, c);
+        int[] dims = s.dims();
+        dims[1] = ns;
+        expect(xSelT, Shape.of(dims), "gathered input");
+        float[] x = f(xt, "x"), xs = f(xSelT, "xSel");
+        for (int bi = 0; bi < batch; bi++) {
+            for (int j = 0; j < ns; j++) {
+                System.arraycopy(x, (bi * c + sel.get(j)) * plane, xs, (bi * ns + j) * plane, plane);
+            }
+        }
+    }
+
+    @Override
+    public void activation(Activation act, Tensor xt, Tensor yt) {
+        sameShape(xt, yt, "activation");
+        float[] x = f(xt, "x"), y = f(yt, "y");
+        for (int e = 0; e < x.length; e++) {
+            y[e] = act.apply(x[e]);
+        }
+    }
+
+    @Override
+    public void activationBackward(Activation act, Tensor yt, Tensor dyt, Tensor dxt) {
+        sameShape(yt, dyt, "activation backward");
+        sameShape(dyt, dxt, "activation backward");
+        float[] y = f(yt, "y"), dy = f(dyt, "dy"), dx = f(dxt, "dx");
+        for (int e = 0; e < y.length; e++) {
+            dx[e] = act.passesGradient(y[e]) ? dy[e] : 0f;
+        }
+    }
+
+    @Override
+    public void add(Tensor at, Tensor bt, Tensor outt) {
+        sameShape(at, bt, "add");
+        sameShape(at, outt, "add");
+        float[] a = f(at, "a"), b = f(bt, "b"), o = f(outt, "out");
+        for (int e = 0; e < a.length; e++) {
+            o[e] = a[e] + b[e];
+        }
+    }
+
+    @Override
+    public void globalAvgPool(Tensor xt, Tensor yt) {
+        Shape s = xt.shape();
+        if (s.rank() != 4) {
+            throw new IllegalArgumentException("global average pooling needs [B, C, H, W], got " + s);
+        }
+        int bc = s.dim(0) * s.dim(1), plane = s.dim(2) * s.dim(3);
+        expect(yt, Shape.of(s.dim(0), s.dim(1)), "pooled output");
+        float[] x = f(xt, "x"), y = f(yt, "y");
+        for (int i = 0; i < bc; i++) {
+            float acc = 0f;
+            for (int p = 0; p < plane; p++) {
+                acc += x[i * plane + p];
+            }
+            y[i] = acc / plane;
+        }
+    }
+
+    @Override
+    public void globalAvgPoolBackward(Tensor dyt, Tensor dxt) {
+        Shape s = dxt.shape();
+        if (s.rank() != 4) {
+            throw new IllegalArgumentException("global average pooling gradient needs dx [B, C, H, W], got " + s);
+        }
+        int bc = s.dim(0) * s.dim(1), plane = s.dim(2) * s.dim(3);
+        expect(dyt, Shape.of(s.dim(0), s.dim(1)), "pooled gradient");
+        float[] dy = f(dyt, "dy"), dx = f(dxt, "dx");
+        for (int i = 0; i < bc; i++) {
+            Arrays.fill(dx, i * plane, (i + 1) * plane, dy[i] / plane);
+        }
+    }
+
+    @Override
+    public void maxPool2d(Tensor xt, int kernel, int stride, int padding, Tensor yt, Tensor argt) {
+        Shape s = xt.shape();
+        if (s.rank() != 4) {
+            throw new IllegalArgumentException("max pooling needs [B, C, H, W], got " + s);
+        }
+        if (kernel < 1 || stride < 1 || padding < 0 || 2 * padding > kernel) {
+            throw new IllegalArgumentException("max pooling needs kernel >= 1, stride >= 1 and 0 <= padding <= kernel/2; got "
+                    + kernel + ", " + stride + ", " + padding);
+        }
+        Conv2dSpec geometry = new Conv2dSpec(1, 1, kernel, stride, padding, 1, 1);
+        int h = s.dim(2), w = s.dim(3), ho = geometry.outSize(h), wo = geometry.outSize(w);
+        Shape ys = Shape.of(s.dim(0), s.dim(1), ho, wo);
+        expect(yt, ys, "pooled output");
+        expect(argt, ys, "pooling arg-max");
+        float[] x = f(xt, "x"), y = f(yt, "y");
+        int[] arg = i(argt, "argmax");
+        parallel.forRange(s.dim(0) * s.dim(1), pl -> {
+            int xo = pl * h * w, yo = pl * ho * wo;
+            for (int oh = 0; oh < ho; oh++) {
+                for (int ow = 0; ow < wo; ow++) {
+                    float best = Float.NEGATIVE_INFINITY;
+                    int bestAt = -1;
+                    for (int kh = 0; kh < kernel; kh++) {
+                        int ih = oh * stride + kh - padding;
+                        if (ih < 0 || ih >= h) {
+                            continue;
+                        }
+                        for (int kw = 0; kw < kernel; kw++) {
+                            int iw = ow * stride + kw - padding;
+                            if (iw < 0 || iw >= w) {
+                                continue;
+                            }
+                            float v = x[xo + ih * w + iw];
+                            if (v > best || bestAt < 0 || Float.isNaN(v)) {
+                                best = v;
+                                bestAt = ih * w + iw;
+                            }
+                        }
+                    }
+                    y[yo + oh * wo + ow] = best;
+                    arg[yo + oh * wo + ow] = bestAt;
+                }
+            }
+        });
+    }
+
+    @Override
+    public void maxPool2dBackward(Tensor dyt, Tensor argt, Tensor dxt) {
+        Shape ds = dyt.shape(), xs = dxt.shape();
+        expect(argt, ds, "pooling arg-max");
+        if (xs.rank() != 4 || ds.rank() != 4 || xs.dim(0) != ds.dim(0) || xs.dim(1) != ds.dim(1)) {
+            throw new IllegalArgumentException("max pooling gradient shapes do not match: dy " + ds + ", dx " + xs);
+        }
+        float[] dy = f(dyt, "dy"), dx = f(dxt, "dx");
+        int[] arg = i(argt, "argmax");
+        int plane = xs.dim(2) * xs.dim(3), oplane = ds.dim(2) * ds.dim(3);
+        parallel.forRange(xs.dim(0) * xs.dim(1), pl -> {
+            Arrays.fill(dx, pl * plane, (pl + 1) * plane, 0f);
+            for (int e = 0; e < oplane; e++) {
+                int a = arg[pl * oplane + e];
+                if (a < 0 || a >= plane) {
+                    throw new IllegalArgumentException("pooling arg-max " + a + " is outside the input plane");
+                }
+                dx[pl * plane + a] += dy[pl * oplane + e];
+            }
+        });
+    }
+
+    @Override
+    public void softmaxCrossEntropy(Tensor logitsT, Tensor labelsT, Tensor statsT, Tensor dLogitsT) {
+        Shape s = logitsT.shape();
+        if (s.rank() != 2) {
+            throw new IllegalArgumentException("logits must be [B, K], got " + s);
+        }
+        int batch = s.dim(0), k = s.dim(1);
+        expect(labelsT, Shape.of(batch), "labels");
+        expect(statsT, Shape.of(2), "loss statistics");
+        if (dLogitsT != null) {
+            expect(dLogitsT, s, "logit gradient");
+        }
+        float[] z = f(logitsT, "logits"), stats = f(statsT, "stats");
+        int[] labels = i(labelsT, "labels");
+        float[] dz = dLogitsT == null ? null : f(dLogitsT, "dLogits");
+        double loss = 0;
+        int correct = 0;
+        for (int bi = 0; bi < batch; bi++) {
+            int label = labels[bi];
+            if (label < 0 || label >= k) {
+                throw new IllegalArgumentException("label " + label + " of sample " + bi + " is outside [0, " + k + ")");
+            }
+            int off = bi * k;
+            float max = Float.NEGATIVE_INFINITY;
+            int arg = 0;
+            for (int j = 0; j < k; j++) {
+                if (z[off + j] > max) {
+                    max = z[off + j];
+                    arg = j;
+                }
+            }
+            double sum = 0;
+            for (int j = 0; j < k; j++) {
+                sum += Math.exp(z[off + j] - max);
+            }
+            loss += Math.log(sum) + max - z[off + label];
+            if (arg == label) {
+                correct++;
+            }
+            if (dz != null) {
+                for (int j = 0; j < k; j++) {
+                    double p = Math.exp(z[off + j] - max) / sum;
+                    dz[off + j] = (float) ((p - (j == label ? 1 : 0)) / batch);
+                }
+            }
+        }
+        stats[0] = (float) (loss / batch);
+        stats[1] = correct;
+    }
+
+    // ---------------------------------------------------------------- optimizer
+
+    @Override
+    public void sgdUpdate(Tensor pt, Tensor gt, Tensor mt, SgdStep step) {
+        sameShape(pt, gt, "sgd update");
+        float[] p = f(pt, "param"), g = f(gt, "grad");
+        float[] m = null;
+        if (step.usesMomentum()) {
+            if (mt == null) {
+                throw new IllegalArgumentException("sgd with momentum needs a momentum buffer");
+            }
+            sameShape(pt, mt, "sgd momentum");
+            m = f(mt, "momentum");
+        }
+        float lr = step.learningRate(), mu = step.momentum(), wd = step.weightDecay();
+        for (int e = 0; e < p.length; e++) {
+            float grad = g[e] + wd * p[e];
+            if (m != null) {
+                m[e] = mu * m[e] + grad;
+                grad = m[e];
+            }
+            p[e] -= lr * grad;
+        }
+    }
+
+    @Override
+    public void sgdUpdateSparse(Tensor wt, Tensor dwt, ChannelIndex sel, int groups, Tensor mt, SgdStep step) {
+        Shape ws = wt.shape();
+        if (ws.rank() != 2 && ws.rank() != 4) {
+            throw new IllegalArgumentException("sparse sgd needs a weight [C', C/g, D, D] or [O, F], got " + ws);
+        }
+        if (groups < 1 || ws.dim(0) % groups != 0) {
+            throw new IllegalArgumentException("groups " + groups + " does not divide the " + ws.dim(0) + " output channels");
+        }
+        int cout = ws.dim(0), cg = ws.dim(1), mg = cout / groups, d2 = ws.numel() / (cout * cg), ns = sel.size();
+        checkSelection(sel, cg * groups);
+        if (dwt.numel() != mg * ns * d2) {
+            throw new IllegalArgumentException("sparse gradient " + dwt.shape() + " does not match weight " + ws
+                    + " with " + ns + " selected channels");
+        }
+        float[] w = f(wt, "weight"), dw = f(dwt, "sparse gradient");
+        float[] m = null;
+        if (step.usesMomentum()) {
+            if (mt == null) {
+                throw new IllegalArgumentException("sgd with momentum needs a momentum buffer");
+            }
+            sameShape(dwt, mt, "sgd momentum");
+            m = f(mt, "momentum");
+        }
+        float lr = step.learningRate(), mu = step.momentum(), wd = step.weightDecay();
+        for (int j = 0; j < ns; j++) {
+            int c = sel.get(j), g = c / cg, local = c % cg;
+            for (int o = 0; o < mg; o++) {
+                int wRow = ((g * mg + o) * cg + local) * d2;
+                int gRow = (o * ns + j) * d2;
+                for (int t = 0; t < d2; t++) {
+                    float grad = dw[gRow + t] + wd * w[wRow + t];
+                    if (m != null) {
+                        m[gRow + t] = mu * m[gRow + t] + grad;
+                        grad = m[gRow + t];
+                    }
+                    w[wRow + t] -= lr * grad;
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private float[] scratch(int size) {
+        float[] s = scratch.get();
+        if (s.length < size) {
+            s = new float[size];
+            scratch.set(s);
+        }
+        return s;
+    }
+
+    /** First position j in the selection with S_j ≥ channel. */
+    private static int lowerBound(ChannelIndex sel, int channel) {
+        int lo = 0, hi = sel.size();
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (sel.get(mid) < channel) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
+    }
+
+    private static void checkSelection(ChannelIndex sel, int channels) {
+        if (sel.bound() != channels) {
+            throw new IllegalArgumentException("channel selection is over " + sel.bound() + " channels but the layer has "
+                    + channels);
+        }
+    }
+
+    private static void expect(Tensor t, Shape shape, String name) {
+        if (t == null) {
+            throw new IllegalArgumentException(name + " is missing (expected " + shape + ")");
+        }
+        if (!t.shape().equals(shape)) {
+            throw new IllegalArgumentException(name + " must be " + shape + ", got " + t.shape());
+        }
+    }
+
+    private static void sameShape(Tensor a, Tensor b, String op) {
+        if (!a.shape().equals(b.shape())) {
+            throw new IllegalArgumentException(op + " needs equal shapes, got " + a.shape() + " and " + b.shape());
+        }
+    }
+
+    private static float[] f(Tensor t, String name) {
+        if (!(t instanceof CpuTensor c)) {
+            throw new IllegalArgumentException(name + " is not a CPU tensor (it belongs to another backend): " + t);
+        }
+        return c.floats();
+    }
+
+    private static int[] i(Tensor t, String name) {
+        if (!(t instanceof CpuTensor c)) {
+            throw new IllegalArgumentException(name + " is not a CPU tensor (it belongs to another backend): " + t);
+        }
+        return c.ints();
+    }
+}

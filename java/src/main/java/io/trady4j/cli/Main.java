@@ -1,0 +1,73 @@
+package io.trady4j.cli;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The trady4j launcher: {@code trady4j COMMAND [options]}. With no command it runs {@code finetune}. */
+public final class Main {
+    private Main() {
+    }
+
+    static Map<String, Command> commands() {
+        Map<String, Command> m = new LinkedHashMap<>();
+        for (Command c : List.<Command>of()) {
+            m.put(c.name(), c);
+        }
+        return m;
+    }
+
+    public static void main(String[] argv) {
+        System.exit(run(argv, System.out, System.err));
+    }
+
+    /** Runs one command line; returns the exit status (0 ok, 1 failure, 2 bad input). */
+    public static int run(String[] argv, PrintStream out, PrintStream err) {
+        List<String> words = Arrays.asList(argv);
+        boolean debug = words.contains("--debug");
+        words = words.stream().filter(w -> !w.equals("--debug")).toList();
+        Map<String, Command> commands = commands();
+        if (!words.isEmpty() && (words.getFirst().equals("--help") || words.getFirst().equals("help"))) {
+            printHelp(commands, out);
+            return 0;
+        }
+        String name = words.isEmpty() || words.getFirst().startsWith("--") ? "finetune" : words.getFirst();
+        List<String> rest = words.isEmpty() || words.getFirst().startsWith("--") ? words : words.subList(1, words.size());
+        Command command = commands.get(name);
+        if (command == null) {
+            err.println("trady4j: unknown command '" + name + "'; commands: " + String.join(", ", commands.keySet()));
+            return 2;
+        }
+        if (rest.contains("--help")) {
+            out.println(command.usage());
+            return 0;
+        }
+        try {
+            return command.run(Args.parse(rest), out);
+        } catch (UsageException | IllegalArgumentException e) {
+            err.println("trady4j " + name + ": " + e.getMessage());
+            if (debug) {
+                e.printStackTrace(err);
+            }
+            return 2;
+        } catch (Exception | OutOfMemoryError e) {
+            err.println("trady4j " + name + ": " + e.getClass().getSimpleName() + ": " + e.getMessage());
+            if (debug) {
+                e.printStackTrace(err);
+            } else {
+                err.println("(run again with --debug for the stack trace)");
+            }
+            return 1;
+        }
+    }
+
+    private static void printHelp(Map<String, Command> commands, PrintStream out) {
+        out.println("usage: trady4j COMMAND [options]   (no command: finetune)");
+        for (Command c : commands.values()) {
+            out.printf("  %-10s %s%n", c.name(), c.summary());
+        }
+        out.println("trady4j COMMAND --help for its options; --debug prints stack traces.");
+    }
+}
