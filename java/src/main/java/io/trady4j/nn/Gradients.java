@@ -1,0 +1,51 @@
+package io.trady4j.nn;
+
+import io.trady4j.tensor.Tensor;
+
+/**
+ * What one forward/backward pass leaves for the optimizer: the sparse weight gradient of every
+ * trained conv layer (null for frozen layers), the classifier's gradients, and the loss
+ * statistics (F32 [2]: mean loss, number correct) still on the backend.
+ */
+public final class Gradients implements AutoCloseable {
+    private final Tensor[] layers;
+    private final Tensor classifierWeight;
+    private final Tensor classifierBias;
+    private final Tensor stats;
+
+    Gradients(Tensor[] layers, Tensor classifierWeight, Tensor classifierBias, Tensor stats) {
+        this.layers = layers;
+        this.classifierWeight = classifierWeight;
+        this.classifierBias = classifierBias;
+        this.stats = stats;
+    }
+
+    /** dW[:, S] of conv layer {@code layer} in the layout of Conv2dSpec#sparseWeightGradShape, or null if frozen. */
+    public Tensor layer(int layer) {
+        return layers[layer];
+    }
+
+    public Tensor classifierWeight() {
+        return classifierWeight;
+    }
+
+    public Tensor classifierBias() {
+        return classifierBias;
+    }
+
+    public Tensor stats() {
+        return stats;
+    }
+
+    @Override
+    public void close() {
+        for (Tensor t : layers) {
+            if (t != null) {
+                t.close();
+            }
+        }
+        classifierWeight.close();
+        classifierBias.close();
+        stats.close();
+    }
+}

@@ -1,0 +1,114 @@
+package io.trady4j.nn;
+
+import io.trady4j.backend.Backend;
+import io.trady4j.backend.ChannelIndex;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Which input channels of which conv layers are trained, with the indices already on the backend
+ * (built once per selection, i.e. once per epoch under TraDy). Layers are numbered as in
+ * {@link Architecture#convLayers()}. The classifier is always trained in full.
+ */
+public final class Selection implements AutoCloseable {
+    private final Architecture architecture;
+    private final ChannelIndex[] perLayer;
+    private final ChannelIndex classifier;
+    private final int deepestBlock;
+
+    private Selection(Architecture architecture, ChannelIndex[] perLayer, ChannelIndex classifier, int deepestBlock) {
+        this.architecture = architecture;
+        this.perLayer = perLayer;
+        this.classifier = classifier;
+        this.deepestBlock = deepestBlock;
+    }
+
+    /**
+     * @param channels layer index → sorted channels to train (layers absent or with an empty array stay frozen)
+     */
+    public static Selection of(Backend backend, Architecture architecture, Map<Integer, int[]> channels) {
+        List<ConvLayerSpec> layers = architecture.convLayers();
+        ChannelIndex[] per = new ChannelIndex[layers.size()];
+        List<ChannelIndex> made = new ArrayList<>();
+        try {
+            for (Map.Entry<Integer, int[]> e : new TreeMap<>(channels).entrySet()) {
+                int li = e.getKey();
+                if (li < 0 || li >= layers.size()) {
+                    throw new IllegalArgumentException("layer index " + li + " is outside [0, " + layers.size() + ")");
+                }
+                if (e.getValue().length == 0) {
+                    continue;
+                }
+                per[li] = backend.channelIndex(e.getValue(), layers.get(li).conv().inChannels());
+                made.add(per[li]);
+            }
+            int[] all = new int[architecture.classifier().in()];
+            for (int i = 0; i < all.length; i++) {
+                all[i] = i;
+            }
+            ChannelIndex cls = backend.channelIndex(all, all.length);
+            int deepest = Integer.MAX_VALUE;
+            int li = 0;
+            for (int b = 0; b < architecture.blocks().size(); b++) {
+                BlockSpec block = architecture.blocks().get(b);
+                int n = block.convs().size() + (block.shortcut() == null ? 0 : 1);
+                for (int k = 0; k < n; k++, li++) {
+                    if (per[li] != null) {
+                        deepest = Math.min(deepest, b);
+                    }
+                }
+            }
+            return new Selection(architecture, per, cls, deepest);
+        } catch (RuntimeException e) {
+            made.forEach(ChannelIndex::close);
+            throw e;
+        }
+    }
+
+    public Architecture architecture() {
+        return architecture;
+    }
+
+    /** The channels trained in layer {@code layer}, or null if it is frozen. */
+    public ChannelIndex layer(int layer) {
+        return perLayer[layer];
+    }
+
+    public ChannelIndex classifier() {
+        return classifier;
+    }
+
+    public int layerCount() {
+        return perLayer.length;
+    }
+
+    /** Index of the earliest block holding a trained conv; Integer.MAX_VALUE if only the classifier trains. */
+    public int deepestBlock() {
+        return deepestBlock;
+    }
+
+    /** Host copy: layer index → selected channels, for reports. */
+    public Map<Integer, int[]> toMap() {
+        Map<Integer, int[]> m = new TreeMap<>();
+        for (int i = 0; i < perLayer.length; i++) {
+            if (perLayer[i] != null) {
+                m.put(i, perLayer[i].toArray());
+            }
+        }
+        return Collections.unmodifiableMap(m);
+    }
+
+    @Override
+    public void close() {
+        for (ChannelIndex c : perLayer) {
+            if (c != null) {
+                c.close();
+            }
+        }
+        classifier.close();
+    }
+}
