@@ -1,0 +1,139 @@
+package io.trady4j.trady;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class StrategiesTest {
+    private static final int[] CHANNELS = {3, 16, 48, 48, 8, 48, 24, 96};
+    private static final long[] COSTS = {1024, 400, 300, 150, 900, 120, 500, 60};
+
+    private static SelectionProblem problem(long budget, long seed) {
+        return new SelectionProblem(CHANNELS, COSTS, budget, List.of(5, 2, 7, 3), seed);
+    }
+
+    private static final ChannelSignals SIGNALS = new ChannelSignals() {
+        @Override
+        public double[][] reweightedGradientNorms() {
+            return values(11);
+        }
+
+        @Override
+        public double[][] weightNorms() {
+            return values(12);
+        }
+
+        private double[][] values(long seed) {
+            Random r = new Random(seed);
+            double[][] v = new double[CHANNELS.length][];
+            for (int l = 0; l < v.length; l++) {
+                v[l] = r.doubles(CHANNELS[l]).toArray();
+            }
+            return v;
+        }
+    };
+
+    @Test
+    void budgetIsNeverExceededAndNearlyFilled() {
+        for (String name : Strategies.NAMES) {
+            ChannelStrategy s = Strategies.byName(name);
+            for (long budget : new long[]{60, 1000, 7777, 20000}) {
+                SelectionProblem p = problem(budget, 5);
+                for (int epoch = 0; epoch < 4; epoch++) {
+                    Map<Integer, int[]> sel = s.select(p, epoch, SIGNALS);
+                    long units = Strategies.units(p, sel);
+                    for (Map.Entry<Integer, int[]> e : sel.entrySet()) {
+                        int[] ch = e.getValue();
+                        for (int i = 0; i < ch.length; i++) {
+                            assertTrue(ch[i] >= 0 && ch[i] < CHANNELS[e.getKey()]);
+                            assertTrue(i == 0 || ch[i] > ch[i - 1], "sorted and unique");
+                        }
+                    }
+                    if (s.ignoresBudget()) {
+                        continue;
+                    }
+                    assertTrue(units <= budget, name + " spent " + units + " of " + budget);
+                    List<Integer> layers = name.contains("topk") || name.equals("trady") || name.equals("su")
+                            ? p.topLayers() : List.of(0, 1, 2, 3, 4, 5, 6, 7);
+                    long cheapest = p.cheapestChannel(layers);
+                    long total = layers.stream().mapToLong(l -> COSTS[l] * CHANNELS[l]).sum();
+                    assertTrue(budget - units < cheapest || units == total,
+                            name + " left " + (budget - units) + " units although a channel costs " + cheapest);
+                }
+            }
+        }
+    }
+
+    @Test
+    void dynamicStrategiesRedrawEveryEpochStaticOnesNever() {
+        SelectionProblem p = problem(5000, 3);
+        for (String name : List.of("trady", "d-full-random", "s-topk-random", "s-full-random")) {
+            ChannelStrategy s = Strategies.byName(name);
+            String e0 = describe(s.select(p, 0, SIGNALS));
+            String e1 = describe(s.select(p, 1, SIGNALS));
+            String e2 = describe(s.select(p, 2, SIGNALS));
+            if (s.dynamic()) {
+                assertFalse(e0.equals(e1) || e1.equals(e2), name + " kept its selection");
+            } else {
+                assertEquals(e0, e1, name);
+                assertEquals(e1, e2, name);
+            }
+            assertEquals(e1, describe(Strategies.byName(name).select(p, 1, SIGNALS)), name + " is not reproducible");
+        }
+    }
+
+    @Test
+    void topKStrategiesStayInsideTheRankedLayers() {
+        SelectionProblem p = problem(20000, 8);
+        for (String name : List.of("trady", "s-topk-random", "su")) {
+            Map<Integer, int[]> sel = Strategies.byName(name).select(p, 2, SIGNALS);
+            assertTrue(p.topLayers().containsAll(sel.keySet()), name + " selected " + sel.keySet());
+        }
+        SelectionProblem unranked = new SelectionProblem(CHANNELS, COSTS, 1000, List.of(), 1);
+        assertThrows(IllegalArgumentException.class, () -> Strategies.byName("trady").select(unranked, 0, SIGNALS));
+    }
+
+    @Test
+    void detRgnTakesTheHighestScoringChannelThatFits() {
+        SelectionProblem p = problem(400, 1);
+        double[][] rgn = SIGNALS.reweightedGradientNorms();
+        int bestLayer = -1, bestChannel = -1;
+        double best = -1;
+        for (int l = 0; l < rgn.length; l++) {
+            for (int c = 0; c < rgn[l].length; c++) {
+                if (rgn[l][c] > best && COSTS[l] <= 400) {
+                    best = rgn[l][c];
+                    bestLayer = l;
+                    bestChannel = c;
+                }
+            }
+        }
+        Map<Integer, int[]> sel = Strategies.byName("d-det-rgn").select(p, 0, SIGNALS);
+        assertTrue(Arrays.binarySearch(sel.get(bestLayer), bestChannel) >= 0);
+    }
+
+    @Test
+    void fullAndClassifierIgnoreTheBudget() {
+        SelectionProblem p = problem(10, 1);
+        Map<Integer, int[]> full = Strategies.byName("full").select(p, 0, SIGNALS);
+        assertEquals(CHANNELS.length, full.size());
+        assertArrayEquals(new int[]{0, 1, 2}, full.get(0));
+        assertTrue(Strategies.byName("classifier").select(p, 0, SIGNALS).isEmpty());
+        assertThrows(IllegalArgumentException.class, () -> Strategies.byName("nope"));
+    }
+
+    private static String describe(Map<Integer, int[]> sel) {
+        StringBuilder sb = new StringBuilder();
+        sel.forEach((k, v) -> sb.append(k).append(Arrays.toString(v)));
+        return sb.toString();
+    }
+}
