@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class NetworkTest {
+public class NetworkTest {
     private final Backend backend = new CpuBackend(2);
 
     @AfterEach
@@ -32,7 +32,7 @@ class NetworkTest {
     }
 
     /** Stem (ReLU6) + max-pool, an inverted-residual block, a ResNet-style block with a 1×1 shortcut and ReLU after the add. */
-    static Architecture tinyArchitecture() {
+    public static Architecture tinyArchitecture() {
         ConvLayerSpec stem = new ConvLayerSpec("stem", new Conv2dSpec(3, 6, 3, 1, 1, 1, 1), Activation.RELU6, null, 0, true);
         BlockSpec b0 = new BlockSpec("b0", List.of(stem), null, false, Activation.NONE, new MaxPoolSpec(3, 2, 1));
         BlockSpec b1 = new BlockSpec("b1", List.of(
@@ -48,7 +48,7 @@ class NetworkTest {
         return new Architecture("tiny", 3, List.of(b0, b1, b2), new LinearLayerSpec("fc", 8, 4, true));
     }
 
-    static Map<String, float[]> randomParameters(Architecture arch, long seed) {
+    public static Map<String, float[]> randomParameters(Architecture arch, long seed) {
         Random r = new Random(seed);
         Map<String, float[]> p = new LinkedHashMap<>();
         for (ConvLayerSpec c : arch.convLayers()) {
