@@ -13,7 +13,9 @@ public final class Main {
 
     static Map<String, Command> commands() {
         Map<String, Command> m = new LinkedHashMap<>();
-        for (Command c : List.<Command>of(new InfoCommand())) {
+        for (Command c : List.<Command>of(
+                new InfoCommand(),
+                new CostCommand())) {
             m.put(c.name(), c);
         }
         return m;

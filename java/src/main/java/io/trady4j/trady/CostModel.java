@@ -1,0 +1,188 @@
+package io.trady4j.trady;
+
+import io.trady4j.backend.Conv2dSpec;
+import io.trady4j.nn.Architecture;
+import io.trady4j.nn.ConvLayerSpec;
+import io.trady4j.nn.LayerGeometry;
+import io.trady4j.nn.LinearLayerSpec;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The paper's cost model (TRADY.md §2), per conv layer and per input channel, for one input sample
+ * (batch-1 accounting), in memory units (one stored scalar; 4 bytes in fp32):
+ * <pre>
+ *   weight cost      Cw = C'/g · D²           (depthwise: D²)
+ *   activation cost  Ca = H · W               (the layer's input spatial size)
+ *   space cost       Θspace = Cw + Ca
+ *   dW cost          Θtime = D² · C'/g · H' · W'   multiply-adds (×2 for FLOPs)
+ * </pre>
+ * All channels of a layer cost the same, so a layer is described by its per-channel costs and its
+ * channel count C; layer totals are C × per-channel. Full fine-tuning = every input channel of every
+ * conv layer. The classifier (trained in full, outside the budget) is reported on its own: per input
+ * feature Cw = O, Ca = 1, Θtime = O (the 1×1, H = W = 1 case), plus its bias (O units)
+ * <b>(our choice: the bias is counted with the classifier's weights since it is trained too)</b>.
+ */
+public final class CostModel {
+    public static final int BYTES_PER_UNIT = 4;
+
+    /** Costs of one conv layer at the model's resolution; per-channel figures and totals over its C inputs. */
+    public record LayerCost(int index, ConvLayerSpec layer, int inHeight, int inWidth, int outHeight, int outWidth) {
+        public String name() {
+            return layer.name();
+        }
+
+        public Conv2dSpec conv() {
+            return layer.conv();
+        }
+
+        /** C: the number of input channels (the units of selection). */
+        public int channels() {
+            return conv().inChannels();
+        }
+
+        /** Cw = C'/g · D² of one input channel. */
+        public long weightUnitsPerChannel() {
+            return (long) conv().outPerGroup() * conv().kernel() * conv().kernel();
+        }
+
+        /** Ca = H · W of one input channel. */
+        public long activationUnitsPerChannel() {
+            return (long) inHeight * inWidth;
+        }
+
+        /** Θspace = Cw + Ca of one input channel. */
+        public long spaceUnitsPerChannel() {
+            return weightUnitsPerChannel() + activationUnitsPerChannel();
+        }
+
+        /** Θtime = D² · C'/g · H' · W' multiply-adds of one input channel's weight gradient, per sample. */
+        public long dwMacsPerChannel() {
+            return weightUnitsPerChannel() * outHeight * outWidth;
+        }
+
+        public long weightUnits() {
+            return channels() * weightUnitsPerChannel();
+        }
+
+        public long activationUnits() {
+            return channels() * activationUnitsPerChannel();
+        }
+
+        /** Σ Θspace over all input channels: the units full fine-tuning of this layer needs. */
+        public long totalUnits() {
+            return channels() * spaceUnitsPerChannel();
+        }
+
+        public long dwMacs() {
+            return channels() * dwMacsPerChannel();
+        }
+
+        /** 2 × {@link #dwMacs()}. */
+        public long dwFlops() {
+            return 2 * dwMacs();
+        }
+    }
+
+    /** The classifier's cost: F input features, O outputs, trained in full. */
+    public record ClassifierCost(LinearLayerSpec layer) {
+        /** Weights O·F plus the bias O if any. */
+        public long weightUnits() {
+            return (long) layer.out() * layer.in() + (layer.bias() ? layer.out() : 0);
+        }
+
+        /** The F pooled features it keeps for its weight gradient. */
+        public long activationUnits() {
+            return layer.in();
+        }
+
+        public long totalUnits() {
+            return weightUnits() + activationUnits();
+        }
+
+        /** O·F multiply-adds for its weight gradient, per sample. */
+        public long dwMacs() {
+            return (long) layer.out() * layer.in();
+        }
+    }
+
+    private final Architecture arch;
+    private final int resolution;
+    private final List<LayerCost> layers;
+    private final Map<String, LayerCost> byName = new LinkedHashMap<>();
+    private final ClassifierCost classifier;
+
+    private CostModel(Architecture arch, int resolution) {
+        this.arch = arch;
+        this.resolution = resolution;
+        List<LayerCost> out = new ArrayList<>();
+        int i = 0;
+        for (LayerGeometry g : arch.geometry(resolution)) {
+            LayerCost c = new LayerCost(i++, g.layer(), g.inHeight(), g.inWidth(), g.outHeight(), g.outWidth());
+            out.add(c);
+            byName.put(c.name(), c);
+        }
+        this.layers = Collections.unmodifiableList(out);
+        this.classifier = new ClassifierCost(arch.classifier());
+    }
+
+    /** The cost model of {@code arch} at a square input of {@code resolution} pixels. */
+    public static CostModel of(Architecture arch, int resolution) {
+        if (resolution < 1) {
+            throw new IllegalArgumentException("resolution must be >= 1, got " + resolution);
+        }
+        return new CostModel(arch, resolution);
+    }
+
+    public Architecture architecture() {
+        return arch;
+    }
+
+    public int resolution() {
+        return resolution;
+    }
+
+    /** Every conv layer in {@link Architecture#convLayers()} order. */
+    public List<LayerCost> layers() {
+        return layers;
+    }
+
+    public LayerCost layer(String name) {
+        LayerCost c = byName.get(name);
+        if (c == null) {
+            throw new IllegalArgumentException("no conv layer '" + name + "' in " + arch.name());
+        }
+        return c;
+    }
+
+    public ClassifierCost classifier() {
+        return classifier;
+    }
+
+    /** Σ over all conv layers of C·Cw. */
+    public long totalWeightUnits() {
+        return layers.stream().mapToLong(LayerCost::weightUnits).sum();
+    }
+
+    /** Σ over all conv layers of C·Ca. */
+    public long totalActivationUnits() {
+        return layers.stream().mapToLong(LayerCost::activationUnits).sum();
+    }
+
+    /** Full fine-tuning of every conv layer, classifier excluded (the paper's 1,252,320 for MobileNetV2-w0.35 at 128). */
+    public long totalUnits() {
+        return layers.stream().mapToLong(LayerCost::totalUnits).sum();
+    }
+
+    public long totalDwMacs() {
+        return layers.stream().mapToLong(LayerCost::dwMacs).sum();
+    }
+
+    public static long bytes(long units) {
+        return units * BYTES_PER_UNIT;
+    }
+}
