@@ -232,6 +232,7 @@ public final class Network implements AutoCloseable {
     /** One forward (and optionally backward) pass; owns every tensor it allocates until close(). */
     private final class Pass implements AutoCloseable {
         private final Selection sel;
+        private final BackwardPlan plan;
         private final int deepest;
         private final List<Tensor> owned = new ArrayList<>();
         private final BlockState[] states = new BlockState[architecture.blocks().size()];
@@ -240,7 +241,8 @@ public final class Network implements AutoCloseable {
 
         Pass(Selection sel) {
             this.sel = sel;
-            this.deepest = sel == null ? Integer.MAX_VALUE : sel.deepestBlock();
+            this.plan = BackwardPlan.of(architecture, sel == null ? java.util.Set.of() : sel.toMap().keySet());
+            this.deepest = plan.deepestBlock();
         }
 
         private Tensor alloc(Shape shape, MemoryCategory category) {
@@ -272,23 +274,6 @@ public final class Network implements AutoCloseable {
             return false;
         }
 
-        /** Smallest main-path conv index of block b whose output gradient must be computed; size if none. */
-        private int firstGradConv(int b) {
-            BlockSpec block = architecture.blocks().get(b);
-            if (b > deepest) {
-                return 0;
-            }
-            if (b < deepest) {
-                return block.convs().size();
-            }
-            for (int j = 0; j < block.convs().size(); j++) {
-                if (sel.layer(blockStart[b] + j) != null) {
-                    return j;
-                }
-            }
-            return block.convs().size();
-        }
-
         /** Runs the blocks; returns the pooled features [B, F] (owned by this pass). */
         Tensor forward(Tensor x) {
             input = x;
@@ -309,7 +294,7 @@ public final class Network implements AutoCloseable {
         private Tensor forwardBlock(int b, Tensor blockIn) {
             BlockSpec block = architecture.blocks().get(b);
             boolean onPath = b >= deepest;
-            int first = firstGradConv(b);
+            int first = plan.firstGradConv(b);
             BlockState st = new BlockState();
             int n = block.convs().size();
             st.masks = new Tensor[n];
@@ -441,7 +426,7 @@ public final class Network implements AutoCloseable {
         private Tensor backwardBlock(int b, Tensor g, Tensor[] grads) {
             BlockSpec block = architecture.blocks().get(b);
             BlockState st = states[b];
-            boolean needInputGrad = b > deepest;
+            boolean needInputGrad = plan.needsBlockInputGradient(b);
             if (st.argmax != null) {
                 Tensor gi = alloc(st.beforePool, MemoryCategory.GRADIENT_PATH);
                 backend.maxPool2dBackward(g, st.argmax, gi);
@@ -471,7 +456,7 @@ public final class Network implements AutoCloseable {
                     shortcutGrad = g;
                 }
             }
-            int first = firstGradConv(b);
+            int first = plan.firstGradConv(b);
             Tensor dy = g;
             for (int j = n - 1; j >= first; j--) {
                 ConvLayerSpec c = block.convs().get(j);
@@ -486,7 +471,7 @@ public final class Network implements AutoCloseable {
                     grads[li] = weightGrad(c, li, st.gathered[j], dz);
                     st.gathered[j].close();
                 }
-                boolean needDx = j > first || needInputGrad;
+                boolean needDx = plan.computesInputGradient(li);
                 Tensor dx = null;
                 if (needDx) {
                     dx = alloc(st.inputShapes[j], MemoryCategory.GRADIENT_PATH);

@@ -18,13 +18,11 @@ public final class Selection implements AutoCloseable {
     private final Architecture architecture;
     private final ChannelIndex[] perLayer;
     private final ChannelIndex classifier;
-    private final int deepestBlock;
 
-    private Selection(Architecture architecture, ChannelIndex[] perLayer, ChannelIndex classifier, int deepestBlock) {
+    private Selection(Architecture architecture, ChannelIndex[] perLayer, ChannelIndex classifier) {
         this.architecture = architecture;
         this.perLayer = perLayer;
         this.classifier = classifier;
-        this.deepestBlock = deepestBlock;
     }
 
     /**
@@ -51,18 +49,7 @@ public final class Selection implements AutoCloseable {
                 all[i] = i;
             }
             ChannelIndex cls = backend.channelIndex(all, all.length);
-            int deepest = Integer.MAX_VALUE;
-            int li = 0;
-            for (int b = 0; b < architecture.blocks().size(); b++) {
-                BlockSpec block = architecture.blocks().get(b);
-                int n = block.convs().size() + (block.shortcut() == null ? 0 : 1);
-                for (int k = 0; k < n; k++, li++) {
-                    if (per[li] != null) {
-                        deepest = Math.min(deepest, b);
-                    }
-                }
-            }
-            return new Selection(architecture, per, cls, deepest);
+            return new Selection(architecture, per, cls);
         } catch (RuntimeException e) {
             made.forEach(ChannelIndex::close);
             throw e;
@@ -84,11 +71,6 @@ public final class Selection implements AutoCloseable {
 
     public int layerCount() {
         return perLayer.length;
-    }
-
-    /** Index of the earliest block holding a trained conv; Integer.MAX_VALUE if only the classifier trains. */
-    public int deepestBlock() {
-        return deepestBlock;
     }
 
     /** Host copy: layer index → selected channels, for reports. */
