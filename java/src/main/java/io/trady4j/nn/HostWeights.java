@@ -367,6 +367,31 @@ public final class HostWeights {
         return fromStateDict(arch, st, seed);
     }
 
+    /** Parameters named as {@link Network#create} takes them: {@code <layer>.weight}, {@code <layer>.bias} (live storage). */
+    public Map<String, float[]> parameters() {
+        Map<String, float[]> m = new LinkedHashMap<>();
+        for (ConvLayerSpec c : arch.convLayers()) {
+            m.put(c.name() + ".weight", weights.get(c.name()));
+            m.put(c.name() + ".bias", biases.get(c.name()));
+        }
+        m.put(arch.classifier().name() + ".weight", classifierWeight);
+        if (classifierBias != null) {
+            m.put(arch.classifier().name() + ".bias", classifierBias);
+        }
+        return m;
+    }
+
+    /** The inverse of {@link #parameters()}: e.g. {@link Network#parameters()} of a trained network. */
+    public static HostWeights fromParameters(Architecture arch, Map<String, float[]> params) {
+        Map<String, float[]> w = new LinkedHashMap<>(), b = new LinkedHashMap<>();
+        for (ConvLayerSpec c : arch.convLayers()) {
+            w.put(c.name(), params.get(c.name() + ".weight"));
+            b.put(c.name(), params.get(c.name() + ".bias"));
+        }
+        String cls = arch.classifier().name();
+        return new HostWeights(arch, w, b, params.get(cls + ".weight"), params.get(cls + ".bias"), List.of());
+    }
+
     /** Layer names in {@link Architecture#convLayers()} order. */
     public List<String> convLayerNames() {
         return Collections.unmodifiableList(new ArrayList<>(weights.keySet()));

@@ -123,19 +123,6 @@ public final class Network implements AutoCloseable {
         return m;
     }
 
-    /** Shapes of the parameters {@link #create} takes, by name (conv biases included). */
-    public static Map<String, Shape> parameterShapes(Architecture architecture) {
-        Map<String, Shape> m = new LinkedHashMap<>();
-        for (ConvLayerSpec c : architecture.convLayers()) {
-            m.put(c.name() + ".weight", c.conv().weightShape());
-            m.put(c.name() + ".bias", Shape.of(c.conv().outChannels()));
-        }
-        LinearLayerSpec cls = architecture.classifier();
-        m.put(cls.name() + ".weight", Shape.of(cls.out(), cls.in()));
-        m.put(cls.name() + ".bias", Shape.of(cls.out()));
-        return m;
-    }
-
     /** The weight tensor of conv layer {@code layer} (for norms and inspection; do not close). */
     public Tensor weight(int layer) {
         return weights[layer];
