@@ -26,6 +26,13 @@ import java.util.Map;
  * conv layer. The classifier (trained in full, outside the budget) is reported on its own: per input
  * feature Cw = O, Ca = 1, Θtime = O (the 1×1, H = W = 1 case), plus its bias (O units)
  * <b>(our choice: the bias is counted with the classifier's weights since it is trained too)</b>.
+ *
+ * <p>Check against the paper: {@code mbv2-w0.35} at 128×128 gives exactly the paper's 1,252,320 units
+ * (288,864 weight + 963,456 activation units over 52 conv layers, the stem conv and the 112→448
+ * feature-mix conv included), i.e. the paper counts MIT's fp model with its feature-mix layer. The
+ * variant of tiny-training's shipped int8 model, without feature mix ({@code ModelZoo.paperModel(name,
+ * classes, false)}), gives 1,200,352, and no other resolution gives the figure (144: 1,520,056).
+ * At 128, mcunet-in1 gives 1,309,808 and proxyless-w0.3 1,162,032 (1,123,632 without feature mix).
  */
 public final class CostModel {
     public static final int BYTES_PER_UNIT = 4;

@@ -1,0 +1,77 @@
+package io.trady4j.cli;
+
+import io.trady4j.models.ModelZoo;
+import io.trady4j.trady.CostModel;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CostCommandTest {
+    private record Result(int status, String out, String err) {
+        List<String> lines() {
+            return out.lines().toList();
+        }
+    }
+
+    private static Result run(String... argv) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int rc = Main.run(argv, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Result(rc, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void printsOneRowPerConvLayerAndEndsWithTheTotal() {
+        Result r = run("cost", "--model", "mbv2-w0.35", "--resolution", "128");
+        assertEquals(0, r.status(), r.err());
+        List<String> lines = r.lines();
+        assertTrue(lines.getLast().startsWith("total units: 1252320 "), lines.getLast());
+        assertTrue(lines.getLast().contains("5,009,280 bytes"), lines.getLast());
+        assertTrue(lines.get(lines.size() - 2).startsWith("classifier classifier.linear (448->1000"), lines.get(lines.size() - 2));
+        int rows = 0;
+        for (String l : lines) {
+            if (l.startsWith("blocks.") || l.startsWith("first_conv.") || l.startsWith("feature_mix_layer.")) {
+                rows++;
+            }
+        }
+        assertEquals(52, rows);
+        assertTrue(lines.get(1).contains("weight units") && lines.get(1).contains("dW MFLOPs"), lines.get(1));
+        assertTrue(r.out().contains("blocks.1.mobile_inverted_conv.depth_conv.conv"), r.out());
+    }
+
+    @Test
+    void defaultsAreThePapersSetting() {
+        Result r = run("cost");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.lines().getLast().startsWith("total units: 1252320 "));
+    }
+
+    @Test
+    void classesAndWidthAreHonoured() {
+        Result r = run("cost", "--model", "mobilenet_v2", "--width", "0.5", "--resolution", "96", "--classes", "10");
+        assertEquals(0, r.status(), r.err());
+        long expected = CostModel.of(ModelZoo.build("mobilenet_v2", 10, 0.5), 96).totalUnits();
+        assertTrue(r.lines().getLast().startsWith("total units: " + expected + " "), r.lines().getLast());
+        assertTrue(r.out().contains("classifier classifier.1 (1280->10"), r.out());
+    }
+
+    @Test
+    void badInputIsAUsageError() {
+        Result unknown = run("cost", "--model", "vgg16");
+        assertEquals(2, unknown.status());
+        for (String n : ModelZoo.NAMES) {
+            assertTrue(unknown.err().contains(n), unknown.err());
+        }
+        assertEquals(2, run("cost", "--model", "resnet18", "--width", "0.5").status());
+        assertEquals(2, run("cost", "--resolution", "0").status());
+        assertEquals(2, run("cost", "--modle", "resnet18").status());
+        Result help = run("cost", "--help");
+        assertEquals(0, help.status());
+        assertTrue(help.out().contains("proxyless-w0.3") && help.out().contains("--width"), help.out());
+    }
+}
