@@ -1,7 +1,5 @@
 package io.trady4j.train;
 
-import java.util.Iterator;
-
 /** A split of a task as batches; the order and augmentation of an epoch depend only on (seed, epoch). */
 public interface BatchSource {
     /** Number of samples in the split (after any subset). */
@@ -10,7 +8,7 @@ public interface BatchSource {
     int classes();
 
     /** Batches of one epoch; {@code training} turns on shuffling and augmentation. */
-    Iterator<HostBatch> batches(int epoch, int batchSize, boolean training);
+    BatchStream batches(int epoch, int batchSize, boolean training);
 
     /** Number of batches {@link #batches} yields. */
     default int batchCount(int batchSize) {

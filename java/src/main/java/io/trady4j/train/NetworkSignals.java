@@ -11,7 +11,6 @@ import io.trady4j.trady.ChannelSignals;
 import io.trady4j.trady.RgnAccumulator;
 
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.IntStream;
@@ -48,7 +47,7 @@ final class NetworkSignals implements ChannelSignals {
         }
         var backend = network.backend();
         try (Selection full = Selection.of(backend, network.architecture(), all)) {
-            Iterator<HostBatch> it = source.batches(epoch, batchSize, true);
+            try (BatchStream it = source.batches(epoch, batchSize, true)) {
             for (int b = 0; b < batches && it.hasNext(); b++) {
                 HostBatch batch = it.next();
                 try (Tensor x = backend.upload(batch.images(), batch.shape(), MemoryCategory.DATA);
@@ -59,6 +58,7 @@ final class NetworkSignals implements ChannelSignals {
                     }
                     acc.endStep();
                 }
+            }
             }
         }
         acc.endEpoch();

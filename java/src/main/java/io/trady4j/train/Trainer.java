@@ -15,7 +15,6 @@ import io.trady4j.trady.Strategies;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -70,8 +69,8 @@ public final class Trainer {
                 long correct = 0;
                 int images = 0;
                 int step = 0;
-                Iterator<HostBatch> it = train.batches(epoch, config.batchSize(), true);
                 float[] stats = new float[2];
+                try (BatchStream it = train.batches(epoch, config.batchSize(), true)) {
                 while (step < perEpoch && it.hasNext()) {
                     HostBatch batch = it.next();
                     try (Tensor x = backend.upload(batch.images(), batch.shape(), MemoryCategory.DATA);
@@ -95,6 +94,7 @@ public final class Trainer {
                     images += batch.size();
                     step++;
                     progress.step(step, lossSum / images, batch.size());
+                }
                 }
                 Map<MemoryCategory, Long> peaks = backend.memory().peakByCategory();
                 double[] eval = evaluate(test);
@@ -126,11 +126,11 @@ public final class Trainer {
     public double[] evaluate(BatchSource test) {
         Backend backend = network.backend();
         int limit = config.maxEvalBatches() > 0 ? config.maxEvalBatches() : Integer.MAX_VALUE;
-        Iterator<HostBatch> it = test.batches(0, config.batchSize(), false);
         double loss = 0;
         long correct = 0;
         int images = 0;
         float[] stats = new float[2];
+        try (BatchStream it = test.batches(0, config.batchSize(), false)) {
         for (int b = 0; b < limit && it.hasNext(); b++) {
             HostBatch batch = it.next();
             try (Tensor x = backend.upload(batch.images(), batch.shape(), MemoryCategory.DATA);
@@ -141,6 +141,7 @@ public final class Trainer {
             loss += (double) stats[0] * batch.size();
             correct += (long) stats[1];
             images += batch.size();
+        }
         }
         return new double[]{loss / Math.max(1, images), (double) correct / Math.max(1, images)};
     }

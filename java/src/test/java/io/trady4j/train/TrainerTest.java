@@ -46,8 +46,8 @@ class TrainerTest {
         }
 
         @Override
-        public Iterator<HostBatch> batches(int epoch, int batchSize, boolean training) {
-            return new Iterator<>() {
+        public BatchStream batches(int epoch, int batchSize, boolean training) {
+            return BatchStream.of(new Iterator<>() {
                 int next = 0;
 
                 @Override
@@ -79,7 +79,7 @@ class TrainerTest {
                     next += b;
                     return new HostBatch(x, y, Shape.of(b, 3, 11, 11));
                 }
-            };
+            });
         }
     }
 
