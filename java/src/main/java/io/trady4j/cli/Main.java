@@ -13,7 +13,7 @@ public final class Main {
 
     static Map<String, Command> commands() {
         Map<String, Command> m = new LinkedHashMap<>();
-        for (Command c : List.<Command>of()) {
+        for (Command c : List.<Command>of(new OpCommand())) {
             m.put(c.name(), c);
         }
         return m;
