@@ -5,7 +5,9 @@ import io.trady4j.tensor.DType;
 import io.trady4j.tensor.MemoryCategory;
 import io.trady4j.tensor.Shape;
 import io.trady4j.tensor.Tensor;
+import io.trady4j.backend.cpu.CpuBackend;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.Test;
@@ -88,8 +90,25 @@ class TorchFixtureTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("fixtures")
     void matchesPyTorch(Path file) throws Exception {
+        check(file, backend);
+    }
+
+    /**
+     * The CPU backend again with 3 threads: batches and channels split unevenly across workers
+     * (the default thread count is the machine's).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("fixtures")
+    void matchesPyTorchOnThreeCpuThreads(Path file) throws Exception {
+        Assumptions.assumeTrue(backend instanceof CpuBackend, "only for the CPU backend");
+        try (CpuBackend three = new CpuBackend(3)) {
+            check(file, three);
+        }
+    }
+
+    static void check(Path file, Backend be) throws Exception {
         SafeTensors st = SafeTensors.read(file);
-        try (Case c = new Case(st)) {
+        try (Case c = new Case(st, be)) {
             switch (c.meta("kind")) {
                 case "conv2d" -> conv(c);
                 case "linear" -> linear(c);
@@ -115,34 +134,34 @@ class TorchFixtureTest {
         ChannelIndex sel = c.selection("idx", spec.inChannels());
 
         Tensor y = c.poisoned(c.shape("y"));
-        backend.conv2d(x, w, b, spec, act, y);
+        c.be.conv2d(x, w, b, spec, act, y);
         c.compare("conv2d", "y", y);
 
         Tensor y2 = c.poisoned(c.shape("y"));
         Tensor xSel = c.poisoned(c.shape("x_sel"));
-        backend.conv2dGather(x, w, b, spec, act, sel, y2, xSel);
+        c.be.conv2dGather(x, w, b, spec, act, sel, y2, xSel);
         c.compare("conv2dGather", "y", y2);
         c.compare("conv2dGather", "x_sel", xSel);
 
         Tensor xSelRef = c.input("x_sel");
         Tensor dwSel = c.poisoned(c.shape("dw_sel"));
-        backend.conv2dDwSparse(xSelRef, dy, sel, spec, dwSel);
+        c.be.conv2dDwSparse(xSelRef, dy, sel, spec, dwSel);
         c.compare("conv2dDwSparse", "dw_sel", dwSel);
 
         // the full weight gradient, as the sparse gradient over all channels in its layout
         ChannelIndex all = c.allChannels(spec.inChannels());
         Tensor dwAll = c.poisoned(spec.sparseWeightGradShape(spec.inChannels()));
-        backend.conv2dDwSparse(x, dy, all, spec, dwAll);
-        c.compareValues("conv2dDwSparse(all channels)", "dw", backend.toFloatArray(dwAll),
+        c.be.conv2dDwSparse(x, dy, all, spec, dwAll);
+        c.compareValues("conv2dDwSparse(all channels)", "dw", c.be.toFloatArray(dwAll),
                 toSparseLayout(c.floats("dw"), spec), dwAll.shape());
 
         Tensor dx = c.poisoned(c.shape("dx"));
-        backend.conv2dDx(dy, w, spec, dx);
+        c.be.conv2dDx(dy, w, spec, dx);
         c.compare("conv2dDx", "dx", dx);
 
         if (c.has("db")) {
             Tensor db = c.poisoned(c.shape("db"));
-            backend.biasGrad(dy, db);
+            c.be.biasGrad(dy, db);
             c.compare("biasGrad", "db", db);
         }
     }
@@ -166,28 +185,28 @@ class TorchFixtureTest {
         ChannelIndex sel = c.selection("idx", features);
 
         Tensor y = c.poisoned(c.shape("y"));
-        backend.linear(x, w, b, y);
+        c.be.linear(x, w, b, y);
         c.compare("linear", "y", y);
 
         Tensor dx = c.poisoned(c.shape("dx"));
-        backend.linearDx(dy, w, dx);
+        c.be.linearDx(dy, w, dx);
         c.compare("linearDx", "dx", dx);
 
         Tensor xSel = c.poisoned(c.shape("x_sel"));
-        backend.gatherChannels(x, sel, xSel);
+        c.be.gatherChannels(x, sel, xSel);
         c.compare("gatherChannels", "x_sel", xSel);
 
         Tensor dwSel = c.poisoned(c.shape("dw_sel"));
-        backend.linearDwSparse(c.input("x_sel"), dy, sel, dwSel);
+        c.be.linearDwSparse(c.input("x_sel"), dy, sel, dwSel);
         c.compare("linearDwSparse", "dw_sel", dwSel);
 
         Tensor dw = c.poisoned(c.shape("dw"));
-        backend.linearDwSparse(x, dy, c.allChannels(features), dw);
+        c.be.linearDwSparse(x, dy, c.allChannels(features), dw);
         c.compare("linearDwSparse(all features)", "dw", dw);
 
         if (c.has("db")) {
             Tensor db = c.poisoned(c.shape("db"));
-            backend.biasGrad(dy, db);
+            c.be.biasGrad(dy, db);
             c.compare("biasGrad", "db", db);
         }
     }
@@ -196,24 +215,24 @@ class TorchFixtureTest {
         Tensor logits = c.input("logits"), labels = c.intInput("labels");
         Tensor stats = c.poisoned(Shape.of(2));
         Tensor dLogits = c.poisoned(c.shape("dlogits"));
-        backend.softmaxCrossEntropy(logits, labels, stats, dLogits);
-        float[] s = backend.toFloatArray(stats);
+        c.be.softmaxCrossEntropy(logits, labels, stats, dLogits);
+        float[] s = c.be.toFloatArray(stats);
         c.compareValues("softmaxCrossEntropy", "loss", new float[]{s[0]}, c.floats("loss"), Shape.of(1));
         c.check(s[1] == c.ints("correct")[0], "softmaxCrossEntropy: correct = " + s[1] + ", expected " + c.ints("correct")[0]);
         c.compare("softmaxCrossEntropy", "dlogits", dLogits);
 
         Tensor stats2 = c.poisoned(Shape.of(2));
-        backend.softmaxCrossEntropy(logits, labels, stats2, null);
-        c.compareValues("softmaxCrossEntropy(no gradient)", "loss", new float[]{backend.toFloatArray(stats2)[0]},
+        c.be.softmaxCrossEntropy(logits, labels, stats2, null);
+        c.compareValues("softmaxCrossEntropy(no gradient)", "loss", new float[]{c.be.toFloatArray(stats2)[0]},
                 c.floats("loss"), Shape.of(1));
     }
 
     static void avgPool(Case c) throws IOException {
         Tensor y = c.poisoned(c.shape("y"));
-        backend.globalAvgPool(c.input("x"), y);
+        c.be.globalAvgPool(c.input("x"), y);
         c.compare("globalAvgPool", "y", y);
         Tensor dx = c.poisoned(c.shape("dx"));
-        backend.globalAvgPoolBackward(c.input("dy"), dx);
+        c.be.globalAvgPoolBackward(c.input("dy"), dx);
         c.compare("globalAvgPoolBackward", "dx", dx);
     }
 
@@ -221,24 +240,24 @@ class TorchFixtureTest {
         int k = c.integer("kernel"), s = c.integer("stride"), p = c.integer("padding");
         Tensor y = c.poisoned(c.shape("y"));
         Tensor arg = c.poisonedInts(c.shape("argmax"));
-        backend.maxPool2d(c.input("x"), k, s, p, y, arg);
+        c.be.maxPool2d(c.input("x"), k, s, p, y, arg);
         c.compare("maxPool2d", "y", y);
         c.compareInts("maxPool2d", "argmax", arg);
         Tensor dx = c.poisoned(c.shape("dx"));
-        backend.maxPool2dBackward(c.input("dy"), c.intInput("argmax"), dx);
+        c.be.maxPool2dBackward(c.input("dy"), c.intInput("argmax"), dx);
         c.compare("maxPool2dBackward", "dx", dx);
     }
 
     static void activation(Case c) throws IOException {
         Activation act = Activation.parse(c.meta("act"));
         Tensor y = c.poisoned(c.shape("y"));
-        backend.activation(act, c.input("x"), y);
+        c.be.activation(act, c.input("x"), y);
         c.compare("activation", "y", y);
         Tensor dx = c.poisoned(c.shape("dx"));
-        backend.activationBackward(act, c.input("y"), c.input("dy"), dx);
+        c.be.activationBackward(act, c.input("y"), c.input("dy"), dx);
         c.compare("activationBackward", "dx", dx);
         Tensor inPlace = c.input("dy");
-        backend.activationBackward(act, c.input("y"), inPlace, inPlace);
+        c.be.activationBackward(act, c.input("y"), inPlace, inPlace);
         c.compare("activationBackward(in place)", "dx", inPlace);
     }
 
@@ -251,7 +270,7 @@ class TorchFixtureTest {
         SgdStep step = step(c);
         Tensor param = c.input("param");
         Tensor momentum = c.optionalInput("momentum");
-        backend.sgdUpdate(param, c.input("grad"), momentum, step);
+        c.be.sgdUpdate(param, c.input("grad"), momentum, step);
         c.compare("sgdUpdate", "param_out", param);
         c.compareDelta("sgdUpdate", "param_out", param, "param");
         if (momentum != null) {
@@ -267,14 +286,14 @@ class TorchFixtureTest {
         int cg = ws.dim(1), cout = ws.dim(0), d2 = ws.numel() / (cout * cg);
         ChannelIndex sel = c.selection("idx", cg * groups);
         Tensor momentum = c.optionalInput("momentum");
-        backend.sgdUpdateSparse(w, c.input("dw_sel"), sel, groups, momentum, step);
+        c.be.sgdUpdateSparse(w, c.input("dw_sel"), sel, groups, momentum, step);
         c.compare("sgdUpdateSparse", "w_out", w);
         c.compareDelta("sgdUpdateSparse", "w_out", w, "w");
         if (momentum != null) {
             c.compare("sgdUpdateSparse", "momentum_out", momentum);
         }
         // weights of unselected input channels must be untouched, bit for bit
-        float[] got = backend.toFloatArray(w), before = c.floats("w");
+        float[] got = c.be.toFloatArray(w), before = c.floats("w");
         boolean[] selected = new boolean[cg * groups];
         for (int i : sel.toArray()) {
             selected[i] = true;
@@ -303,11 +322,13 @@ class TorchFixtureTest {
     /** A fixture file, the tensors it put on the backend and the mismatches found so far. */
     static final class Case implements AutoCloseable {
         final SafeTensors st;
+        final Backend be;
         final List<AutoCloseable> owned = new ArrayList<>();
         final List<String> failures = new ArrayList<>();
 
-        Case(SafeTensors st) {
+        Case(SafeTensors st, Backend be) {
             this.st = st;
+            this.be = be;
         }
 
         String meta(String key) {
@@ -343,7 +364,7 @@ class TorchFixtureTest {
 
         /** A fresh copy of a stored float tensor on the backend (fresh, so in-place ops cannot spoil it). */
         Tensor input(String name) throws IOException {
-            return own(backend.upload(st.floats(name), st.shape(name), MemoryCategory.DATA));
+            return own(be.upload(st.floats(name), st.shape(name), MemoryCategory.DATA));
         }
 
         Tensor optionalInput(String name) throws IOException {
@@ -351,29 +372,29 @@ class TorchFixtureTest {
         }
 
         Tensor intInput(String name) throws IOException {
-            return own(backend.uploadInts(st.ints(name), st.shape(name), MemoryCategory.DATA));
+            return own(be.uploadInts(st.ints(name), st.shape(name), MemoryCategory.DATA));
         }
 
         ChannelIndex selection(String name, int bound) throws IOException {
-            return own(backend.channelIndex(st.ints(name), bound));
+            return own(be.channelIndex(st.ints(name), bound));
         }
 
         ChannelIndex allChannels(int bound) {
             int[] all = new int[bound];
             Arrays.setAll(all, i -> i);
-            return own(backend.channelIndex(all, bound));
+            return own(be.channelIndex(all, bound));
         }
 
         Tensor poisoned(Shape shape) {
-            Tensor t = own(backend.allocate(shape, DType.F32, MemoryCategory.WORKSPACE));
-            backend.fill(t, Float.NaN);
+            Tensor t = own(be.allocate(shape, DType.F32, MemoryCategory.WORKSPACE));
+            be.fill(t, Float.NaN);
             return t;
         }
 
         Tensor poisonedInts(Shape shape) {
             int[] junk = new int[shape.numel()];
             Arrays.fill(junk, Integer.MIN_VALUE);
-            return own(backend.uploadInts(junk, shape, MemoryCategory.WORKSPACE));
+            return own(be.uploadInts(junk, shape, MemoryCategory.WORKSPACE));
         }
 
         void check(boolean ok, String message) {
@@ -388,7 +409,7 @@ class TorchFixtureTest {
                 failures.add(op + " " + refName + ": shape " + got.shape() + ", expected " + expected);
                 return;
             }
-            compareValues(op, refName, backend.toFloatArray(got), st.floats(refName), expected);
+            compareValues(op, refName, be.toFloatArray(got), st.floats(refName), expected);
         }
 
         void compareValues(String op, String refName, float[] got, float[] ref, Shape shape) {
@@ -400,7 +421,7 @@ class TorchFixtureTest {
 
         /** The update itself, out − before, against ref − before (catches updates lost in the weights' size). */
         void compareDelta(String op, String refName, Tensor got, String beforeName) throws IOException {
-            float[] g = backend.toFloatArray(got), ref = st.floats(refName), before = st.floats(beforeName);
+            float[] g = be.toFloatArray(got), ref = st.floats(refName), before = st.floats(beforeName);
             float[] dg = new float[g.length], dr = new float[g.length];
             for (int i = 0; i < g.length; i++) {
                 dg[i] = g[i] - before[i];
@@ -410,7 +431,7 @@ class TorchFixtureTest {
         }
 
         void compareInts(String op, String refName, Tensor got) throws IOException {
-            int[] g = backend.toIntArray(got), ref = st.ints(refName);
+            int[] g = be.toIntArray(got), ref = st.ints(refName);
             for (int i = 0; i < ref.length; i++) {
                 if (g[i] != ref[i]) {
                     failures.add(op + " " + refName + ": element " + index(st.shape(refName), i) + " is " + g[i]
