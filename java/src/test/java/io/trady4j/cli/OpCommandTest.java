@@ -167,6 +167,16 @@ class OpCommandTest {
     }
 
     @Test
+    void addWritesTheSum() throws Exception {
+        Path in = dir.resolve("add.safetensors");
+        new SafeTensors.Writer().put("a", Shape.of(2, 3), new float[]{1, 2, 3, 4, 5, 6})
+                .put("b", Shape.of(2, 3), new float[]{0.5f, -2, 0, 1e-3f, -5, 1}).write(in);
+        SafeTensors o = SafeTensors.read(ok("add", in));
+        assertEquals(Shape.of(2, 3), o.shape("out"));
+        assertArrayEquals(new float[]{1.5f, 0, 3, 4.001f, 0, 7}, o.floats("out"));
+    }
+
+    @Test
     void sgdOpsMatchTorchOptim() throws Exception {
         Path f = fixture("sgd_6x4x3x3_lr0.1_mom0.9_wd0.0005");
         SafeTensors st = SafeTensors.read(f);
