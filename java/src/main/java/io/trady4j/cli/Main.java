@@ -15,7 +15,8 @@ public final class Main {
         Map<String, Command> m = new LinkedHashMap<>();
         for (Command c : List.<Command>of(
                 new InfoCommand(),
-                new CostCommand())) {
+                new CostCommand(),
+                new OpCommand())) {
             m.put(c.name(), c);
         }
         return m;
@@ -48,8 +49,10 @@ public final class Main {
         }
         try {
             return command.run(Args.parse(rest), out);
-        } catch (UsageException | IllegalArgumentException e) {
-            err.println("trady4j " + name + ": " + e.getMessage());
+        } catch (UsageException | IllegalArgumentException | io.trady4j.io.FormatException
+                 | java.nio.file.NoSuchFileException | io.trady4j.backend.BackendUnavailableException e) {
+            String message = e instanceof java.nio.file.NoSuchFileException f ? f.getFile() + ": no such file" : e.getMessage();
+            err.println("trady4j " + name + ": " + message);
             if (debug) {
                 e.printStackTrace(err);
             }
