@@ -112,6 +112,35 @@ class ImageFolderTest {
         assertTrue(e.getMessage().contains("has no image"), e.getMessage());
     }
 
+    /** Seeded mutations of a PNG and a JPEG: decoding either works or is a FormatException naming the file. */
+    @Test
+    void fuzzedImagesOnlyRaiseFormatException() throws IOException {
+        png(dir.resolve("src/a.png"), 12, 9, true, 3);
+        BufferedImage rgb = ImageIO.read(dir.resolve("src/a.png").toFile());
+        ImageIO.write(rgb, "jpg", dir.resolve("src/a.jpg").toFile());
+        byte[][] bases = {Files.readAllBytes(dir.resolve("src/a.png")), Files.readAllBytes(dir.resolve("src/a.jpg"))};
+        java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+        Path p = dir.resolve("fuzz.img");
+        int rejected = 0;
+        for (int trial = 0; trial < 300; trial++) {
+            byte[] m = IdxTest.mutate(bases[trial % 2], r);
+            if (r.nextBoolean() && m.length > 40) { // also hit the middle of the file
+                m[20 + r.nextInt(m.length - 20)] = (byte) r.nextInt(256);
+            }
+            Files.write(p, m);
+            try {
+                ImageFolder.Decoded d = ImageFolder.decode(p);
+                assertTrue(d.width() > 0 && d.height() > 0);
+            } catch (FormatException e) {
+                rejected++;
+                assertTrue(e.getMessage().contains("fuzz.img"), e.getMessage());
+            } catch (Exception e) {
+                org.junit.jupiter.api.Assertions.fail("trial " + trial + ": " + e, e);
+            }
+        }
+        assertTrue(rejected > 30, rejected + " rejected");
+    }
+
     static byte[] hugePng() {
         ByteBuffer ihdr = ByteBuffer.allocate(13);
         ihdr.putInt(100_000).putInt(100_000).put((byte) 8).put((byte) 0).put((byte) 0).put((byte) 0).put((byte) 0);
