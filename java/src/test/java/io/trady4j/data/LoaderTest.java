@@ -108,6 +108,14 @@ class LoaderTest {
         int[] c = Datasets.classCounts(s);
         assertTrue(Arrays.stream(c).max().getAsInt() - Arrays.stream(c).min().getAsInt() <= 1, Arrays.toString(c));
         assertSame(ds, Datasets.stratified(ds, 100));
+        Transform t = Transform.eval(ds, 4, 1);
+        try (Loader l = Loader.builder(ds, t).samplesPerClass(2).build()) {
+            assertEquals(6, l.dataset().size());
+        }
+        try (Loader l = Loader.builder(ds, t).subset(7).batchSize(4).build()) {
+            assertEquals(7, l.dataset().size());
+            assertEquals(2, l.batchesPerEpoch());
+        }
     }
 
     @Test
