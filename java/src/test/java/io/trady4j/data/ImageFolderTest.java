@@ -86,6 +86,17 @@ class ImageFolderTest {
     }
 
     @Test
+    void largeImagesAreSubsampledWhileDecoding() throws IOException {
+        png(dir.resolve("a/big.png"), 200, 100, true, 1);
+        ImageFolder.Decoded full = ImageFolder.decode(dir.resolve("a/big.png"));
+        ImageFolder.Decoded sub = ImageFolder.decode(dir.resolve("a/big.png"), 10);
+        assertEquals(200, full.width());
+        assertEquals(100, sub.width()); // step 100 / 40 = 2
+        assertEquals(50, sub.height());
+        assertEquals(full.pixels()[2 * 200 + 4], sub.pixels()[1 * 100 + 2], 0);
+    }
+
+    @Test
     void badImagesAreFormatExceptions() throws IOException {
         png(dir.resolve("a/ok.png"), 4, 4, false, 1);
         Files.write(dir.resolve("a/bad.png"), "this is not a png".getBytes());
