@@ -157,7 +157,7 @@ public final class Datasets {
     }
 
     /** A re-indexed, optionally relabelled view. */
-    static final class View implements Dataset {
+    static class View implements Dataset {
         private final String name;
         private final Dataset base;
         private final int[] indices;
@@ -221,6 +221,10 @@ public final class Datasets {
         @Override
         public Normalization normalization() {
             return base.normalization();
+        }
+
+        Dataset base() {
+            return base;
         }
 
         /** Index in the base data set of sample i. */

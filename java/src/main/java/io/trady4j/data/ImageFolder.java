@@ -3,6 +3,7 @@ package io.trady4j.data;
 import io.trady4j.io.FormatException;
 
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
 import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.stream.ImageInputStream;
@@ -166,6 +167,16 @@ public final class ImageFolder implements Dataset {
 
     /** Decodes one image file (gray stays 1 channel, everything else becomes RGB). */
     public static Decoded decode(Path file) throws IOException {
+        return decode(file, 0);
+    }
+
+    /**
+     * Decodes one image file; when {@code targetSize > 0} and the image is more than 4 times larger
+     * on both sides, the decoder skips pixels (javax.imageio source subsampling) so that the result
+     * is still at least {@code 4·targetSize} on its shorter side: large photos cost less time and
+     * memory, and the antialiased resize does the rest.
+     */
+    public static Decoded decode(Path file, int targetSize) throws IOException {
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
             if (in == null) {
                 throw new NoSuchFileException(file.toString(), null, "cannot open image");
@@ -183,7 +194,14 @@ public final class ImageFolder implements Dataset {
                     throw new FormatException(file + ": image declares " + w + "x" + h + " pixels; at most "
                             + MAX_PIXELS + " pixels are accepted");
                 }
-                BufferedImage img = reader.read(0);
+                ImageReadParam param = reader.getDefaultReadParam();
+                if (targetSize > 0) {
+                    int step = (int) Math.max(1, Math.min(w, h) / (4L * targetSize));
+                    if (step > 1) {
+                        param.setSourceSubsampling(step, step, 0, 0);
+                    }
+                }
+                BufferedImage img = reader.read(0, param);
                 return toFloats(img);
             } finally {
                 reader.dispose();
@@ -291,7 +309,7 @@ public final class ImageFolder implements Dataset {
     private byte[] bytes(int i) throws IOException {
         byte[] b = cache == null ? null : cache.get(i);
         if (b == null) {
-            b = toBytes(decode(files.get(i)), size, channels);
+            b = toBytes(decode(files.get(i), size), size, channels);
             if (cache != null) {
                 cache.compareAndSet(i, null, b);
             }

@@ -106,7 +106,8 @@ public final class Letters {
         FontRenderContext frc = new FontRenderContext(null, true, true);
         List<Face> faces = new ArrayList<>();
         List<Shape[]> outlines = new ArrayList<>();
-        Set<String> seen = new HashSet<>();
+        List<byte[]> plains = new ArrayList<>();
+        Map<String, String> parent = new TreeMap<>();
         int skipped = 0;
         BufferedImage canvas = new BufferedImage(SIDE, SIDE, BufferedImage.TYPE_BYTE_GRAY);
         byte[] plain = new byte[SIDE * SIDE * CLASSES.size()];
@@ -144,16 +145,25 @@ public final class Letters {
                 if (!distinctNonBlank(plain)) {
                     continue;
                 }
-                if (!seen.add(Arrays.toString(plain))) {
+                String family = familyKey(f0.getFamily(Locale.ROOT));
+                int near = nearest(plain, plains);
+                if (near >= 0) {
+                    // a near-copy of a face already taken (e.g. DejaVu Math TeX Gyre's Latin is DejaVu
+                    // Serif's): not taken again, and its family is tied to that face's family so that
+                    // the two land in the same split
+                    union(parent, family, faces.get(near).family());
                     continue;
                 }
-                faces.add(new Face(file, f0.getFontName(Locale.ROOT), familyKey(f0.getFamily(Locale.ROOT))));
+                union(parent, family, family);
+                plains.add(plain.clone());
+                faces.add(new Face(file, f0.getFontName(Locale.ROOT), family));
                 outlines.add(o);
             }
         }
+        // split unit: a family, or families tied together by near-copies
         TreeMap<String, List<Integer>> families = new TreeMap<>();
         for (int i = 0; i < faces.size(); i++) {
-            families.computeIfAbsent(faces.get(i).family(), k -> new ArrayList<>()).add(i);
+            families.computeIfAbsent(find(parent, faces.get(i).family()), k -> new ArrayList<>()).add(i);
         }
         if (families.size() < 2) {
             throw new DatasetMissingException("the letters task needs at least two font families with the letters A-J "
@@ -245,6 +255,47 @@ public final class Letters {
         }
         byte[] data = ((DataBufferByte) canvas.getRaster().getDataBuffer()).getData();
         System.arraycopy(data, 0, out, off, SIDE * SIDE);
+    }
+
+    /** Largest mean absolute pixel difference (0..255 scale) between two faces' plain renders that counts as a copy. */
+    static final double NEAR_COPY = 2.0;
+
+    /** Index of a taken face whose plain renders are within {@link #NEAR_COPY} of these, or -1. */
+    private static int nearest(byte[] plain, List<byte[]> taken) {
+        long limit = (long) (NEAR_COPY * plain.length);
+        for (int q = 0; q < taken.size(); q++) {
+            byte[] o = taken.get(q);
+            long d = 0;
+            for (int j = 0; j < plain.length && d <= limit; j++) {
+                d += Math.abs((plain[j] & 0xFF) - (o[j] & 0xFF));
+            }
+            if (d <= limit) {
+                return q;
+            }
+        }
+        return -1;
+    }
+
+    private static String find(Map<String, String> parent, String x) {
+        String p = parent.getOrDefault(x, x);
+        while (!p.equals(x)) {
+            x = p;
+            p = parent.getOrDefault(x, x);
+        }
+        return x;
+    }
+
+    /** Joins two families; the root is the alphabetically first name, so the result is order-independent. */
+    private static void union(Map<String, String> parent, String a, String b) {
+        String ra = find(parent, a);
+        String rb = find(parent, b);
+        parent.putIfAbsent(ra, ra);
+        parent.putIfAbsent(rb, rb);
+        if (ra.compareTo(rb) < 0) {
+            parent.put(rb, ra);
+        } else if (rb.compareTo(ra) < 0) {
+            parent.put(ra, rb);
+        }
     }
 
     private static boolean distinctNonBlank(byte[] plain) {

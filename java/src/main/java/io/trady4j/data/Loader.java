@@ -48,7 +48,14 @@ public final class Loader implements AutoCloseable {
     private boolean closed;
 
     private Loader(Builder b) {
-        this.dataset = b.dataset;
+        Dataset ds = b.dataset;
+        if (b.perClass > 0) {
+            ds = Datasets.firstPerClass(ds, b.perClass);
+        }
+        if (b.subset > 0) {
+            ds = Datasets.stratified(ds, b.subset);
+        }
+        this.dataset = ds;
         this.transform = b.transform;
         this.batchSize = b.batchSize;
         this.shuffle = b.shuffle;
@@ -79,6 +86,8 @@ public final class Loader implements AutoCloseable {
         private boolean dropLast;
         private int maxBatches;
         private boolean prefetch = true;
+        private int perClass;
+        private int subset;
 
         private Builder(Dataset dataset, Transform transform) {
             this.dataset = Objects.requireNonNull(dataset);
@@ -127,11 +136,30 @@ public final class Loader implements AutoCloseable {
             return this;
         }
 
+        /** Use only the first {@code n} samples of every class (0 = all; default). */
+        public Builder samplesPerClass(int n) {
+            if (n < 0) {
+                throw new IllegalArgumentException("samples per class must be >= 0, got " + n);
+            }
+            this.perClass = n;
+            return this;
+        }
+
+        /** Use a stratified subset of at most {@code n} samples (see {@link Datasets#stratified}; 0 = all, default). */
+        public Builder subset(int n) {
+            if (n < 0) {
+                throw new IllegalArgumentException("subset size must be >= 0, got " + n);
+            }
+            this.subset = n;
+            return this;
+        }
+
         public Loader build() {
             return new Loader(this);
         }
     }
 
+    /** The data set iterated (after any subset). */
     public Dataset dataset() {
         return dataset;
     }
