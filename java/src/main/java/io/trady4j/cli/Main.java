@@ -16,7 +16,8 @@ public final class Main {
         for (Command c : List.<Command>of(
                 new InfoCommand(),
                 new CostCommand(),
-                new OpCommand())) {
+                new OpCommand(),
+                new FinetuneCommand())) {
             m.put(c.name(), c);
         }
         return m;

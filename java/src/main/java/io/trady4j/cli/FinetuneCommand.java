@@ -1,0 +1,129 @@
+package io.trady4j.cli;
+
+import io.trady4j.backend.Backend;
+import io.trady4j.data.Task;
+import io.trady4j.nn.Architecture;
+import io.trady4j.nn.HostWeights;
+import io.trady4j.train.Experiment;
+import io.trady4j.train.Progress;
+import io.trady4j.train.RunReport;
+import io.trady4j.train.TrainConfig;
+import io.trady4j.trady.CostModel;
+import io.trady4j.trady.LayerRanking;
+import io.trady4j.trady.Strategies;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code trady4j finetune}: the main job. Fine-tunes a base model on a task under a memory budget
+ * with a strategy (TraDy by default) and, by default, compares it with a linear probe and full
+ * fine-tuning on the same task; prints a summary table and writes a JSON report per run.
+ */
+final class FinetuneCommand implements Command {
+    static final long PAPER_BUDGET = 27_946;
+
+    @Override
+    public String name() {
+        return "finetune";
+    }
+
+    @Override
+    public String summary() {
+        return "fine-tune under a memory budget with TraDy or a baseline (the main job)";
+    }
+
+    @Override
+    public String usage() {
+        return """
+                usage: trady4j finetune [options]
+                With no options: pretrain MobileNetV2-w0.35 on fmnist:0-4 (cached in runs/base), rank its layers
+                (cached in runs/rankings), fine-tune on fmnist:5-9 with trady at 27,946 units, and compare with
+                classifier and full on the same task.
+                  --task SPEC           target task (default fmnist:5-9)
+                  --strategy NAME       %s (default trady)
+                  --compare LIST        other strategies to run for comparison (default classifier,full; '' for none)
+                  --budget UNITS        memory budget in units, 4 bytes each (default 27946)
+                  --weights FILE        base model: a trady4j checkpoint or a torchvision state dict (safetensors)
+                  --source SPEC         task to pretrain the base model on when --weights is absent (default fmnist:0-4)
+                  --pretrain-epochs N   (default 6)   --pretrain-per-class N (default 1500)
+                  --ranking FILE        layer ranking JSON (default: cached, computed on the task if missing)
+                  --rank-epochs N       (default 2)   --rank-batches N (default 20 per epoch)
+                  --resume              continue interrupted runs from their checkpoints
+                """.formatted(String.join(", ", Strategies.NAMES)) + TrainingOptions.HELP;
+    }
+
+    @Override
+    public int run(Args a, PrintStream out) throws Exception {
+        boolean explicitStrategy = a.has("strategy");
+        String strategy = a.string("strategy", "trady");
+        String compare = a.string("compare", explicitStrategy ? "" : "classifier,full");
+        long budget = a.longValue("budget", PAPER_BUDGET);
+        String target = a.string("task", "fmnist:5-9");
+        String source = a.string("source", "fmnist:0-4");
+        String weights = a.string("weights", null);
+        String rankingFile = a.string("ranking", null);
+        int pretrainEpochs = a.integer("pretrain-epochs", 6);
+        int pretrainPerClass = a.integer("pretrain-per-class", 1500);
+        int rankEpochs = a.integer("rank-epochs", 2);
+        int rankBatches = a.integer("rank-batches", 20);
+        boolean resume = a.flag("resume");
+        TrainingOptions opts = TrainingOptions.parse(a, 5, 0.05, 1, 500, 300);
+        a.finish();
+        List<String> strategies = new ArrayList<>(List.of(strategy));
+        for (String s : compare.split(",")) {
+            if (!s.isBlank() && !strategies.contains(s.trim())) {
+                strategies.add(s.trim());
+            }
+        }
+        for (String s : strategies) {
+            Strategies.byName(s);
+        }
+        if (budget < 1) {
+            throw new UsageException("--budget must be >= 1 unit, got " + budget);
+        }
+        TrainConfig cfg = opts.config();
+        try (Backend backend = opts.openBackend()) {
+            out.println("backend: " + backend.deviceDescription());
+            Progress progress = Progress.forConsole(out);
+            Experiment experiment = new Experiment(backend, out, progress);
+            Workspace ws = new Workspace(opts, experiment, out);
+            Task task = TrainingOptions.task(target, out);
+            Architecture arch = opts.architecture(task.numClasses());
+            CostModel cost = CostModel.of(arch, opts.resolution());
+            TrainConfig pretrainCfg = new TrainConfig(pretrainEpochs, cfg.batchSize(), 0.1, Math.min(1, pretrainEpochs - 1),
+                    cfg.momentum(), cfg.weightDecay(), cfg.seed(), 0, 0);
+            HostWeights base = ws.base(arch, weights, source, pretrainCfg, pretrainPerClass, backend.name());
+            Experiment.TaskData data = Experiment.TaskData.of(task, opts.resolution(), arch.inChannels(), opts.trainPerClass(),
+                    opts.testPerClass(), cfg.seed());
+            LayerRanking ranking = null;
+            if (strategies.stream().anyMatch(s -> s.equals("trady") || s.contains("topk") || s.equals("su"))) {
+                TrainConfig rankCfg = new TrainConfig(rankEpochs, cfg.batchSize(), cfg.learningRate(), 0, cfg.momentum(),
+                        cfg.weightDecay(), cfg.seed(), rankBatches, 0);
+                ranking = ws.ranking(arch, base, data, rankingFile, rankCfg);
+            }
+            out.printf(Locale.ROOT, "task %s: %d training / %d test images at %dx%d; full fine-tuning = %,d units, budget %,d units (%.1f%%)%n",
+                    target, data.train().size(), data.test().size(), opts.resolution(), opts.resolution(), cost.totalUnits(),
+                    budget, 100.0 * budget / cost.totalUnits());
+            Map<String, RunReport> reports = new LinkedHashMap<>();
+            Map<String, Path> paths = new LinkedHashMap<>();
+            for (String s : strategies) {
+                out.println("== " + s);
+                RunReport r = experiment.finetune(arch, base, data, cfg, s, budget, ranking, ws.checkpointPath(target, s),
+                        resume, opts.settings("finetune", target, s, backend.deviceDescription()));
+                Path p = ws.reportPath(target, s);
+                r.save(p);
+                reports.put(s, r);
+                paths.put(s, p);
+            }
+            SummaryTable.print(out, reports, cost);
+            paths.forEach((s, p) -> out.println("report (" + s + "): " + p));
+        }
+        return 0;
+    }
+}
