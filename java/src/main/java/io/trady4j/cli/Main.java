@@ -17,7 +17,9 @@ public final class Main {
                 new InfoCommand(),
                 new CostCommand(),
                 new OpCommand(),
-                new FinetuneCommand())) {
+                new FinetuneCommand(),
+                new PretrainCommand(),
+                new RankCommand())) {
             m.put(c.name(), c);
         }
         return m;

@@ -1,0 +1,46 @@
+package io.trady4j.cli;
+
+import io.trady4j.backend.Backend;
+import io.trady4j.train.Experiment;
+import io.trady4j.train.Progress;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+
+/** {@code trady4j pretrain}: train a model from scratch on a task and save it as a base model. */
+final class PretrainCommand implements Command {
+    @Override
+    public String name() {
+        return "pretrain";
+    }
+
+    @Override
+    public String summary() {
+        return "train a model from scratch on a task and save it (a base model for finetune)";
+    }
+
+    @Override
+    public String usage() {
+        return """
+                usage: trady4j pretrain [options]
+                  --task SPEC           task to train on (default fmnist:0-4)
+                  --out FILE            where to save (default runs/base/<model>_r<R>_<task>.safetensors,
+                                        which finetune picks up)
+                """ + TrainingOptions.HELP;
+    }
+
+    @Override
+    public int run(Args a, PrintStream out) throws Exception {
+        String task = a.string("task", "fmnist:0-4");
+        String file = a.string("out", null);
+        TrainingOptions opts = TrainingOptions.parse(a, 6, 0.1, 1, 1500, 300);
+        a.finish();
+        try (Backend backend = opts.openBackend()) {
+            out.println("backend: " + backend.deviceDescription());
+            Workspace ws = new Workspace(opts, new Experiment(backend, out, Progress.forConsole(out)), out);
+            Path output = file != null ? Path.of(file) : ws.basePath(task);
+            ws.pretrain(task, opts.config(), opts.trainPerClass(), output, backend.deviceDescription());
+        }
+        return 0;
+    }
+}
