@@ -184,12 +184,16 @@ class HostWeightsTest {
     @Test
     void inferenceRunsOnRandomWeights() {
         Architecture arch = ModelZoo.build("mbv2-w0.35", 4);
-        try (CpuBackend be = new CpuBackend(2); InferenceRunner r = new InferenceRunner(be, HostWeights.random(arch, 5))) {
+        try (CpuBackend be = new CpuBackend(2); Network r = Network.create(be, arch, HostWeights.random(arch, 5).parameters())) {
             float[] x = new float[2 * 3 * 32 * 32];
             for (int i = 0; i < x.length; i++) {
                 x[i] = (float) Math.sin(i * 0.37);
             }
-            float[] y = r.logits(x, 2, 32, 32);
+            float[] y;
+            try (io.trady4j.tensor.Tensor in = be.upload(x, io.trady4j.tensor.Shape.of(2, 3, 32, 32), io.trady4j.tensor.MemoryCategory.DATA);
+                 io.trady4j.tensor.Tensor out = r.logits(in)) {
+                y = be.toFloatArray(out);
+            }
             assertEquals(8, y.length);
             for (float v : y) {
                 assertTrue(Float.isFinite(v));

@@ -1,5 +1,9 @@
 package io.trady4j.nn;
 
+import io.trady4j.tensor.MemoryCategory;
+import io.trady4j.tensor.Shape;
+import io.trady4j.tensor.Tensor;
+
 import io.trady4j.backend.cpu.CpuBackend;
 import io.trady4j.io.SafeTensors;
 import io.trady4j.models.ModelZoo;
@@ -26,7 +30,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * Loads state dicts exported from PyTorch (torchvision models, and a re-implementation of MIT's
  * ProxylessNASNets module tree with its parameter names) with randomised BatchNorm statistics, folds BN,
- * and checks the eval-mode logits of {@link InferenceRunner} on the CPU backend against PyTorch's.
+ * and checks the eval-mode logits of {@link Network#logits} on the CPU backend against PyTorch's.
  *
  * <p>mobilenet_v2 (width 0.35) and proxyless-w0.3 (F16) are committed under test resources; the others are
  * generated here with scripts/gen_torchvision_checkpoint.py when /usr/bin/python3 has torch (else skipped).
@@ -100,8 +104,11 @@ class TorchCheckpointTest {
         int[] in = io.shape("input").dims();
         float[] want = io.floats("logits");
         float[] got;
-        try (InferenceRunner r = new InferenceRunner(backend, w)) {
-            got = r.logits(io.floats("input"), in[0], in[2], in[3]);
+        try (Network net = Network.create(backend, arch, w.parameters());
+             Tensor x = backend.upload(io.floats("input"), Shape.of(in),
+                     MemoryCategory.DATA);
+             Tensor logits = net.logits(x)) {
+            got = backend.toFloatArray(logits);
         }
         assertEquals(want.length, got.length);
         double maxAbs = 0, maxDiff = 0;
