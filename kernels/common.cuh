@@ -2,7 +2,7 @@
 // that the masked conv forward fuses into its launch, and launch-size arithmetic.
 #pragma once
 
-#include <cuda_runtime.h>
+#include "cuda_compat.cuh"
 #include <stdint.h>
 
 #include "trady4j.h"

@@ -188,7 +188,7 @@ __global__ void __launch_bounds__(256)
                                const float* __restrict__ bias, int act, float* __restrict__ y, int tiles_x,
                                int tiles_y, int conv_blocks, GatherArgs ga) {
     constexpr int TH = 256 / TW;
-    extern __shared__ float smem[];
+    T4J_DYNAMIC_SMEM(float, smem);
     const int bid = blockIdx.x;
     if (bid >= conv_blocks) {
         gather_part(ga, bid - conv_blocks, gridDim.x - conv_blocks);
@@ -239,7 +239,7 @@ static cudaError_t launch_fwd_naive(const ConvGeom& g, const float* x, const flo
                                     float* y, const GatherArgs& ga, cudaStream_t stream) {
     const int64_t y_count = (int64_t)g.batch * g.cout * g.hwo;
     const int64_t total = y_count + (ga.nsel > 0 ? (int64_t)ga.batch * ga.nsel * ga.plane : 0);
-    conv2d_fwd_naive_kernel<<<elementwise_blocks(total, 256), 256, 0, stream>>>(g, x, w, bias, act, y, y_count, ga);
+    T4J_LAUNCH(elementwise_blocks(total, 256), 256, 0, stream, conv2d_fwd_naive_kernel)(g, x, w, bias, act, y, y_count, ga);
     return cudaGetLastError();
 }
 
@@ -251,7 +251,7 @@ static cudaError_t launch_fwd_igemm(const ConvGeom& g, const float* x, const flo
     const int64_t gemm_blocks = (int64_t)g.groups * m_tiles * n_tiles;
     const int64_t blocks = gemm_blocks + gather_blocks(ga, kGemmThreads);
     if (blocks > INT_MAX) return cudaErrorInvalidConfiguration;
-    conv2d_fwd_igemm_kernel<BM, BN><<<(unsigned)blocks, kGemmThreads, 0, stream>>>(
+    T4J_LAUNCH((unsigned)blocks, kGemmThreads, 0, stream, conv2d_fwd_igemm_kernel<BM, BN>)(
         g, x, w, bias, act, y, m_tiles, n_tiles, (int)gemm_blocks, ga);
     return cudaGetLastError();
 }
@@ -265,7 +265,7 @@ static cudaError_t launch_fwd_dw_tiled(const ConvGeom& g, const float* x, const 
     const int64_t conv_blocks = (int64_t)g.batch * g.cin * tiles_x * tiles_y;
     const int64_t blocks = conv_blocks + gather_blocks(ga, 256);
     if (blocks > INT_MAX) return cudaErrorInvalidConfiguration;
-    conv2d_fwd_dw_tiled_kernel<TW><<<(unsigned)blocks, 256, smem, stream>>>(g, x, w, bias, act, y, tiles_x, tiles_y,
+    T4J_LAUNCH((unsigned)blocks, 256, smem, stream, conv2d_fwd_dw_tiled_kernel<TW>)(g, x, w, bias, act, y, tiles_x, tiles_y,
                                                                             (int)conv_blocks, ga);
     return cudaGetLastError();
 }

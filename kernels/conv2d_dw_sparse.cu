@@ -347,7 +347,7 @@ cudaError_t launch_dw_igemm(const ConvGeom& g, const DwPlan& p, const float* x_s
                             const int32_t* sel, int nsel, float* out, int64_t split_stride, cudaStream_t stream) {
     const int64_t blocks = (int64_t)p.groups_in_grid * p.splits * p.m_tiles * p.n_tiles;
     if (blocks > INT_MAX) return cudaErrorInvalidConfiguration;
-    conv2d_dw_sparse_igemm_kernel<BM, BN><<<(unsigned)blocks, kGemmThreads, 0, stream>>>(
+    T4J_LAUNCH((unsigned)blocks, kGemmThreads, 0, stream, conv2d_dw_sparse_igemm_kernel<BM, BN>)(
         g, x_sel, dy, sel, nsel, out, split_stride, p.m_tiles, p.n_tiles, p.splits, p.k_chunk);
     return cudaGetLastError();
 }
@@ -358,13 +358,13 @@ cudaError_t launch_dw_depthwise(const ConvGeom& g, const DwPlan& p, const float*
     if (blocks > INT_MAX) return cudaErrorInvalidConfiguration;
     const unsigned nb = (unsigned)blocks;
     switch (g.k) {
-        case 1: conv2d_dw_sparse_depthwise_kernel<1><<<nb, 256, 0, stream>>>(g, x_sel, dy, sel, nsel, out, p.splits, p.k_chunk); break;
-        case 2: conv2d_dw_sparse_depthwise_kernel<2><<<nb, 256, 0, stream>>>(g, x_sel, dy, sel, nsel, out, p.splits, p.k_chunk); break;
-        case 3: conv2d_dw_sparse_depthwise_kernel<3><<<nb, 256, 0, stream>>>(g, x_sel, dy, sel, nsel, out, p.splits, p.k_chunk); break;
-        case 4: conv2d_dw_sparse_depthwise_kernel<4><<<nb, 256, 0, stream>>>(g, x_sel, dy, sel, nsel, out, p.splits, p.k_chunk); break;
-        case 5: conv2d_dw_sparse_depthwise_kernel<5><<<nb, 256, 0, stream>>>(g, x_sel, dy, sel, nsel, out, p.splits, p.k_chunk); break;
-        case 6: conv2d_dw_sparse_depthwise_kernel<6><<<nb, 256, 0, stream>>>(g, x_sel, dy, sel, nsel, out, p.splits, p.k_chunk); break;
-        default: conv2d_dw_sparse_depthwise_kernel<7><<<nb, 256, 0, stream>>>(g, x_sel, dy, sel, nsel, out, p.splits, p.k_chunk); break;
+        case 1: T4J_LAUNCH(nb, 256, 0, stream, conv2d_dw_sparse_depthwise_kernel<1>)(g, x_sel, dy, sel, nsel, out, p.splits, p.k_chunk); break;
+        case 2: T4J_LAUNCH(nb, 256, 0, stream, conv2d_dw_sparse_depthwise_kernel<2>)(g, x_sel, dy, sel, nsel, out, p.splits, p.k_chunk); break;
+        case 3: T4J_LAUNCH(nb, 256, 0, stream, conv2d_dw_sparse_depthwise_kernel<3>)(g, x_sel, dy, sel, nsel, out, p.splits, p.k_chunk); break;
+        case 4: T4J_LAUNCH(nb, 256, 0, stream, conv2d_dw_sparse_depthwise_kernel<4>)(g, x_sel, dy, sel, nsel, out, p.splits, p.k_chunk); break;
+        case 5: T4J_LAUNCH(nb, 256, 0, stream, conv2d_dw_sparse_depthwise_kernel<5>)(g, x_sel, dy, sel, nsel, out, p.splits, p.k_chunk); break;
+        case 6: T4J_LAUNCH(nb, 256, 0, stream, conv2d_dw_sparse_depthwise_kernel<6>)(g, x_sel, dy, sel, nsel, out, p.splits, p.k_chunk); break;
+        default: T4J_LAUNCH(nb, 256, 0, stream, conv2d_dw_sparse_depthwise_kernel<7>)(g, x_sel, dy, sel, nsel, out, p.splits, p.k_chunk); break;
     }
     return cudaGetLastError();
 }
@@ -382,7 +382,7 @@ cudaError_t conv2d_dw_sparse(const trady4j_conv2d_shape& s, const float* x_sel, 
     const DwPlan p = plan_dw(g, nsel, sms, version);
     const int64_t out_elems = (int64_t)g.mg * nsel * g.k2;
     if (p.kind == 0) {
-        conv2d_dw_sparse_naive_kernel<<<elementwise_blocks(out_elems, 256), 256, 0, stream>>>(g, x_sel, dy, sel, nsel,
+        T4J_LAUNCH(elementwise_blocks(out_elems, 256), 256, 0, stream, conv2d_dw_sparse_naive_kernel)(g, x_sel, dy, sel, nsel,
                                                                                            dw_sel);
         return cudaGetLastError();
     }
@@ -396,7 +396,7 @@ cudaError_t conv2d_dw_sparse(const trady4j_conv2d_shape& s, const float* x_sel, 
     else
         err = launch_dw_igemm<64, 64>(g, p, x_sel, dy, sel, nsel, out, out_elems, stream);
     if (err != cudaSuccess || p.splits == 1) return err;
-    sum_splits_kernel<<<elementwise_blocks(out_elems, 256), 256, 0, stream>>>(workspace, p.splits, out_elems, dw_sel);
+    T4J_LAUNCH(elementwise_blocks(out_elems, 256), 256, 0, stream, sum_splits_kernel)(workspace, p.splits, out_elems, dw_sel);
     return cudaGetLastError();
 }
 

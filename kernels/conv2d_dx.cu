@@ -212,7 +212,7 @@ static cudaError_t launch_dx_igemm(const ConvGeom& g, const float* dy, const flo
     const int n_tiles = ceil_div(g.batch * g.hw, BN);
     const int64_t blocks = (int64_t)g.groups * m_tiles * n_tiles;
     if (blocks > INT_MAX) return cudaErrorInvalidConfiguration;
-    conv2d_dx_igemm_kernel<BM, BN, STRIDE><<<(unsigned)blocks, kGemmThreads, 0, stream>>>(g, dy, w, dx, m_tiles,
+    T4J_LAUNCH((unsigned)blocks, kGemmThreads, 0, stream, conv2d_dx_igemm_kernel<BM, BN, STRIDE>)(g, dy, w, dx, m_tiles,
                                                                                         n_tiles);
     return cudaGetLastError();
 }
@@ -230,7 +230,7 @@ cudaError_t conv2d_dx(const trady4j_conv2d_shape& s, const float* dy, const floa
     const ConvGeom g = make_geom(s);
     if (version == kVersionReference || g.cg == 1) {
         const int64_t total = (int64_t)g.batch * g.cin * g.hw;
-        conv2d_dx_naive_kernel<<<elementwise_blocks(total, 256), 256, 0, stream>>>(g, dy, w, dx);
+        T4J_LAUNCH(elementwise_blocks(total, 256), 256, 0, stream, conv2d_dx_naive_kernel)(g, dy, w, dx);
         return cudaGetLastError();
     }
     if (g.cg <= 16) return launch_dx_igemm_stride<16, 128>(g, dy, w, dx, stream);

@@ -20,12 +20,12 @@ __global__ void fill_i32_kernel(int32_t* __restrict__ dst, int32_t value, int64_
 }
 
 cudaError_t fill_f32(float* dst, float value, int64_t n, cudaStream_t stream) {
-    fill_f32_kernel<<<elementwise_blocks(n, 256), 256, 0, stream>>>(dst, value, n);
+    T4J_LAUNCH(elementwise_blocks(n, 256), 256, 0, stream, fill_f32_kernel)(dst, value, n);
     return cudaGetLastError();
 }
 
 cudaError_t fill_i32(int32_t* dst, int32_t value, int64_t n, cudaStream_t stream) {
-    fill_i32_kernel<<<elementwise_blocks(n, 256), 256, 0, stream>>>(dst, value, n);
+    T4J_LAUNCH(elementwise_blocks(n, 256), 256, 0, stream, fill_i32_kernel)(dst, value, n);
     return cudaGetLastError();
 }
 
@@ -49,10 +49,10 @@ __global__ void activation_vec4_kernel(int act, int64_t n4, const float4* x, flo
 
 cudaError_t activation_forward(int act, int64_t n, const float* x, float* y, cudaStream_t stream) {
     if (n % 4 == 0 && aligned16(x) && aligned16(y)) {
-        activation_vec4_kernel<<<elementwise_blocks(n / 4, 256), 256, 0, stream>>>(
+        T4J_LAUNCH(elementwise_blocks(n / 4, 256), 256, 0, stream, activation_vec4_kernel)(
             act, n / 4, reinterpret_cast<const float4*>(x), reinterpret_cast<float4*>(y));
     } else {
-        activation_kernel<<<elementwise_blocks(n, 256), 256, 0, stream>>>(act, n, x, y);
+        T4J_LAUNCH(elementwise_blocks(n, 256), 256, 0, stream, activation_kernel)(act, n, x, y);
     }
     return cudaGetLastError();
 }
@@ -79,11 +79,11 @@ __global__ void activation_backward_vec4_kernel(int act, int64_t n4, const float
 
 cudaError_t activation_backward(int act, int64_t n, const float* y, const float* dy, float* dx, cudaStream_t stream) {
     if (n % 4 == 0 && aligned16(y) && aligned16(dy) && aligned16(dx)) {
-        activation_backward_vec4_kernel<<<elementwise_blocks(n / 4, 256), 256, 0, stream>>>(
+        T4J_LAUNCH(elementwise_blocks(n / 4, 256), 256, 0, stream, activation_backward_vec4_kernel)(
             act, n / 4, reinterpret_cast<const float4*>(y), reinterpret_cast<const float4*>(dy),
             reinterpret_cast<float4*>(dx));
     } else {
-        activation_backward_kernel<<<elementwise_blocks(n, 256), 256, 0, stream>>>(act, n, y, dy, dx);
+        T4J_LAUNCH(elementwise_blocks(n, 256), 256, 0, stream, activation_backward_kernel)(act, n, y, dy, dx);
     }
     return cudaGetLastError();
 }
@@ -105,11 +105,11 @@ __global__ void add_vec4_kernel(int64_t n4, const float4* a, const float4* b, fl
 
 cudaError_t add(int64_t n, const float* a, const float* b, float* out, cudaStream_t stream) {
     if (n % 4 == 0 && aligned16(a) && aligned16(b) && aligned16(out)) {
-        add_vec4_kernel<<<elementwise_blocks(n / 4, 256), 256, 0, stream>>>(
+        T4J_LAUNCH(elementwise_blocks(n / 4, 256), 256, 0, stream, add_vec4_kernel)(
             n / 4, reinterpret_cast<const float4*>(a), reinterpret_cast<const float4*>(b),
             reinterpret_cast<float4*>(out));
     } else {
-        add_kernel<<<elementwise_blocks(n, 256), 256, 0, stream>>>(n, a, b, out);
+        T4J_LAUNCH(elementwise_blocks(n, 256), 256, 0, stream, add_kernel)(n, a, b, out);
     }
     return cudaGetLastError();
 }
@@ -138,7 +138,7 @@ __global__ void __launch_bounds__(256)
 }
 
 cudaError_t bias_grad(int batch, int channels, int plane, const float* dy, float* db, cudaStream_t stream) {
-    bias_grad_kernel<<<channels, 256, 0, stream>>>(batch, channels, plane, dy, db);
+    T4J_LAUNCH(channels, 256, 0, stream, bias_grad_kernel)(batch, channels, plane, dy, db);
     return cudaGetLastError();
 }
 
@@ -149,7 +149,7 @@ __global__ void __launch_bounds__(256) gather_channels_kernel(GatherArgs ga) { g
 cudaError_t gather_channels(int batch, int channels, int plane, const float* x, const int32_t* sel, int nsel,
                             float* x_sel, cudaStream_t stream) {
     const GatherArgs ga = make_gather(x, sel, x_sel, batch, channels, nsel, plane);
-    gather_channels_kernel<<<gather_blocks(ga, 256), 256, 0, stream>>>(ga);
+    T4J_LAUNCH(gather_blocks(ga, 256), 256, 0, stream, gather_channels_kernel)(ga);
     return cudaGetLastError();
 }
 

@@ -4,7 +4,7 @@
 // kVersionTiled (2) for the fast one, kVersionReference (1) for the simple one.
 #pragma once
 
-#include <cuda_runtime.h>
+#include "cuda_compat.cuh"
 #include <stddef.h>
 #include <stdint.h>
 

@@ -113,7 +113,7 @@ static cudaError_t launch_gemm(int M, int N, int K, StridedOperand a, StridedOpe
     const int n_tiles = ceil_div(N, BN);
     const int64_t blocks = (int64_t)ceil_div(M, BM) * n_tiles;
     if (blocks > INT_MAX) return cudaErrorInvalidConfiguration;
-    linear_gemm_kernel<BM, BN, AKF, BKF><<<(unsigned)blocks, kGemmThreads, 0, stream>>>(M, N, K, a, b, bias, c, ldc,
+    T4J_LAUNCH((unsigned)blocks, kGemmThreads, 0, stream, linear_gemm_kernel<BM, BN, AKF, BKF>)(M, N, K, a, b, bias, c, ldc,
                                                                                       n_tiles);
     return cudaGetLastError();
 }
@@ -139,7 +139,7 @@ static cudaError_t gemm(int M, int N, int K, StridedOperand a, StridedOperand b,
 cudaError_t linear_forward(int batch, int in_f, int out_f, const float* x, const float* w, const float* bias, float* y,
                            int version, cudaStream_t stream) {
     if (version == kVersionReference) {
-        linear_forward_naive_kernel<<<elementwise_blocks((int64_t)batch * out_f, 256), 256, 0, stream>>>(
+        T4J_LAUNCH(elementwise_blocks((int64_t)batch * out_f, 256), 256, 0, stream, linear_forward_naive_kernel)(
             batch, in_f, out_f, x, w, bias, y);
         return cudaGetLastError();
     }
@@ -150,7 +150,7 @@ cudaError_t linear_forward(int batch, int in_f, int out_f, const float* x, const
 cudaError_t linear_dx(int batch, int in_f, int out_f, const float* dy, const float* w, float* dx, int version,
                       cudaStream_t stream) {
     if (version == kVersionReference) {
-        linear_dx_naive_kernel<<<elementwise_blocks((int64_t)batch * in_f, 256), 256, 0, stream>>>(batch, in_f, out_f,
+        T4J_LAUNCH(elementwise_blocks((int64_t)batch * in_f, 256), 256, 0, stream, linear_dx_naive_kernel)(batch, in_f, out_f,
                                                                                                  dy, w, dx);
         return cudaGetLastError();
     }
@@ -162,7 +162,7 @@ cudaError_t linear_dx(int batch, int in_f, int out_f, const float* dy, const flo
 cudaError_t linear_dw_sparse(int batch, int nsel, int out_f, const float* x_sel, const float* dy, float* dw_sel,
                              int version, cudaStream_t stream) {
     if (version == kVersionReference) {
-        linear_dw_naive_kernel<<<elementwise_blocks((int64_t)out_f * nsel, 256), 256, 0, stream>>>(batch, nsel, out_f,
+        T4J_LAUNCH(elementwise_blocks((int64_t)out_f * nsel, 256), 256, 0, stream, linear_dw_naive_kernel)(batch, nsel, out_f,
                                                                                                  x_sel, dy, dw_sel);
         return cudaGetLastError();
     }

@@ -27,12 +27,12 @@ __global__ void global_avg_pool_backward_kernel(int planes, int plane, const flo
 }
 
 cudaError_t global_avg_pool(int planes, int plane, const float* x, float* y, cudaStream_t stream) {
-    global_avg_pool_kernel<<<elementwise_blocks(planes, 8), 256, 0, stream>>>(planes, plane, x, y);
+    T4J_LAUNCH(elementwise_blocks(planes, 8), 256, 0, stream, global_avg_pool_kernel)(planes, plane, x, y);
     return cudaGetLastError();
 }
 
 cudaError_t global_avg_pool_backward(int planes, int plane, const float* dy, float* dx, cudaStream_t stream) {
-    global_avg_pool_backward_kernel<<<elementwise_blocks((int64_t)planes * plane, 256), 256, 0, stream>>>(planes, plane,
+    T4J_LAUNCH(elementwise_blocks((int64_t)planes * plane, 256), 256, 0, stream, global_avg_pool_backward_kernel)(planes, plane,
                                                                                                         dy, dx);
     return cudaGetLastError();
 }
@@ -69,7 +69,7 @@ __global__ void max_pool2d_kernel(int planes, int h, int w, int k, int stride, i
 
 cudaError_t max_pool2d(int planes, int h, int w, int k, int stride, int pad, int ho, int wo, const float* x, float* y,
                        int32_t* argmax, cudaStream_t stream) {
-    max_pool2d_kernel<<<elementwise_blocks((int64_t)planes * ho * wo, 256), 256, 0, stream>>>(planes, h, w, k, stride,
+    T4J_LAUNCH(elementwise_blocks((int64_t)planes * ho * wo, 256), 256, 0, stream, max_pool2d_kernel)(planes, h, w, k, stride,
                                                                                             pad, ho, wo, x, y, argmax);
     return cudaGetLastError();
 }
@@ -111,7 +111,7 @@ __global__ void __launch_bounds__(256)
 
 cudaError_t max_pool2d_backward(int planes, int in_plane, int out_plane, const float* dy, const int32_t* argmax,
                                 float* dx, cudaStream_t stream) {
-    max_pool2d_backward_kernel<<<elementwise_blocks(planes, 8), 256, 0, stream>>>(planes, in_plane, out_plane, dy,
+    T4J_LAUNCH(elementwise_blocks(planes, 8), 256, 0, stream, max_pool2d_backward_kernel)(planes, in_plane, out_plane, dy,
                                                                                  argmax, dx);
     return cudaGetLastError();
 }

@@ -47,14 +47,14 @@ __global__ void sgd_update_sparse_kernel(int cg, int mg, int k2, const int32_t* 
 
 cudaError_t sgd_update(int64_t n, float* p, const float* g, float* m, float lr, float mu, float wd,
                        cudaStream_t stream) {
-    sgd_update_kernel<<<elementwise_blocks(n, 256), 256, 0, stream>>>(n, p, g, mu > 0.f ? m : nullptr, lr, mu, wd);
+    T4J_LAUNCH(elementwise_blocks(n, 256), 256, 0, stream, sgd_update_kernel)(n, p, g, mu > 0.f ? m : nullptr, lr, mu, wd);
     return cudaGetLastError();
 }
 
 cudaError_t sgd_update_sparse(int cout, int cg, int k2, int groups, const int32_t* sel, int nsel, float* w,
                               const float* dw, float* m, float lr, float mu, float wd, cudaStream_t stream) {
     const int mg = cout / groups;
-    sgd_update_sparse_kernel<<<elementwise_blocks((int64_t)mg * nsel * k2, 256), 256, 0, stream>>>(
+    T4J_LAUNCH(elementwise_blocks((int64_t)mg * nsel * k2, 256), 256, 0, stream, sgd_update_sparse_kernel)(
         cg, mg, k2, sel, nsel, w, dw, mu > 0.f ? m : nullptr, lr, mu, wd);
     return cudaGetLastError();
 }

@@ -80,7 +80,7 @@ __global__ void __launch_bounds__(kLossWarps * 32)
 
 cudaError_t softmax_cross_entropy(int batch, int classes, const float* logits, const int32_t* labels, float* stats,
                                   float* d_logits, cudaStream_t stream) {
-    softmax_cross_entropy_kernel<<<1, kLossWarps * 32, 0, stream>>>(batch, classes, logits, labels, stats, d_logits);
+    T4J_LAUNCH(1, kLossWarps * 32, 0, stream, softmax_cross_entropy_kernel)(batch, classes, logits, labels, stats, d_logits);
     return cudaGetLastError();
 }
 
