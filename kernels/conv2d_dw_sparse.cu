@@ -288,7 +288,8 @@ namespace {
 constexpr size_t kMaxSplitWorkspace = size_t(256) << 20;  // partial sums never take more than 256 MiB
 
 struct DwPlan {
-    int kind;  // 0 naive, 1 igemm 64x64, 2 igemm 16x128, 3 depthwise
+    int kind;  // 0 naive, 1 igemm (tile bm x bn), 3 depthwise
+    int bm, bn;
     int m_tiles, n_tiles, splits, k_chunk, groups_in_grid;
     size_t workspace;
 };
@@ -329,13 +330,14 @@ DwPlan plan_dw(const ConvGeom& g, int nsel, int sms, int version) {
         choose_splits(p, nsel, K, 2048, out_elems, sms);
         return p;
     }
-    const bool narrow = g.mg <= 16;
-    const int bm = narrow ? 16 : 64;
-    const int bn = narrow ? 128 : 64;
-    p.kind = narrow ? 2 : 1;
-    p.m_tiles = ceil_div(g.mg, bm);
+    // Tile by the problem's shape: M = C'/g is often small (MobileNet projections) and N = |S|·D²
+    // is small at low channel densities, the case TraDy makes common; K is long and split.
     const int cols = (g.groups == 1 ? nsel : (nsel < g.cg ? nsel : g.cg)) * g.k2;
-    p.n_tiles = ceil_div(cols, bn);
+    p.kind = 1;
+    p.bm = g.mg <= 16 ? 16 : 64;
+    p.bn = cols <= 16 ? 16 : (cols <= 64 || p.bm == 64 ? 64 : 128);
+    p.m_tiles = ceil_div(g.mg, p.bm);
+    p.n_tiles = ceil_div(cols, p.bn);
     p.groups_in_grid = g.groups;
     const int64_t busy_groups = g.groups == 1 ? 1 : (nsel < g.groups ? nsel : g.groups);
     choose_splits(p, (int64_t)p.m_tiles * p.n_tiles * busy_groups, K, 256, out_elems, sms);
@@ -391,8 +393,14 @@ cudaError_t conv2d_dw_sparse(const trady4j_conv2d_shape& s, const float* x_sel, 
     cudaError_t err;
     if (p.kind == 3)
         err = launch_dw_depthwise(g, p, x_sel, dy, sel, nsel, out, stream);
-    else if (p.kind == 2)
+    else if (p.bm == 16 && p.bn == 16)
+        err = launch_dw_igemm<16, 16>(g, p, x_sel, dy, sel, nsel, out, out_elems, stream);
+    else if (p.bm == 16 && p.bn == 64)
+        err = launch_dw_igemm<16, 64>(g, p, x_sel, dy, sel, nsel, out, out_elems, stream);
+    else if (p.bm == 16)
         err = launch_dw_igemm<16, 128>(g, p, x_sel, dy, sel, nsel, out, out_elems, stream);
+    else if (p.bn == 16)
+        err = launch_dw_igemm<64, 16>(g, p, x_sel, dy, sel, nsel, out, out_elems, stream);
     else
         err = launch_dw_igemm<64, 64>(g, p, x_sel, dy, sel, nsel, out, out_elems, stream);
     if (err != cudaSuccess || p.splits == 1) return err;

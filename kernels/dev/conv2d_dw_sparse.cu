@@ -36,6 +36,7 @@ static void run_case(Checker& ck, const Case& cs, uint64_t seed, int version, in
 }
 
 int main(int argc, char** argv) {
+    const bool quick = kEmulated || (argc > 2 && strcmp(argv[2], "quick") == 0);  // fewer cases, no timings
     const uint64_t seed = argc > 1 ? strtoull(argv[1], nullptr, 10) : 4321;
     const int sms = sm_count_for_harness();
     const Case fixed[] = {
@@ -67,7 +68,7 @@ int main(int argc, char** argv) {
             if (version == 2) run_case(ck, cs, seed, version, 1);  // other split count
         }
         Rng pick(seed + version);
-        const int randoms = kEmulated ? 4 : 60;
+        const int randoms = quick ? 4 : 60;
         for (int t = 0; t < randoms; ++t) {
             Case cs;
             cs.name = "random";
@@ -89,6 +90,7 @@ int main(int argc, char** argv) {
         }
     }
 #ifndef TRADY4J_EMULATION
+    if (!quick) {
     // MobileNetV2-w0.35-like layers at 128x128, batch 32, at 10% and 100% of the channels.
     const Case perf[] = {
         {"pw 16->96 64x64 10%", 32, 16, 64, 64, 96, 1, 1, 0, 1, 1, 2},
@@ -114,6 +116,7 @@ int main(int argc, char** argv) {
             const double flops = 2.0 * ref_numel_y(s) / cs.g * cs.nsel * cs.k * cs.k * (cs.g > 1 ? 1 : 1);
             printf("  v%d %-24s %8.4f ms  %7.1f GFLOP/s\n", v, cs.name, ms, flops / ms * 1e-6);
         }
+    }
     }
 #endif
     return ck.finish("conv2d_dw_sparse");
