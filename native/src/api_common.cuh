@@ -1,7 +1,7 @@
 // Shared by the C ABI launchers in native/src: thread-local error text, argument checks, options.
 #pragma once
 
-#include <cuda_runtime.h>
+#include "../../kernels/cuda_compat.cuh"
 #include <stddef.h>
 #include <stdint.h>
 

@@ -41,19 +41,20 @@ public final class CudaBackend implements Backend {
     public static final String DEVICE_PROPERTY = "trady4j.cuda.device";
 
     private final JCudaBridge.DeviceInfo info;
+    private final DeviceRuntime device;
     private final MemoryMeter meter = new MemoryMeter();
-    private final JCudaBridge.Stream stream;
     private final long streamHandle;
     private final ThreadLocal<Boolean> bound = new ThreadLocal<>();
-    private JCudaBridge.DevicePointer workspace;
+    private long workspace;
     private long workspaceBytes;
     private boolean closed;
 
-    private CudaBackend(JCudaBridge.DeviceInfo info) {
+    /** A backend over the given device services; {@link #open} passes JCuda's. */
+    CudaBackend(JCudaBridge.DeviceInfo info, DeviceRuntime device) {
         this.info = info;
+        this.device = device;
         bindThread();
-        this.stream = JCudaBridge.createStream();
-        this.streamHandle = stream.handle();
+        this.streamHandle = device.createStream();
     }
 
     /** Opens the device named by {@value #DEVICE_PROPERTY} (default 0). */
@@ -76,7 +77,7 @@ public final class CudaBackend implements Backend {
         JCudaBridge.DeviceInfo info = JCudaBridge.probe(device);
         NativeLibrary.load();
         try {
-            return new CudaBackend(info);
+            return new CudaBackend(info, new JCudaBridge.JCudaRuntime(info.name() + " (device " + device + ")"));
         } catch (CudaException e) {
             throw new BackendUnavailableException("cannot start the CUDA backend on device " + device + ": "
                     + e.getMessage(), e);
@@ -106,10 +107,6 @@ public final class CudaBackend implements Backend {
         return info.describe();
     }
 
-    String deviceName() {
-        return info.name() + " (device " + info.index() + ")";
-    }
-
     public int deviceIndex() {
         return info.index();
     }
@@ -135,7 +132,7 @@ public final class CudaBackend implements Backend {
     /** {free, total} device memory in bytes (cudaMemGetInfo). */
     public long[] deviceMemoryInfo() {
         bindThread();
-        return JCudaBridge.memoryInfo();
+        return device.memoryInfo();
     }
 
     /**
@@ -157,12 +154,12 @@ public final class CudaBackend implements Backend {
     /** Device milliseconds of the work that {@code work} queues on this backend (CUDA events). */
     public float elapsedMillis(Runnable work) {
         bindThread();
-        return JCudaBridge.elapsedMillis(stream, work);
+        return device.elapsedMillis(streamHandle, work);
     }
 
     private void bindThread() {
         if (bound.get() == null) {
-            JCudaBridge.setDevice(info.index());
+            device.bindThread(info.index());
             NativeCalls.setDevice(info.index());
             bound.set(Boolean.TRUE);
         }
@@ -268,13 +265,17 @@ public final class CudaBackend implements Backend {
         NativeCalls.streamSynchronize(streamHandle);
     }
 
+    long deviceMalloc(long bytes, String what) {
+        return device.malloc(bytes, what);
+    }
+
     /** Frees a tensor's memory: waits for queued work that may still use it, then cudaFree. */
-    void freeDeviceMemory(JCudaBridge.DevicePointer p, MemoryCategory category, long bytes) {
+    void freeDeviceMemory(long address, MemoryCategory category, long bytes) {
         bindThread();
         if (!closed) {
-            JCudaBridge.synchronize(stream);
+            device.synchronize(streamHandle);
         }
-        JCudaBridge.free(p);
+        device.free(address);
         meter.freed(category, bytes);
     }
 
@@ -287,19 +288,19 @@ public final class CudaBackend implements Backend {
             long grown = Math.max(bytes, workspaceBytes + workspaceBytes / 2);
             grown = (grown + (1 << 20) - 1) & ~((1L << 20) - 1);  // whole MiB
             releaseWorkspace();
-            workspace = JCudaBridge.malloc(grown, "kernel workspace", deviceName());
+            workspace = device.malloc(grown, "kernel workspace");
             workspaceBytes = grown;
             meter.allocated(MemoryCategory.WORKSPACE, grown);
         }
-        return workspace.address();
+        return workspace;
     }
 
     private void releaseWorkspace() {
-        if (workspace != null) {
-            JCudaBridge.synchronize(stream);
-            JCudaBridge.free(workspace);
+        if (workspace != 0) {
+            device.synchronize(streamHandle);
+            device.free(workspace);
             meter.freed(MemoryCategory.WORKSPACE, workspaceBytes);
-            workspace = null;
+            workspace = 0;
             workspaceBytes = 0;
         }
     }
@@ -312,10 +313,10 @@ public final class CudaBackend implements Backend {
         bindThread();
         try {
             releaseWorkspace();
-            JCudaBridge.synchronize(stream);
+            device.synchronize(streamHandle);
         } finally {
             closed = true;
-            JCudaBridge.destroyStream(stream);
+            device.destroyStream(streamHandle);
         }
     }
 

@@ -5,17 +5,15 @@ import io.trady4j.tensor.MemoryCategory;
 import io.trady4j.tensor.Shape;
 import io.trady4j.tensor.Tensor;
 
-/** A tensor in device memory (one cudaMalloc), owned by one {@link CudaBackend}. */
+/** A tensor in device memory (one allocation), owned by one {@link CudaBackend}. */
 final class CudaTensor extends Tensor {
     private final CudaBackend owner;
-    private JCudaBridge.DevicePointer pointer;
     private final long address;
 
     CudaTensor(CudaBackend owner, Shape shape, DType dtype, MemoryCategory category) {
         super(shape, dtype, category);
         this.owner = owner;
-        this.pointer = JCudaBridge.malloc(byteSize(), category + " tensor " + dtype + shape, owner.deviceName());
-        this.address = pointer.address();
+        this.address = owner.deviceMalloc(byteSize(), category + " tensor " + dtype + shape);
         owner.memory().allocated(category, byteSize());
     }
 
@@ -31,7 +29,6 @@ final class CudaTensor extends Tensor {
 
     @Override
     protected void release() {
-        owner.freeDeviceMemory(pointer, category(), byteSize());
-        pointer = null;
+        owner.freeDeviceMemory(address, category(), byteSize());
     }
 }

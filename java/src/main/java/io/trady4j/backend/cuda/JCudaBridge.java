@@ -24,6 +24,13 @@ final class JCudaBridge {
 
     /** A device pointer from cudaMalloc, with its raw address. */
     static final class DevicePointer extends Pointer {
+        DevicePointer() {
+        }
+
+        DevicePointer(long address) {
+            super(address);
+        }
+
         long address() {
             return getNativePointer();
         }
@@ -33,6 +40,69 @@ final class JCudaBridge {
     static final class Stream extends cudaStream_t {
         long handle() {
             return getNativePointer();
+        }
+    }
+
+    /** {@link DeviceRuntime} over JCuda, for one device. */
+    static final class JCudaRuntime implements DeviceRuntime {
+        private final String device;
+        private final java.util.Map<Long, Stream> streams = new java.util.concurrent.ConcurrentHashMap<>();
+
+        JCudaRuntime(String device) {
+            this.device = device;
+        }
+
+        @Override
+        public void bindThread(int index) {
+            setDevice(index);
+        }
+
+        @Override
+        public long malloc(long bytes, String what) {
+            return JCudaBridge.malloc(bytes, what, device).address();
+        }
+
+        @Override
+        public void free(long address) {
+            JCudaBridge.free(new DevicePointer(address));
+        }
+
+        @Override
+        public long createStream() {
+            Stream s = JCudaBridge.createStream();
+            streams.put(s.handle(), s);
+            return s.handle();
+        }
+
+        @Override
+        public void destroyStream(long stream) {
+            Stream s = streams.remove(stream);
+            if (s != null) {
+                JCudaBridge.destroyStream(s);
+            }
+        }
+
+        @Override
+        public void synchronize(long stream) {
+            JCudaBridge.synchronize(stream(stream));
+        }
+
+        @Override
+        public long[] memoryInfo() {
+            return JCudaBridge.memoryInfo();
+        }
+
+        @Override
+        public float elapsedMillis(long stream, Runnable work) {
+            return JCudaBridge.elapsedMillis(stream(stream), work);
+        }
+
+        private Stream stream(long handle) {
+            Stream s = streams.get(handle);
+            if (s == null) {
+                throw new IllegalStateException("stream " + Long.toHexString(handle) + " was not created here");
+            }
+            return s;
         }
     }
 

@@ -20,7 +20,7 @@ final class CudaTestSupport {
         if (!tried) {
             tried = true;
             try {
-                gpu = CudaBackend.open();
+                gpu = EmulatedDevice.requested() ? EmulatedDevice.open() : CudaBackend.open();
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                     try {
                         gpu.close();
