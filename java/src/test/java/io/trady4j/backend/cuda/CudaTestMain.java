@@ -22,7 +22,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Runs the CUDA tests (package io.trady4j.backend.cuda) without Maven, for the GPU machine, which
+ * Runs the CUDA tests (the test classes of package io.trady4j.backend.cuda) without Maven, for the GPU machine, which
  * has a JVM but no Maven: {@code java -cp <jars> io.trady4j.backend.cuda.CudaTestMain [result.json]}.
  * Prints JUnit's summary and failures, writes one JSON object with every test's outcome, and exits
  * 1 if any test failed (skipped tests are listed with their reason).
@@ -36,8 +36,13 @@ public final class CudaTestMain {
 
     public static void main(String[] args) throws IOException {
         Path json = args.length > 0 ? Path.of(args[0]) : null;
+        // Classes named one by one: scanning a package inside a jar needs the jdk.zipfs module,
+        // which a minimal jlinked runtime may lack.
         LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
-                .selectors(DiscoverySelectors.selectPackage(CudaTestMain.class.getPackageName()))
+                .selectors(DiscoverySelectors.selectClass(CudaAvailabilityTest.class),
+                        DiscoverySelectors.selectClass(CudaAbiSignatureTest.class),
+                        DiscoverySelectors.selectClass(CudaNativeLibraryTest.class),
+                        DiscoverySelectors.selectClass(CudaBackendTest.class))
                 .build();
         Launcher launcher = LauncherFactory.create();
         SummaryGeneratingListener summary = new SummaryGeneratingListener();
