@@ -79,8 +79,12 @@ public final class CudaBackend implements Backend {
         try {
             return new CudaBackend(info, new JCudaBridge.JCudaRuntime(info.name() + " (device " + device + ")"));
         } catch (CudaException e) {
+            String hint = e.getMessage().contains("cudaErrorInsufficientDriver")
+                    ? " (libtrady4j_cuda.so carries the CUDA 13 runtime: it needs an NVIDIA driver of the 580 series"
+                    + " or newer; this one is CUDA " + JCudaBridge.version(info.driverVersion()) + ")"
+                    : "";
             throw new BackendUnavailableException("cannot start the CUDA backend on device " + device + ": "
-                    + e.getMessage(), e);
+                    + e.getMessage() + hint, e);
         } catch (ExceptionInInitializerError | NoClassDefFoundError e) {
             throw new BackendUnavailableException("the trady4j native library does not match this jar: " + e, e);
         }
