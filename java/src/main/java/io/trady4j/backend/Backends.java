@@ -1,6 +1,7 @@
 package io.trady4j.backend;
 
 import io.trady4j.backend.cpu.CpuBackend;
+import io.trady4j.backend.cuda.CudaBackend;
 
 import java.util.List;
 import java.util.Locale;
@@ -28,6 +29,12 @@ public final class Backends {
     }
 
     private static Backend openCuda() {
-        throw new BackendUnavailableException("the CUDA backend is not built into this version of trady4j");
+        try {
+            return CudaBackend.open();
+        } catch (BackendUnavailableException e) {
+            throw e;
+        } catch (RuntimeException | LinkageError e) {
+            throw new BackendUnavailableException("the CUDA backend failed to start: " + e, e);
+        }
     }
 }

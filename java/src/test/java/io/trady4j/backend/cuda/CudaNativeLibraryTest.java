@@ -1,0 +1,139 @@
+package io.trady4j.backend.cuda;
+
+import io.trady4j.backend.BackendUnavailableException;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The FFM bindings against the built libtrady4j_cuda.so. Needs the library (./scripts/build-native)
+ * but no GPU: it checks that every symbol resolves with the declared signature, that argument
+ * errors come back as CudaException with the native text, and (without a GPU) that a kernel
+ * launch fails with a CUDA error text instead of crashing.
+ */
+class CudaNativeLibraryTest {
+    private static String missing;
+
+    @BeforeAll
+    static void load() {
+        try {
+            NativeLibrary.load();
+        } catch (BackendUnavailableException e) {
+            missing = e.getMessage();
+        }
+    }
+
+    private static void needLibrary() {
+        assumeTrue(missing == null, () -> "libtrady4j_cuda.so is not built: " + missing);
+    }
+
+    private static MemorySegment shape(Arena arena, int... v) {
+        MemorySegment s = arena.allocate(NativeCalls.CONV_SHAPE);
+        for (int i = 0; i < v.length; i++) {
+            s.setAtIndex(ValueLayout.JAVA_INT, i, v[i]);
+        }
+        return s;
+    }
+
+    @Test
+    void everySymbolResolvesAndTheAbiMatches() {
+        needLibrary();
+        assertTrue(Files.isRegularFile(NativeLibrary.loadedFrom()));
+        // Initializing NativeCalls resolves every downcall handle; a missing symbol fails here.
+        assertEquals("", NativeCalls.lastError().isEmpty() ? "" : "");
+    }
+
+    @Test
+    void argumentErrorsCarryTheNativeText() {
+        needLibrary();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = shape(arena, 2, 3, 5, 5, 4, 5, 5, 3, 1, 1, 1, 1);
+            CudaException e = assertThrows(CudaException.class,
+                    () -> NativeCalls.conv2dForward(s, 0, 4096, 0, 0, 0, 0, 0, 4096, 0));
+            assertEquals(NativeCalls.ERR_INVALID_ARGUMENT, e.status());
+            assertTrue(e.getMessage().contains("trady4j_conv2d_forward") && e.getMessage().contains("x is null"),
+                    e.getMessage());
+
+            MemorySegment bad = shape(arena, 2, 3, 5, 5, 4, 4, 5, 3, 1, 1, 1, 1);
+            e = assertThrows(CudaException.class, () -> NativeCalls.conv2dDx(bad, 4096, 4096, 4096, 0));
+            assertTrue(e.getMessage().contains("output must be 5x5"), e.getMessage());
+
+            e = assertThrows(CudaException.class,
+                    () -> NativeCalls.sgdUpdate(4, 4096, 4096, 0, 0.1f, 0.9f, 0f, 0));
+            assertTrue(e.getMessage().contains("momentum buffer"), e.getMessage());
+
+            e = assertThrows(CudaException.class,
+                    () -> NativeCalls.maxPool2d(1, 4, 4, 2, 2, 2, 3, 3, 4096, 4096, 4096, 0));
+            assertEquals(NativeCalls.ERR_INVALID_ARGUMENT, e.status());
+
+            e = assertThrows(CudaException.class, () -> NativeCalls.setOption(NativeCalls.OPT_TF32, 1));
+            assertEquals(NativeCalls.ERR_UNSUPPORTED, e.status());
+        }
+    }
+
+    @Test
+    void kernelVersionOptionRoundTrips() {
+        needLibrary();
+        int before = CudaBackend.kernelVersion();
+        try {
+            CudaBackend.setKernelVersion(1);
+            assertEquals(1, CudaBackend.kernelVersion());
+            assertThrows(CudaException.class, () -> CudaBackend.setKernelVersion(7));
+        } finally {
+            CudaBackend.setKernelVersion(before);
+        }
+    }
+
+    @Test
+    void withoutAGpuALaunchFailsWithTheCudaErrorText() {
+        needLibrary();
+        assumeTrue(!EmulatedDevice.requested() && CudaTestSupport.gpuOrNull() == null,
+                "a GPU (or the emulator) is present: launching on a fake pointer would fault");
+        CudaException e = assertThrows(CudaException.class, () -> NativeCalls.fillF32(4096, 1f, 4, 0));
+        assertEquals(NativeCalls.ERR_CUDA, e.status());
+        assertTrue(e.getMessage().startsWith("trady4j_fill_f32: CUDA error "), e.getMessage());
+    }
+
+    @Test
+    void anExplicitPathThatDoesNotExistIsNamed() {
+        String before = System.getProperty(NativeLibrary.PATH_PROPERTY);
+        try {
+            System.setProperty(NativeLibrary.PATH_PROPERTY, "/nonexistent/trady4j/libtrady4j_cuda.so");
+            BackendUnavailableException e = assertThrows(BackendUnavailableException.class, NativeLibrary::locate);
+            assertTrue(e.getMessage().contains("/nonexistent/trady4j/libtrady4j_cuda.so"), e.getMessage());
+        } finally {
+            if (before == null) {
+                System.clearProperty(NativeLibrary.PATH_PROPERTY);
+            } else {
+                System.setProperty(NativeLibrary.PATH_PROPERTY, before);
+            }
+        }
+    }
+
+    @Test
+    void aDirectoryPathFindsTheLibraryInIt() {
+        needLibrary();
+        Path dir = NativeLibrary.loadedFrom().getParent();
+        String before = System.getProperty(NativeLibrary.PATH_PROPERTY);
+        try {
+            System.setProperty(NativeLibrary.PATH_PROPERTY, dir.toString());
+            assertEquals(dir.resolve(NativeLibrary.FILE_NAME).toAbsolutePath(), NativeLibrary.locate());
+        } finally {
+            if (before == null) {
+                System.clearProperty(NativeLibrary.PATH_PROPERTY);
+            } else {
+                System.setProperty(NativeLibrary.PATH_PROPERTY, before);
+            }
+        }
+    }
+}

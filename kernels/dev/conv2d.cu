@@ -1,0 +1,117 @@
+// Dev harness: conv2d forward with fused bias/activation and the fused channel gather.
+//   nvcc -O3 -std=c++17 -arch=sm_90 -I../../native/include -I.. conv2d.cu -o conv2d && ./conv2d [seed]
+//   make emu_conv2d && ./emu_conv2d            (CPU emulation under ASan/UBSan, no GPU)
+#include "dev_common.h"
+#include "reference.h"
+
+#include "../conv2d.cu"
+
+struct Case {
+    const char* name;
+    int b, c, h, w, cout, k, s, p, dil, g, nsel, act;
+    bool bias;
+};
+
+static void run_case(Checker& ck, const Case& cs, uint64_t seed, int version) {
+    Rng rng(seed);
+    const trady4j_conv2d_shape s = ref_shape(cs.b, cs.c, cs.h, cs.w, cs.cout, cs.k, cs.s, cs.p, cs.dil, cs.g);
+    const std::vector<float> x = rng.floats(ref_numel_x(s));
+    const std::vector<float> w = rng.floats(ref_numel_w(s));
+    const std::vector<float> bias = rng.floats(s.out_channels);
+    const std::vector<int32_t> sel = cs.nsel > 0 ? rng.selection(s.in_channels, cs.nsel) : std::vector<int32_t>();
+    DeviceBuffer<float> dx(x), dw(w), db(bias), dy(ref_numel_y(s));
+    DeviceBuffer<int32_t> dsel(sel.empty() ? std::vector<int32_t>{0} : sel);
+    DeviceBuffer<float> dxs((size_t)s.batch * (cs.nsel > 0 ? cs.nsel : 1) * s.in_height * s.in_width);
+    dy.poison();
+    dxs.poison();
+    CUDA_CHECK(trady4j::conv2d_forward(s, dx.p, dw.p, cs.bias ? db.p : nullptr, cs.act, dsel.p, cs.nsel, dxs.p, dy.p,
+                                       version, nullptr));
+    CUDA_CHECK(cudaDeviceSynchronize());
+    char what[160];
+    snprintf(what, sizeof what, "v%d %s y (seed %llu)", version, cs.name, (unsigned long long)seed);
+    ck.expect(what, dy.download(), ref_conv2d_forward(s, x, w, cs.bias ? &bias : nullptr, cs.act));
+    if (cs.nsel > 0) {
+        snprintf(what, sizeof what, "v%d %s x_sel |S|=%d", version, cs.name, cs.nsel);
+        ck.expect(what, dxs.download(), ref_gather(x, s.batch, s.in_channels, s.in_height * s.in_width, sel), 0.0);
+    }
+}
+
+int main(int argc, char** argv) {
+    const bool quick = kEmulated || (argc > 2 && strcmp(argv[2], "quick") == 0);  // fewer cases, no timings
+    const uint64_t seed = argc > 1 ? strtoull(argv[1], nullptr, 10) : 1234;
+    const Case fixed[] = {
+        // name                      b  c  h  w cout k s p dil g  nsel act bias
+        {"dense 3x3 pad1",           2, 5, 9, 9,  7, 3, 1, 1, 1, 1, 2, 1, true},
+        {"dense 3x3 wide M (64x64)", 2, 6, 7, 7, 40, 3, 1, 1, 1, 1, 6, 2, true},
+        {"pointwise 1x1",            3, 9, 6, 5, 20, 1, 1, 0, 1, 1, 1, 0, false},
+        {"stride 2 odd size",        2, 4, 11, 9, 6, 3, 2, 1, 1, 1, 3, 1, true},
+        {"dilation 2 pad 2",         1, 3, 10, 10, 5, 3, 1, 2, 2, 1, 3, 2, true},
+        {"5x5 pad 2",                1, 3, 8, 7, 4, 5, 1, 2, 1, 1, 1, 0, true},
+        {"7x7 stride 2 pad 3",       1, 3, 13, 13, 8, 7, 2, 3, 1, 1, 2, 1, false},
+        {"grouped g=2",              2, 6, 7, 7, 4, 3, 1, 1, 1, 2, 3, 1, true},
+        {"grouped g=3 wide",         1, 9, 6, 6, 51, 3, 2, 1, 1, 3, 9, 0, true},
+        {"depthwise tiled TW8",      2, 3, 9, 9, 3, 3, 1, 1, 1, 3, 2, 2, true},
+        {"depthwise tiled TW16",     1, 2, 13, 14, 2, 3, 1, 1, 1, 2, 1, 1, true},
+        {"depthwise tiled TW32 s2",  1, 2, 52, 50, 2, 3, 2, 1, 1, 2, 2, 1, true},
+        {"depthwise 5x5 dil 2",      1, 3, 12, 12, 3, 5, 1, 4, 2, 3, 1, 2, true},
+        {"depthwise small plane",    2, 4, 4, 5, 4, 3, 1, 1, 1, 4, 4, 1, true},
+        {"depthwise multiplier 2",   2, 3, 6, 6, 6, 3, 1, 1, 1, 3, 2, 0, true},
+        {"no selection",             1, 4, 5, 5, 3, 3, 1, 1, 1, 1, 0, 0, true},
+        {"1 channel in, 1 out",      2, 1, 8, 8, 1, 3, 1, 1, 1, 1, 1, 1, true},
+    };
+    Checker ck;
+    for (int version = 1; version <= 2; ++version) {
+        for (const Case& cs : fixed) run_case(ck, cs, seed, version);
+        Rng pick(seed + version);
+        const int randoms = quick ? 4 : 60;
+        for (int t = 0; t < randoms; ++t) {
+            Case cs;
+            cs.name = "random";
+            const int g = pick.range(0, 3) == 0 ? pick.range(2, 4) : 1;
+            const bool dwise = pick.range(0, 3) == 0;
+            cs.g = dwise ? pick.range(1, 6) : g;
+            cs.c = dwise ? cs.g : g * pick.range(1, 5);
+            cs.cout = dwise ? cs.g : g * pick.range(1, kEmulated ? 9 : 40);
+            cs.b = pick.range(1, 3);
+            cs.k = pick.range(1, 4) * 2 - 1;
+            cs.s = pick.range(1, 2);
+            cs.dil = pick.range(1, 2);
+            cs.p = pick.range(0, cs.k / 2 + 1);
+            const int ek = cs.dil * (cs.k - 1) + 1;
+            cs.h = ek + pick.range(0, kEmulated ? 8 : 30);
+            cs.w = ek + pick.range(0, kEmulated ? 8 : 30);
+            cs.nsel = pick.range(0, cs.c);
+            cs.act = pick.range(0, 2);
+            cs.bias = pick.range(0, 1) == 1;
+            run_case(ck, cs, seed * 1000 + t, version);
+        }
+    }
+#ifndef TRADY4J_EMULATION
+    if (!quick) {
+    // MobileNetV2-w0.35-like layers at 128x128, batch 32: v1 against v2.
+    const Case perf[] = {
+        {"pw 16->96 64x64", 32, 16, 64, 64, 96, 1, 1, 0, 1, 1, 2, 2, true},
+        {"dw 96 3x3 s2 64x64", 32, 96, 64, 64, 96, 3, 2, 1, 1, 96, 10, 2, true},
+        {"pw 96->24 32x32", 32, 96, 32, 32, 24, 1, 1, 0, 1, 1, 10, 0, true},
+        {"conv 3->16 3x3 s2 128", 32, 3, 128, 128, 16, 3, 2, 1, 1, 1, 1, 2, true},
+    };
+    printf("timings (median of 20, ms):\n");
+    for (const Case& cs : perf) {
+        Rng rng(7);
+        const trady4j_conv2d_shape s = ref_shape(cs.b, cs.c, cs.h, cs.w, cs.cout, cs.k, cs.s, cs.p, cs.dil, cs.g);
+        DeviceBuffer<float> dx(rng.floats(ref_numel_x(s))), dw(rng.floats(ref_numel_w(s))), db(rng.floats(cs.cout)),
+            dy(ref_numel_y(s));
+        DeviceBuffer<int32_t> dsel(rng.selection(cs.c, cs.nsel));
+        DeviceBuffer<float> dxs((size_t)cs.b * cs.nsel * cs.h * cs.w);
+        for (int v = 1; v <= 2; ++v) {
+            const float ms = time_ms([&] {
+                CUDA_CHECK(trady4j::conv2d_forward(s, dx.p, dw.p, db.p, cs.act, dsel.p, cs.nsel, dxs.p, dy.p, v, nullptr));
+            });
+            const double flops = 2.0 * ref_numel_y(s) * (cs.c / cs.g) * cs.k * cs.k;
+            printf("  v%d %-24s %8.4f ms  %7.1f GFLOP/s\n", v, cs.name, ms, flops / ms * 1e-6);
+        }
+    }
+    }
+#endif
+    return ck.finish("conv2d");
+}

@@ -1,0 +1,272 @@
+// A CPU emulator of the parts of CUDA the trady4j kernels use, so that the kernel sources compile
+// as plain C++ (g++ -std=c++20 -DTRADY4J_EMULATION) and run here, without a GPU, under
+// AddressSanitizer and UndefinedBehaviorSanitizer. It checks indexing, bounds, the split/tile
+// bookkeeping and the barrier structure; it says nothing about speed, and its memory model is
+// stronger than a GPU's (so it cannot prove the absence of races: compute-sanitizer racecheck on a
+// GPU does that).
+//
+// Execution model: a launch runs its blocks one after another; each block runs as blockDim OS
+// threads. __syncthreads is a std::barrier over the block, warp intrinsics exchange values
+// through a per-warp buffer between two barriers over the warp, and a thread that returns early
+// drops out of both barriers (as exited threads stop counting on a GPU). __shared__ variables
+// become function-local statics, which is block-shared memory because one block runs at a time.
+#pragma once
+
+#include <barrier>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __launch_bounds__(...)
+#define __shared__ static
+
+using std::isnan;
+
+struct uint3 {
+    unsigned x, y, z;
+};
+
+struct dim3 {
+    unsigned x, y, z;
+    dim3(unsigned a = 1, unsigned b = 1, unsigned c = 1) : x(a), y(b), z(c) {}
+};
+
+struct alignas(16) float4 {
+    float x, y, z, w;
+};
+
+inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
+
+enum cudaError_t {
+    cudaSuccess = 0,
+    cudaErrorInvalidValue = 1,
+    cudaErrorMemoryAllocation = 2,
+    cudaErrorInvalidConfiguration = 9,
+};
+
+enum cudaMemcpyKind { cudaMemcpyHostToHost, cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice };
+
+struct CUstream_st;
+typedef CUstream_st* cudaStream_t;
+struct CUevent_st;
+typedef CUevent_st* cudaEvent_t;
+
+namespace cuda_emu {
+
+inline thread_local uint3 t_thread{0, 0, 0};
+inline thread_local uint3 t_block{0, 0, 0};
+inline dim3 g_block_dim;
+inline dim3 g_grid_dim;
+inline cudaError_t g_last_error = cudaSuccess;
+
+struct Warp {
+    std::unique_ptr<std::barrier<>> bar;
+    uint64_t buf[32];
+};
+
+struct BlockState {
+    std::unique_ptr<std::barrier<>> bar;
+    std::vector<Warp> warps;
+    std::vector<unsigned char> dyn_smem;
+};
+
+inline BlockState* g_state = nullptr;
+
+inline void* dynamic_smem() { return g_state->dyn_smem.data(); }
+
+inline unsigned linear_thread() {
+    return t_thread.x + g_block_dim.x * (t_thread.y + g_block_dim.y * t_thread.z);
+}
+
+inline Warp& my_warp() { return g_state->warps[linear_thread() / 32]; }
+
+inline void reset_barriers(BlockState& s, unsigned threads) {
+    s.bar = std::make_unique<std::barrier<>>(threads);
+    for (size_t w = 0; w < s.warps.size(); ++w) {
+        const unsigned lanes = std::min<unsigned>(32, threads - (unsigned)w * 32);
+        s.warps[w].bar = std::make_unique<std::barrier<>>(lanes);
+    }
+}
+
+// Runs body() for every thread of every block of the grid.
+inline void run(dim3 grid, dim3 block, size_t smem, const std::function<void()>& body) {
+    const unsigned threads = block.x * block.y * block.z;
+    const uint64_t blocks = (uint64_t)grid.x * grid.y * grid.z;
+    if (threads == 0 || threads > 1024 || blocks == 0 || grid.x > 2147483647u || grid.y > 65535 || grid.z > 65535 ||
+        smem > 227 * 1024) {
+        g_last_error = cudaErrorInvalidConfiguration;
+        return;
+    }
+    BlockState state;
+    state.warps.resize((threads + 31) / 32);
+    state.dyn_smem.assign(smem + 16, 0xCD);  // poisoned: reading unwritten shared memory shows
+    reset_barriers(state, threads);
+    g_state = &state;
+    g_block_dim = block;
+    g_grid_dim = grid;
+    auto on_block_end = [&state, threads]() noexcept { reset_barriers(state, threads); };
+    std::barrier<decltype(on_block_end)> block_end(threads, on_block_end);
+    std::vector<std::thread> pool;
+    pool.reserve(threads);
+    for (unsigned t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t]() {
+            t_thread = uint3{t % block.x, (t / block.x) % block.y, t / (block.x * block.y)};
+            for (uint64_t b = 0; b < blocks; ++b) {
+                t_block = uint3{(unsigned)(b % grid.x), (unsigned)((b / grid.x) % grid.y),
+                                (unsigned)(b / ((uint64_t)grid.x * grid.y))};
+                body();
+                // This thread has exited the kernel: it stops counting at the block's and warp's barriers.
+                Warp& w = state.warps[t / 32];
+                state.bar->arrive_and_drop();
+                w.bar->arrive_and_drop();
+                block_end.arrive_and_wait();
+            }
+        });
+    }
+    for (auto& th : pool) th.join();
+    g_state = nullptr;
+}
+
+template <class... P>
+struct Launcher {
+    void (*fn)(P...);
+    dim3 grid, block;
+    size_t smem;
+    template <class... A>
+    void operator()(A&&... a) const {
+        std::tuple<P...> args(static_cast<P>(a)...);
+        auto f = fn;
+        run(grid, block, smem, [&args, f]() { std::apply(f, args); });
+    }
+};
+
+template <class... P>
+Launcher<P...> launch(dim3 grid, dim3 block, size_t smem, cudaStream_t, void (*fn)(P...)) {
+    return Launcher<P...>{fn, grid, block, smem};
+}
+
+template <class T>
+T exchange(T v, int src) {
+    static_assert(sizeof(T) <= 8, "one slot per lane");
+    Warp& w = my_warp();
+    const unsigned lane = linear_thread() & 31;
+    std::memcpy(&w.buf[lane], &v, sizeof(T));
+    w.bar->arrive_and_wait();
+    T r;
+    std::memcpy(&r, &w.buf[src & 31], sizeof(T));
+    w.bar->arrive_and_wait();
+    return r;
+}
+
+}  // namespace cuda_emu
+
+#define threadIdx (::cuda_emu::t_thread)
+#define blockIdx (::cuda_emu::t_block)
+#define blockDim (::cuda_emu::g_block_dim)
+#define gridDim (::cuda_emu::g_grid_dim)
+
+inline void __syncthreads() { cuda_emu::g_state->bar->arrive_and_wait(); }
+inline void __syncwarp(unsigned = 0xffffffffu) { cuda_emu::my_warp().bar->arrive_and_wait(); }
+
+template <class T>
+inline T __ldg(const T* p) {
+    return *p;
+}
+
+template <class T>
+inline T __shfl_sync(unsigned, T v, int src) {
+    return cuda_emu::exchange(v, src);
+}
+template <class T>
+inline T __shfl_xor_sync(unsigned, T v, int mask) {
+    return cuda_emu::exchange(v, (int)(cuda_emu::linear_thread() & 31) ^ mask);
+}
+template <class T>
+inline T __shfl_down_sync(unsigned, T v, unsigned delta) {
+    const int lane = (int)(cuda_emu::linear_thread() & 31);
+    const int src = lane + (int)delta;
+    return cuda_emu::exchange(v, src < 32 ? src : lane);
+}
+
+inline unsigned __match_any_sync(unsigned, int v) {
+    cuda_emu::Warp& w = cuda_emu::my_warp();
+    const unsigned lane = cuda_emu::linear_thread() & 31;
+    const unsigned lanes = std::min<unsigned>(32, cuda_emu::g_block_dim.x * cuda_emu::g_block_dim.y *
+                                                          cuda_emu::g_block_dim.z - (cuda_emu::linear_thread() & ~31u));
+    w.buf[lane] = (uint64_t)(uint32_t)v;
+    w.bar->arrive_and_wait();
+    unsigned m = 0;
+    for (unsigned l = 0; l < lanes; ++l)
+        if (w.buf[l] == (uint64_t)(uint32_t)v) m |= 1u << l;
+    w.bar->arrive_and_wait();
+    return m;
+}
+
+inline int __ffs(unsigned x) { return __builtin_ffs((int)x); }
+inline float __fadd_rn(float a, float b) { return a + b; }
+inline float __fmul_rn(float a, float b) { return a * b; }
+inline float __fsub_rn(float a, float b) { return a - b; }
+inline int min(int a, int b) { return a < b ? a : b; }
+inline int max(int a, int b) { return a > b ? a : b; }
+
+// ---- the host API the dev harness uses
+
+inline cudaError_t cudaGetLastError() {
+    const cudaError_t e = cuda_emu::g_last_error;
+    cuda_emu::g_last_error = cudaSuccess;
+    return e;
+}
+inline cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+inline const char* cudaGetErrorString(cudaError_t e) { return e == cudaSuccess ? "no error" : "emulated CUDA error"; }
+inline const char* cudaGetErrorName(cudaError_t e) { return e == cudaSuccess ? "cudaSuccess" : "cudaErrorEmulated"; }
+inline cudaError_t cudaMalloc(void** p, size_t bytes) {
+    *p = std::malloc(bytes ? bytes : 1);
+    return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+template <class T>
+inline cudaError_t cudaMalloc(T** p, size_t bytes) {
+    return cudaMalloc(reinterpret_cast<void**>(p), bytes);
+}
+inline cudaError_t cudaFree(void* p) {
+    std::free(p);
+    return cudaSuccess;
+}
+inline cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) {
+    if (bytes) std::memcpy(dst, src, bytes);
+    return cudaSuccess;
+}
+// What the C ABI layer (native/src) uses besides launches: one emulated device with few SMs, so
+// that small problems still take the split-K paths; launches run synchronously, so streams need
+// no synchronization.
+enum cudaDeviceAttr { cudaDevAttrMultiProcessorCount = 16 };
+inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t) {
+    return cudaMemcpy(dst, src, bytes, kind);
+}
+inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+inline cudaError_t cudaSetDevice(int device) { return device == 0 ? cudaSuccess : cudaErrorInvalidValue; }
+inline cudaError_t cudaGetDevice(int* device) {
+    *device = 0;
+    return cudaSuccess;
+}
+inline cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr, int) {
+    *value = 4;
+    return cudaSuccess;
+}
+inline cudaError_t cudaRuntimeGetVersion(int* v) {
+    *v = 13000;
+    return cudaSuccess;
+}
+inline cudaError_t cudaDriverGetVersion(int* v) {
+    *v = 0;  // no driver: this is the emulator
+    return cudaSuccess;
+}

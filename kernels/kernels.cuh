@@ -1,0 +1,66 @@
+// Internal host launchers of the trady4j kernels (one .cu per op family in kernels/). They assume
+// validated arguments (native/src validates and maps errors) and return the launch status
+// (cudaGetLastError after the launches). `version` selects the kernel: kVersionDefault (0) or
+// kVersionTiled (2) for the fast one, kVersionReference (1) for the simple one.
+#pragma once
+
+#include "cuda_compat.cuh"
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trady4j.h"
+
+namespace trady4j {
+
+// ---- conv2d.cu: forward with fused bias, activation and channel gather ----
+cudaError_t conv2d_forward(const trady4j_conv2d_shape& s, const float* x, const float* w, const float* bias, int act,
+                           const int32_t* sel, int nsel, float* x_sel, float* y, int version, cudaStream_t stream);
+
+// ---- conv2d_dw_sparse.cu: sparse weight gradient ----
+// Workspace bytes the split-K partial sums need for this shape on a device with `sms` SMs.
+size_t conv2d_dw_sparse_workspace(const trady4j_conv2d_shape& s, int nsel, int sms, int version);
+cudaError_t conv2d_dw_sparse(const trady4j_conv2d_shape& s, const float* x_sel, const float* dy, const int32_t* sel,
+                             int nsel, float* dw_sel, float* workspace, size_t workspace_bytes, int sms, int version,
+                             cudaStream_t stream);
+
+// ---- conv2d_dx.cu: input gradient ----
+cudaError_t conv2d_dx(const trady4j_conv2d_shape& s, const float* dy, const float* w, float* dx, int version,
+                      cudaStream_t stream);
+
+// ---- linear.cu ----
+cudaError_t linear_forward(int batch, int in_f, int out_f, const float* x, const float* w, const float* bias, float* y,
+                           int version, cudaStream_t stream);
+cudaError_t linear_dx(int batch, int in_f, int out_f, const float* dy, const float* w, float* dx, int version,
+                      cudaStream_t stream);
+cudaError_t linear_dw_sparse(int batch, int nsel, int out_f, const float* x_sel, const float* dy, float* dw_sel,
+                             int version, cudaStream_t stream);
+
+// ---- elementwise.cu ----
+cudaError_t fill_f32(float* dst, float value, int64_t n, cudaStream_t stream);
+cudaError_t fill_i32(int32_t* dst, int32_t value, int64_t n, cudaStream_t stream);
+cudaError_t activation_forward(int act, int64_t n, const float* x, float* y, cudaStream_t stream);
+cudaError_t activation_backward(int act, int64_t n, const float* y, const float* dy, float* dx, cudaStream_t stream);
+cudaError_t add(int64_t n, const float* a, const float* b, float* out, cudaStream_t stream);
+cudaError_t bias_grad(int batch, int channels, int plane, const float* dy, float* db, cudaStream_t stream);
+cudaError_t gather_channels(int batch, int channels, int plane, const float* x, const int32_t* sel, int nsel,
+                            float* x_sel, cudaStream_t stream);
+
+// ---- pooling.cu ----
+cudaError_t global_avg_pool(int planes, int plane, const float* x, float* y, cudaStream_t stream);
+cudaError_t global_avg_pool_backward(int planes, int plane, const float* dy, float* dx, cudaStream_t stream);
+cudaError_t max_pool2d(int planes, int h, int w, int k, int stride, int pad, int ho, int wo, const float* x, float* y,
+                       int32_t* argmax, cudaStream_t stream);
+cudaError_t max_pool2d_backward(int planes, int in_plane, int out_plane, const float* dy, const int32_t* argmax,
+                                float* dx, cudaStream_t stream);
+
+// ---- softmax_cross_entropy.cu ----
+cudaError_t softmax_cross_entropy(int batch, int classes, const float* logits, const int32_t* labels, float* stats,
+                                  float* d_logits, cudaStream_t stream);
+
+// ---- sgd.cu ----
+cudaError_t sgd_update(int64_t n, float* p, const float* g, float* m, float lr, float mu, float wd,
+                       cudaStream_t stream);
+cudaError_t sgd_update_sparse(int cout, int cg, int k2, int groups, const int32_t* sel, int nsel, float* w,
+                              const float* dw, float* m, float lr, float mu, float wd, cudaStream_t stream);
+
+}  // namespace trady4j

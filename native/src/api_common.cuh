@@ -1,0 +1,46 @@
+// Shared by the C ABI launchers in native/src: thread-local error text, argument checks, options.
+#pragma once
+
+#include "../../kernels/cuda_compat.cuh"
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trady4j.h"
+
+namespace trady4j {
+namespace api {
+
+// Records "fn: message" as the calling thread's last error and returns `code`.
+int fail(int code, const char* fn, const char* fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+// Records a CUDA failure ("fn: CUDA error N (cudaErrorName): text") and returns TRADY4J_ERR_CUDA.
+int cuda_fail(const char* fn, cudaError_t err);
+
+// Maps a launcher's result: TRADY4J_OK or the recorded CUDA failure.
+inline int launched(const char* fn, cudaError_t err) { return err == cudaSuccess ? TRADY4J_OK : cuda_fail(fn, err); }
+
+// Current kernel version option (0 default, 1 reference).
+int kernel_version();
+
+// Multiprocessor count of the current device (cached per device).
+int sm_count(int* sms);
+
+inline cudaStream_t as_stream(void* s) { return reinterpret_cast<cudaStream_t>(s); }
+
+// Checks a conv geometry (sizes positive, divisibility, output size formula, 32-bit element
+// counts) and returns TRADY4J_OK or an invalid-argument failure naming the problem.
+int check_conv_shape(const char* fn, const trady4j_conv2d_shape* s);
+
+}  // namespace api
+}  // namespace trady4j
+
+#define T4J_REQUIRE(cond, ...)                                                                   \
+    do {                                                                                         \
+        if (!(cond)) return ::trady4j::api::fail(TRADY4J_ERR_INVALID_ARGUMENT, __func__, __VA_ARGS__); \
+    } while (0)
+
+#define T4J_NOT_NULL(p) T4J_REQUIRE((p) != nullptr, "%s is null", #p)

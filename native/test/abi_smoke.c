@@ -1,0 +1,79 @@
+/*
+ * Smoke test of the C ABI that needs no GPU: the version, argument checks and their error text,
+ * options, and (where no GPU is usable) that a kernel launch fails with a CUDA error text rather
+ * than crashing. On a GPU machine it only reports the versions: the GPU checks live in the Java
+ * tests and kernels/dev.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "trady4j.h"
+
+static int failures = 0;
+
+#define CHECK(cond, what)                                                                       \
+    do {                                                                                        \
+        if (!(cond)) {                                                                          \
+            fprintf(stderr, "FAIL line %d: %s (last error: '%s')\n", __LINE__, what, trady4j_last_error()); \
+            failures++;                                                                         \
+        }                                                                                       \
+    } while (0)
+
+static int contains(const char* text, const char* part) { return strstr(text, part) != NULL; }
+
+int main(void) {
+    CHECK(trady4j_abi_version() == TRADY4J_ABI_VERSION, "ABI version");
+
+    trady4j_conv2d_shape s = {2, 3, 5, 5, 4, 5, 5, 3, 1, 1, 1, 1};
+    float* fake = (float*)(size_t)4096; /* never dereferenced: every call below fails validation */
+    int st = trady4j_conv2d_forward(&s, NULL, fake, NULL, TRADY4J_ACT_NONE, NULL, 0, NULL, fake, NULL);
+    CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT, "null x is rejected");
+    CHECK(contains(trady4j_last_error(), "trady4j_conv2d_forward") && contains(trady4j_last_error(), "x is null"),
+          "error names the function and the argument");
+
+    s.out_height = 4;
+    st = trady4j_conv2d_forward(&s, fake, fake, NULL, TRADY4J_ACT_NONE, NULL, 0, NULL, fake, NULL);
+    CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT && contains(trady4j_last_error(), "output must be 5x5"),
+          "wrong output size is rejected");
+    s.out_height = 5;
+    s.groups = 2;
+    st = trady4j_conv2d_dx(&s, fake, fake, fake, NULL);
+    CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT && contains(trady4j_last_error(), "groups 2 must divide"),
+          "groups must divide the channels");
+    s.groups = 1;
+    st = trady4j_conv2d_forward(&s, fake, fake, NULL, 7, NULL, 0, NULL, fake, NULL);
+    CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT && contains(trady4j_last_error(), "activation"), "bad activation");
+    st = trady4j_conv2d_forward(&s, fake, fake, NULL, TRADY4J_ACT_RELU, NULL, 2, fake, fake, NULL);
+    CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT && contains(trady4j_last_error(), "sel is null"), "selection needs sel");
+    st = trady4j_sgd_update(4, fake, fake, NULL, 0.1f, 0.9f, 0.f, NULL);
+    CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT && contains(trady4j_last_error(), "momentum buffer"),
+          "momentum needs a buffer");
+    st = trady4j_max_pool2d(1, 4, 4, 2, 2, 2, 3, 3, fake, fake, (int32_t*)fake, NULL);
+    CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT, "pool padding over kernel/2");
+    st = trady4j_set_option(99, 0);
+    CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT, "unknown option");
+    st = trady4j_set_option(TRADY4J_OPT_TF32, 1);
+    CHECK(st == TRADY4J_ERR_UNSUPPORTED, "tf32 is not built");
+    int v = -1;
+    CHECK(trady4j_set_option(TRADY4J_OPT_KERNEL_VERSION, 1) == TRADY4J_OK &&
+              trady4j_get_option(TRADY4J_OPT_KERNEL_VERSION, &v) == TRADY4J_OK && v == 1,
+          "kernel version option");
+    trady4j_set_option(TRADY4J_OPT_KERNEL_VERSION, 0);
+
+    int runtime = 0, driver = 0;
+    st = trady4j_versions(&runtime, &driver);
+    printf("abi %d, CUDA runtime %d, driver %d (status %d)\n", trady4j_abi_version(), runtime, driver, st);
+    const int gpu = st == TRADY4J_OK && driver > 0 && trady4j_set_device(0) == TRADY4J_OK;
+    if (!gpu) {
+        st = trady4j_fill_f32(fake, 1.f, 4, NULL);
+        CHECK(st == TRADY4J_ERR_CUDA && contains(trady4j_last_error(), "CUDA error"),
+              "without a GPU a launch fails with a CUDA error text");
+        printf("no usable GPU: launch failed cleanly with: %s\n", trady4j_last_error());
+    }
+    if (failures) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("abi smoke test passed\n");
+    return 0;
+}
