@@ -42,6 +42,7 @@ public final class CudaBackend implements Backend {
 
     private final JCudaBridge.DeviceInfo info;
     private final DeviceRuntime device;
+    private final DeviceBlockCache blocks;
     private final MemoryMeter meter = new MemoryMeter();
     private final long streamHandle;
     private final ThreadLocal<Boolean> bound = new ThreadLocal<>();
@@ -53,6 +54,7 @@ public final class CudaBackend implements Backend {
     CudaBackend(JCudaBridge.DeviceInfo info, DeviceRuntime device) {
         this.info = info;
         this.device = device;
+        this.blocks = new DeviceBlockCache(device);
         bindThread();
         this.streamHandle = device.createStream();
     }
@@ -270,17 +272,36 @@ public final class CudaBackend implements Backend {
     }
 
     long deviceMalloc(long bytes, String what) {
-        return device.malloc(bytes, what);
+        live();
+        return blocks.acquire(bytes, what, () -> device.synchronize(streamHandle));
     }
 
-    /** Frees a tensor's memory: waits for queued work that may still use it, then cudaFree. */
+    /**
+     * Frees a tensor's memory without waiting: the block goes back to the stream-ordered cache, so
+     * only kernels queued after this point (which run after every kernel that used it) can reuse it.
+     */
     void freeDeviceMemory(long address, MemoryCategory category, long bytes) {
-        bindThread();
-        if (!closed) {
-            device.synchronize(streamHandle);
+        if (closed) {
+            bindThread();
+            device.free(address);
+        } else {
+            blocks.release(address, bytes);
         }
-        device.free(address);
         meter.freed(category, bytes);
+    }
+
+    /** Device memory held for tensors, in use or cached for reuse (what the driver has given this backend). */
+    public long reservedBytes() {
+        return blocks.reservedBytes();
+    }
+
+    /** Peak of {@link #reservedBytes()} since the last {@link #resetReservedPeak()}. */
+    public long peakReservedBytes() {
+        return blocks.peakReservedBytes();
+    }
+
+    public void resetReservedPeak() {
+        blocks.resetPeak();
     }
 
     /** The backend-owned scratch buffer, grown (rarely) to at least `bytes`; 0 if none is needed. */
@@ -318,6 +339,7 @@ public final class CudaBackend implements Backend {
         try {
             releaseWorkspace();
             device.synchronize(streamHandle);
+            blocks.releaseAll();
         } finally {
             closed = true;
             device.destroyStream(streamHandle);

@@ -42,6 +42,7 @@ class CudaAbiSignatureTest {
     }
 
     private static MemorySegment shape(Arena arena) {
+        assumeTrue(missing == null, () -> "libtrady4j_cuda.so is not built: " + missing);
         // batch 2, in 3x5x5, out 4x5x5, kernel 3, stride 1, padding 1, dilation 1, groups 1
         int[] v = {2, 3, 5, 5, 4, 5, 5, 3, 1, 1, 1, 1};
         MemorySegment s = arena.allocate(NativeCalls.CONV_SHAPE);
