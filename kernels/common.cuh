@@ -20,8 +20,9 @@ __host__ __device__ __forceinline__ int64_t ceil_div64(int64_t a, int64_t b) { r
 
 // y = act(v), written as the CPU reference writes it (a NaN input gives 0 for ReLU and ReLU6).
 __device__ __forceinline__ float apply_activation(int act, float v) {
-    if (act == TRADY4J_ACT_RELU) return v > 0.f ? v : 0.f;
-    if (act == TRADY4J_ACT_RELU6) return v > 0.f ? (v < 6.f ? v : 6.f) : 0.f;
+    // NaN stays NaN (comparisons with NaN are false), as in PyTorch: a poisoned input reaches the loss.
+    if (act == TRADY4J_ACT_RELU) return v <= 0.f ? 0.f : v;
+    if (act == TRADY4J_ACT_RELU6) return v <= 0.f ? 0.f : (v >= 6.f ? 6.f : v);
     return v;
 }
 

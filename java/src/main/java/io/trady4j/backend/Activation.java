@@ -8,11 +8,12 @@ public enum Activation {
     RELU,
     RELU6;
 
+    /** The activation; NaN stays NaN (as in PyTorch), so a poisoned input reaches the loss and stops the run. */
     public float apply(float v) {
         return switch (this) {
             case NONE -> v;
-            case RELU -> v > 0f ? v : 0f;
-            case RELU6 -> v > 0f ? (v < 6f ? v : 6f) : 0f;
+            case RELU -> v <= 0f ? 0f : v;
+            case RELU6 -> v <= 0f ? 0f : (v >= 6f ? 6f : v);
         };
     }
 
