@@ -18,7 +18,7 @@ constexpr int kVersionTiled = 2;
 __host__ __device__ __forceinline__ int ceil_div(int a, int b) { return (a + b - 1) / b; }
 __host__ __device__ __forceinline__ int64_t ceil_div64(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-// y = act(v), written as the CPU reference writes it (a NaN input gives 0 for ReLU and ReLU6).
+// y = act(v), written as the CPU reference (io.trady4j.backend.Activation) writes it.
 __device__ __forceinline__ float apply_activation(int act, float v) {
     // NaN stays NaN (comparisons with NaN are false), as in PyTorch: a poisoned input reaches the loss.
     if (act == TRADY4J_ACT_RELU) return v <= 0.f ? 0.f : v;
