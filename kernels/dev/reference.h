@@ -10,8 +10,8 @@
 #include "trady4j.h"
 
 inline double ref_act(int act, double v) {
-    if (act == TRADY4J_ACT_RELU) return v > 0 ? v : 0;
-    if (act == TRADY4J_ACT_RELU6) return v > 0 ? (v < 6 ? v : 6) : 0;
+    if (act == TRADY4J_ACT_RELU) return v <= 0 ? 0 : v;
+    if (act == TRADY4J_ACT_RELU6) return v <= 0 ? 0 : (v >= 6 ? 6 : v);
     return v;
 }
 
