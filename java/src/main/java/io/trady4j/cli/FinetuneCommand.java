@@ -6,6 +6,7 @@ import io.trady4j.nn.Architecture;
 import io.trady4j.nn.HostWeights;
 import io.trady4j.train.Experiment;
 import io.trady4j.train.Progress;
+import io.trady4j.train.StopSignal;
 import io.trady4j.train.RunReport;
 import io.trady4j.train.TrainConfig;
 import io.trady4j.trady.CostModel;
@@ -54,7 +55,8 @@ final class FinetuneCommand implements Command {
                   --pretrain-epochs N   (default 6)   --pretrain-per-class N (default 1500)
                   --ranking FILE        layer ranking JSON (default: cached, computed on the task if missing)
                   --rank-epochs N       (default 2)   --rank-batches N (default 20 per epoch)
-                  --resume              continue interrupted runs from their checkpoints
+                  --resume              continue interrupted runs (pretraining included) from their checkpoints
+                Runs checkpoint every epoch and when stopped (Ctrl-C, SIGTERM) to <work-dir>/checkpoints.
                 """.formatted(String.join(", ", Strategies.NAMES)) + TrainingOptions.HELP;
     }
 
@@ -91,14 +93,14 @@ final class FinetuneCommand implements Command {
         try (Backend backend = opts.openBackend()) {
             out.println("backend: " + backend.deviceDescription());
             Progress progress = Progress.forConsole(out);
-            Experiment experiment = new Experiment(backend, out, progress);
+            Experiment experiment = new Experiment(backend, out, progress, StopSignal.onShutdown());
             Workspace ws = new Workspace(opts, experiment, out);
             Task task = TrainingOptions.task(target, out);
             Architecture arch = opts.architecture(task.numClasses());
             CostModel cost = CostModel.of(arch, opts.resolution());
             TrainConfig pretrainCfg = new TrainConfig(pretrainEpochs, cfg.batchSize(), 0.1, Math.min(1, pretrainEpochs - 1),
                     cfg.momentum(), cfg.weightDecay(), cfg.seed(), 0, 0);
-            HostWeights base = ws.base(arch, weights, source, pretrainCfg, pretrainPerClass, backend.name());
+            HostWeights base = ws.base(arch, weights, source, pretrainCfg, pretrainPerClass, backend.name(), resume);
             Experiment.TaskData data = Experiment.TaskData.of(task, opts.resolution(), arch.inChannels(), opts.trainPerClass(),
                     opts.testPerClass(), cfg.seed());
             LayerRanking ranking = null;

@@ -6,6 +6,7 @@ import io.trady4j.nn.Architecture;
 import io.trady4j.nn.HostWeights;
 import io.trady4j.train.Experiment;
 import io.trady4j.train.Progress;
+import io.trady4j.train.StopSignal;
 import io.trady4j.train.TrainConfig;
 import io.trady4j.trady.CostModel;
 import io.trady4j.trady.LayerRanking;
@@ -54,7 +55,7 @@ final class RankCommand implements Command {
                 c.weightDecay(), c.seed(), defaultBatches ? 20 : c.maxBatchesPerEpoch(), 0);
         try (Backend backend = opts.openBackend()) {
             out.println("backend: " + backend.deviceDescription());
-            Experiment experiment = new Experiment(backend, out, Progress.forConsole(out));
+            Experiment experiment = new Experiment(backend, out, Progress.forConsole(out), StopSignal.onShutdown());
             Workspace ws = new Workspace(opts, experiment, out);
             Task task = TrainingOptions.task(target, out);
             Architecture arch = opts.architecture(task.numClasses());
@@ -62,7 +63,7 @@ final class RankCommand implements Command {
                 throw new UsageException("no base model at " + ws.basePath(source) + ": run `trady4j pretrain --task " + source
                         + "` first or pass --weights FILE");
             }
-            HostWeights base = ws.base(arch, weights, source, cfg, 0, backend.name());
+            HostWeights base = ws.base(arch, weights, source, cfg, 0, backend.name(), false);
             Experiment.TaskData data = Experiment.TaskData.of(task, opts.resolution(), arch.inChannels(), opts.trainPerClass(),
                     opts.testPerClass(), cfg.seed());
             Path output = file != null ? Path.of(file) : ws.rankingPath();

@@ -46,6 +46,11 @@ final class Workspace {
         return opts.workDir().resolve("checkpoints").resolve(name(task, strategy) + ".safetensors");
     }
 
+    /** Where pretraining on {@code sourceTask} checkpoints every epoch (resumed with --resume). */
+    Path pretrainCheckpointPath(String sourceTask) {
+        return checkpointPath(sourceTask, "pretrain");
+    }
+
     Path reportPath(String task, String strategy) {
         return opts.workDir().resolve("reports").resolve(name(task, strategy) + ".json");
     }
@@ -55,7 +60,8 @@ final class Workspace {
     }
 
     /** Pretrains from a seeded random init on {@code sourceSpec} and saves the folded weights. */
-    Path pretrain(String sourceSpec, TrainConfig config, int trainPerClass, Path output, String device) throws IOException {
+    Path pretrain(String sourceSpec, TrainConfig config, int trainPerClass, Path output, String device, boolean resume)
+            throws IOException {
         Task source = TrainingOptions.task(sourceSpec, out);
         Architecture arch = opts.architecture(source.numClasses());
         Experiment.TaskData data = Experiment.TaskData.of(source, opts.resolution(), arch.inChannels(), trainPerClass,
@@ -64,7 +70,7 @@ final class Workspace {
                 data.train().size(), config.epochs());
         Files.createDirectories(output.toAbsolutePath().getParent());
         RunReport r = experiment.pretrain(arch, HostWeights.randomWithoutBatchNorm(arch, config.seed()), data, config, output,
-                opts.settings("pretrain", sourceSpec, "full", device));
+                opts.settings("pretrain", sourceSpec, "full", device), pretrainCheckpointPath(sourceSpec), resume);
         r.save(output.resolveSibling(output.getFileName().toString().replace(".safetensors", ".report.json")));
         out.println("saved base model " + output);
         return output;
@@ -72,14 +78,14 @@ final class Workspace {
 
     /** The base model for {@code arch} from a file, or the cached one pretrained on the source task (made if missing). */
     HostWeights base(Architecture arch, String weights, String sourceSpec, TrainConfig pretrainConfig, int pretrainPerClass,
-                     String device) throws IOException {
+                     String device, boolean resume) throws IOException {
         Path path;
         if (weights != null) {
             path = Path.of(weights);
         } else {
             path = basePath(sourceSpec);
             if (!Files.exists(path)) {
-                pretrain(sourceSpec, pretrainConfig, pretrainPerClass, path, device);
+                pretrain(sourceSpec, pretrainConfig, pretrainPerClass, path, device, resume);
             } else {
                 out.println("base model: " + path + " (cached; delete it to pretrain again)");
             }

@@ -1,0 +1,203 @@
+package io.trady4j.cli;
+
+import io.trady4j.io.Json;
+import io.trady4j.io.SafeTensors;
+import io.trady4j.models.ModelZoo;
+import io.trady4j.nn.Architecture;
+import io.trady4j.nn.ConvLayerSpec;
+import io.trady4j.nn.HostWeights;
+import io.trady4j.train.Checkpoint;
+import io.trady4j.trady.LayerRanking;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The main job survives its process being killed: a child JVM runs {@code finetune} and is killed
+ * with SIGKILL (no chance to react) or stopped with SIGTERM (the shutdown hook makes it checkpoint at
+ * the next step) after its first checkpoint; {@code --resume} then ends with exactly the weights and
+ * per-epoch report of an uninterrupted run.
+ */
+class InterruptionTest {
+    static final String MODEL = "mbv2-w0.35";
+    static final int CLASSES = 4;
+
+    @TempDir
+    static Path shared;
+    @TempDir
+    Path dir;
+
+    static Path data;
+    static Path base;
+    static Path ranking;
+
+    @BeforeAll
+    static void files() throws IOException {
+        data = shared.resolve("mnist");
+        writeIdx(data, "train", 60 * CLASSES, 1);
+        writeIdx(data, "t10k", 10 * CLASSES, 2);
+        Architecture arch = ModelZoo.build(MODEL, CLASSES);
+        base = shared.resolve("base.safetensors");
+        HostWeights.randomWithoutBatchNorm(arch, 11).save(base);
+        List<String> names = arch.convLayers().stream().map(ConvLayerSpec::name).toList();
+        double[] scores = new double[names.size()];
+        for (int i = 0; i < scores.length; i++) {
+            scores[i] = 1 + (i * 7919 % 13);
+        }
+        ranking = shared.resolve("ranking.json");
+        new LayerRanking(arch.name(), 16, "test", 1, names, scores).save(ranking);
+    }
+
+    /** MNIST-like IDX files: class k has a bright quadrant k, plus noise. */
+    static void writeIdx(Path dir, String split, int n, long seed) throws IOException {
+        Files.createDirectories(dir);
+        Random r = new Random(seed);
+        ByteBuffer img = ByteBuffer.allocate(16 + n * 28 * 28).putInt(0x803).putInt(n).putInt(28).putInt(28);
+        ByteBuffer lab = ByteBuffer.allocate(8 + n).putInt(0x801).putInt(n);
+        for (int i = 0; i < n; i++) {
+            int k = i % CLASSES;
+            lab.put((byte) k);
+            for (int y = 0; y < 28; y++) {
+                for (int x = 0; x < 28; x++) {
+                    int q = (y < 14 ? 0 : 2) + (x < 14 ? 0 : 1);
+                    img.put((byte) Math.max(0, Math.min(255, (q == k ? 180 : 40) + (int) (r.nextGaussian() * 30))));
+                }
+            }
+        }
+        Files.write(dir.resolve(split + "-images-idx3-ubyte"), img.array());
+        Files.write(dir.resolve(split + "-labels-idx1-ubyte"), lab.array());
+    }
+
+    static List<String> args(Path workDir, String strategy) {
+        return new ArrayList<>(List.of("finetune", "--backend", "cpu", "--model", MODEL, "--task", "mnist:" + data + ":0-3",
+                "--strategy", strategy, "--weights", base.toString(), "--ranking", ranking.toString(), "--budget", "20000",
+                "--epochs", "4", "--warmup", "1", "--batch-size", "16", "--momentum", "0.9", "--resolution", "16",
+                "--train-per-class", "60", "--test-per-class", "10", "--seed", "3", "--work-dir", workDir.toString()));
+    }
+
+    static int runHere(List<String> argv, StringBuilder log) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int status = Main.run(argv.toArray(String[]::new), new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        log.append(out.toString(StandardCharsets.UTF_8)).append(err.toString(StandardCharsets.UTF_8));
+        return status;
+    }
+
+    /** Starts Main in a child JVM with this test's classpath. */
+    static Process spawn(List<String> argv, Path log) throws IOException {
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-Xmx1g", "-XX:TieredStopAtLevel=1", "-cp", cp, Main.class.getName()));
+        cmd.addAll(argv);
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+
+    /** Waits until the child has written its first checkpoint. */
+    static void awaitCheckpoint(Process p, Path checkpoint, Path log) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (!Files.exists(checkpoint)) {
+            if (!p.isAlive()) {
+                fail("the child ended (status " + p.exitValue() + ") before its first checkpoint:\n" + Files.readString(log));
+            }
+            if (System.nanoTime() > deadline) {
+                p.destroyForcibly();
+                fail("no checkpoint after 120 s:\n" + Files.readString(log));
+            }
+            Thread.sleep(2);
+        }
+    }
+
+    static Path checkpointOf(Path workDir, String strategy) {
+        return workDir.resolve("checkpoints/" + MODEL + "_r16_mnist" + data.toString().replaceAll("[^A-Za-z0-9.-]+", "")
+                + "0-3_" + strategy + "_seed3.safetensors");
+    }
+
+    static Path reportOf(Path workDir, String strategy) {
+        return workDir.resolve("reports/" + checkpointOf(workDir, strategy).getFileName().toString()
+                .replace(".safetensors", ".json"));
+    }
+
+    @SuppressWarnings("unchecked")
+    static String epochsWithoutTime(Path report) throws IOException {
+        Map<String, Object> json = (Map<String, Object>) Json.parse(Files.readString(report));
+        List<Object> out = new ArrayList<>();
+        for (Object o : (List<Object>) json.get("epochs")) {
+            Map<String, Object> e = new LinkedHashMap<>((Map<String, Object>) o);
+            e.remove("seconds");
+            out.add(e);
+        }
+        return Json.write(out);
+    }
+
+    static void assertSameTensors(Path expected, Path actual) throws IOException {
+        SafeTensors a = SafeTensors.read(expected), b = SafeTensors.read(actual);
+        assertEquals(a.names(), b.names());
+        for (String n : a.names()) {
+            assertArrayEquals(a.floats(n), b.floats(n), n);
+        }
+    }
+
+    private void killAndResume(String strategy, boolean gently) throws Exception {
+        Path plain = dir.resolve("plain"), killed = dir.resolve("killed");
+        StringBuilder log = new StringBuilder();
+        assertEquals(0, runHere(args(plain, strategy), log), log.toString());
+
+        Path childLog = dir.resolve("child.log");
+        Process p = spawn(args(killed, strategy), childLog);
+        Path ck = checkpointOf(killed, strategy);
+        awaitCheckpoint(p, ck, childLog);
+        if (gently) {
+            p.destroy();          // SIGTERM: the shutdown hook has the trainer checkpoint at the next step
+        } else {
+            p.destroyForcibly();  // SIGKILL: the last epoch checkpoint must do
+        }
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the child did not end");
+        String childOut = Files.readString(childLog);
+        assertEquals(gently ? 143 : 137, p.exitValue(), childOut);
+        Checkpoint.Loaded saved = Checkpoint.load(ck, ModelZoo.build(MODEL, CLASSES));
+        int done = saved.training().epoch();
+        assertTrue(done >= 1 && done < 4, "checkpoint after epoch " + done);
+        if (gently) {
+            assertTrue(childOut.contains("interrupted"), childOut);
+        }
+        assertTrue(Files.list(ck.getParent()).allMatch(f -> f.toString().endsWith(".safetensors")),
+                "a temporary file was left behind");
+
+        List<String> resume = args(killed, strategy);
+        resume.add("--resume");
+        StringBuilder log2 = new StringBuilder();
+        assertEquals(0, runHere(resume, log2), log2.toString());
+        assertTrue(log2.toString().contains("resuming from"), log2.toString());
+        assertSameTensors(checkpointOf(plain, strategy), ck);
+        assertEquals(epochsWithoutTime(reportOf(plain, strategy)), epochsWithoutTime(reportOf(killed, strategy)));
+    }
+
+    @Test
+    void aRunKilledWithSigkillResumesToTheSameWeightsAndReport() throws Exception {
+        killAndResume("su", false);
+    }
+
+    @Test
+    void aRunStoppedWithSigtermCheckpointsAtTheNextStepAndResumesExactly() throws Exception {
+        killAndResume("trady", true);
+    }
+}
