@@ -80,7 +80,7 @@ public final class Checkpoint {
             for (float v : e.getValue()) {
                 if (!Float.isFinite(v)) {
                     throw new TrainingDivergedException("training diverged: parameter " + e.getKey() + " holds " + v
-                            + "; the checkpoint " + path + " was not overwritten");
+                            + ", so it was not saved to " + path);
                 }
             }
         }

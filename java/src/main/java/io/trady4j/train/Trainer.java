@@ -130,6 +130,9 @@ public final class Trainer {
                                         "training diverged: the loss became %s at epoch %d, step %d (learning rate %.4g)",
                                         stats[0], epoch + 1, step + 1, lr));
                             }
+                            if (config.checkGradients()) {
+                                checkFinite(g, epoch, step, lr);
+                            }
                             network.applySgd(g, selection, sgd, sgd, momentum);
                         }
                         lossSum += (double) stats[0] * batch.size();
@@ -185,6 +188,34 @@ public final class Trainer {
         }
         return new TrainingInterruptedException(String.format(Locale.ROOT, "%s; stopped at epoch %d after step %d",
                 stop.reason(), epoch + 1, step));
+    }
+
+    /**
+     * A finite loss does not make finite gradients: activations such as ReLU6 and max pooling can hide
+     * a NaN input from the loss while the weight gradient of the layer that read it is NaN. This check
+     * copies the step's (sparse) weight gradients to the host: cheap next to the backward pass on the
+     * CPU, a small device-to-host copy per step on a GPU.
+     */
+    private void checkFinite(Gradients g, int epoch, int step, float lr) {
+        Backend backend = network.backend();
+        List<ConvLayerSpec> layers = network.architecture().convLayers();
+        for (int i = 0; i < layers.size(); i++) {
+            if (g.layer(i) != null) {
+                checkFinite(backend.toFloatArray(g.layer(i)), "layer " + layers.get(i).name(), epoch, step, lr);
+            }
+        }
+        checkFinite(backend.toFloatArray(g.classifierWeight()), "the classifier", epoch, step, lr);
+        checkFinite(backend.toFloatArray(g.classifierBias()), "the classifier bias", epoch, step, lr);
+    }
+
+    private static void checkFinite(float[] values, String what, int epoch, int step, float lr) {
+        for (float v : values) {
+            if (!Float.isFinite(v)) {
+                throw new TrainingDivergedException(String.format(Locale.ROOT,
+                        "training diverged: the weight gradient of %s became %s at epoch %d, step %d (learning rate %.4g;"
+                                + " a non-finite input or weight)", what, v, epoch + 1, step + 1, lr));
+            }
+        }
     }
 
     private static Map<MemoryCategory, Long> maxPeaks(Map<MemoryCategory, Long> a, Map<MemoryCategory, Long> b) {

@@ -192,6 +192,24 @@ class InterruptionTest {
     }
 
     @Test
+    void aDivergingRunEndsWithOneLineAndStatusOne() throws Exception {
+        List<String> argv = args(dir, "full");
+        argv.addAll(List.of("--lr", "1e38", "--compare", ""));
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int status = Main.run(argv.toArray(String[]::new), new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        String e = err.toString(StandardCharsets.UTF_8);
+        assertEquals(1, status, e);
+        assertEquals(1, e.strip().lines().count(), e);
+        assertTrue(e.startsWith("trady4j finetune: training diverged: "), e);
+        Path ck = checkpointOf(dir, "full");
+        if (Files.exists(ck)) {
+            assertTrue(e.contains("the last good checkpoint is " + ck), e);
+            Checkpoint.load(ck, ModelZoo.build(MODEL, CLASSES));
+        }
+    }
+
+    @Test
     void aRunKilledWithSigkillResumesToTheSameWeightsAndReport() throws Exception {
         killAndResume("su", false);
     }
