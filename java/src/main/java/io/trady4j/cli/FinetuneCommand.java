@@ -60,6 +60,24 @@ final class FinetuneCommand implements Command {
                 """.formatted(String.join(", ", Strategies.NAMES)) + TrainingOptions.HELP;
     }
 
+    static void requirePositive(long value, String option, long min) {
+        if (value < min) {
+            throw new UsageException(option + " must be >= " + min + ", got " + value);
+        }
+    }
+
+    /** Before any work: a budget below every channel's cost can train nothing. */
+    static void checkBudget(List<String> strategies, long budget, Architecture arch, CostModel cost, int resolution) {
+        long cheapest = cost.layers().stream().mapToLong(CostModel.LayerCost::spaceUnitsPerChannel).min().orElse(0);
+        for (String s : strategies) {
+            if (!Strategies.byName(s).ignoresBudget() && budget < cheapest) {
+                throw new UsageException("the budget of " + budget + " units is smaller than the cheapest channel of any layer of "
+                        + arch.name() + " at resolution " + resolution + " (" + cheapest + " units), so " + s
+                        + " could train nothing; raise --budget to at least " + cheapest);
+            }
+        }
+    }
+
     @Override
     public int run(Args a, PrintStream out) throws Exception {
         boolean explicitStrategy = a.has("strategy");
@@ -89,6 +107,12 @@ final class FinetuneCommand implements Command {
         if (budget < 1) {
             throw new UsageException("--budget must be >= 1 unit, got " + budget);
         }
+        requirePositive(pretrainEpochs, "--pretrain-epochs", 1);
+        requirePositive(rankEpochs, "--rank-epochs", 1);
+        requirePositive(pretrainPerClass, "--pretrain-per-class", 0);
+        requirePositive(rankBatches, "--rank-batches", 0);
+        Workspace.requireWritableDirectory(opts.workDir(), "--work-dir");
+        LayerRanking givenRanking = rankingFile == null ? null : LayerRanking.load(Path.of(rankingFile));
         TrainConfig cfg = opts.config();
         try (Backend backend = opts.openBackend()) {
             out.println("backend: " + backend.deviceDescription());
@@ -98,6 +122,10 @@ final class FinetuneCommand implements Command {
             Task task = TrainingOptions.task(target, out);
             Architecture arch = opts.architecture(task.numClasses());
             CostModel cost = CostModel.of(arch, opts.resolution());
+            checkBudget(strategies, budget, arch, cost, opts.resolution());
+            if (givenRanking != null) {
+                Experiment.topLayers(arch, givenRanking);
+            }
             TrainConfig pretrainCfg = new TrainConfig(pretrainEpochs, cfg.batchSize(), 0.1, Math.min(1, pretrainEpochs - 1),
                     cfg.momentum(), cfg.weightDecay(), cfg.seed(), 0, 0);
             HostWeights base = ws.base(arch, weights, source, pretrainCfg, pretrainPerClass, backend.name(), resume);
@@ -107,7 +135,8 @@ final class FinetuneCommand implements Command {
             if (strategies.stream().anyMatch(s -> s.equals("trady") || s.contains("topk") || s.equals("su"))) {
                 TrainConfig rankCfg = new TrainConfig(rankEpochs, cfg.batchSize(), cfg.learningRate(), 0, cfg.momentum(),
                         cfg.weightDecay(), cfg.seed(), rankBatches, 0);
-                ranking = ws.ranking(arch, base, data, rankingFile, rankCfg);
+                ranking = givenRanking != null ? ws.announce(givenRanking, Path.of(rankingFile))
+                        : ws.ranking(arch, base, data, null, rankCfg);
             }
             out.printf(Locale.ROOT, "task %s: %d training / %d test images at %dx%d; full fine-tuning = %,d units, budget %,d units (%.1f%%)%n",
                     target, data.train().size(), data.test().size(), opts.resolution(), opts.resolution(), cost.totalUnits(),

@@ -72,8 +72,8 @@ public final class Main {
             }
             return 1;
         } catch (UsageException | IllegalArgumentException | io.trady4j.io.FormatException
-                 | java.nio.file.NoSuchFileException | io.trady4j.backend.BackendUnavailableException e) {
-            String message = e instanceof java.nio.file.NoSuchFileException f ? f.getFile() + ": no such file" : e.getMessage();
+                 | java.nio.file.FileSystemException | io.trady4j.backend.BackendUnavailableException e) {
+            String message = e instanceof java.nio.file.FileSystemException f ? fileProblem(f) : e.getMessage();
             err.println("trady4j " + name + ": " + message);
             if (debug) {
                 e.printStackTrace(err);
@@ -88,6 +88,17 @@ public final class Main {
             }
             return 1;
         }
+    }
+
+    /** One line for a file that cannot be used: missing, not readable or writable, not a directory, ... */
+    static String fileProblem(java.nio.file.FileSystemException e) {
+        String why = e instanceof java.nio.file.NoSuchFileException ? "no such file"
+                : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                : e instanceof java.nio.file.NotDirectoryException ? "not a directory"
+                : e instanceof java.nio.file.FileAlreadyExistsException ? "exists and is not a directory"
+                : e.getReason() != null ? e.getReason() : e.getClass().getSimpleName();
+        return (e.getFile() == null ? "" : e.getFile() + ": ") + why
+                + (e.getOtherFile() == null ? "" : " (" + e.getOtherFile() + ")");
     }
 
     private static void printHelp(Map<String, Command> commands, PrintStream out) {

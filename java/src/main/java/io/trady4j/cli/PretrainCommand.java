@@ -39,6 +39,10 @@ final class PretrainCommand implements Command {
         boolean resume = a.flag("resume");
         TrainingOptions opts = TrainingOptions.parse(a, 6, 0.1, 1, 1500, 300);
         a.finish();
+        Workspace.requireWritableDirectory(opts.workDir(), "--work-dir");
+        if (file != null) {
+            Workspace.requireWritableFile(Path.of(file), "--out");
+        }
         try (Backend backend = opts.openBackend()) {
             out.println("backend: " + backend.deviceDescription());
             Workspace ws = new Workspace(opts, new Experiment(backend, out, Progress.forConsole(out),

@@ -50,6 +50,11 @@ final class RankCommand implements Command {
         boolean defaultBatches = !a.has("max-batches");
         TrainingOptions opts = TrainingOptions.parse(a, 2, 0.05, 0, 500, 300);
         a.finish();
+        if (file != null) {
+            Workspace.requireWritableFile(Path.of(file), "--out");
+        } else {
+            Workspace.requireWritableDirectory(opts.workDir(), "--work-dir");
+        }
         TrainConfig c = opts.config();
         TrainConfig cfg = new TrainConfig(c.epochs(), c.batchSize(), c.learningRate(), c.warmupEpochs(), c.momentum(),
                 c.weightDecay(), c.seed(), defaultBatches ? 20 : c.maxBatchesPerEpoch(), 0);

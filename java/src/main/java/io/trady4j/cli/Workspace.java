@@ -30,6 +30,44 @@ final class Workspace {
         this.out = out;
     }
 
+    /**
+     * Makes sure {@code dir} is, or can become, a writable directory before any work starts, without
+     * creating anything: its nearest existing ancestor must be a writable directory.
+     */
+    static void requireWritableDirectory(Path dir, String option) {
+        Path p = dir.toAbsolutePath().normalize();
+        while (p != null && !Files.exists(p)) {
+            p = p.getParent();
+        }
+        if (p == null) {
+            throw new UsageException(option + " " + dir + " cannot be created");
+        }
+        if (!Files.isDirectory(p)) {
+            throw new UsageException(option + " " + dir + " cannot be used as a directory: " + p + " is a file");
+        }
+        if (!Files.isWritable(p)) {
+            throw new UsageException(option + " " + dir + " is not writable (" + p + ")");
+        }
+        if (p.getParent() != null) {
+            // permissions do not tell everything (read-only mounts, special file systems, root): try it
+            try {
+                Files.delete(Files.createTempFile(p, ".trady4j-probe", ".tmp"));
+            } catch (IOException e) {
+                throw new UsageException(option + " " + dir + " is not writable (" + p + ": "
+                        + (e instanceof java.nio.file.FileSystemException f ? Main.fileProblem(f) : e.getMessage()) + ")");
+            }
+        }
+    }
+
+    /** Makes sure a file can be written at {@code file} (its directory exists or can be made, and is writable). */
+    static void requireWritableFile(Path file, String option) {
+        if (Files.isDirectory(file)) {
+            throw new UsageException(option + " " + file + " is a directory; give a file name");
+        }
+        Path parent = file.toAbsolutePath().getParent();
+        requireWritableDirectory(parent, option + " " + file + ": its directory");
+    }
+
     static String slug(String text) {
         return text.replaceAll("[^A-Za-z0-9.-]+", "");
     }
@@ -106,14 +144,17 @@ final class Workspace {
         return out;
     }
 
+    LayerRanking announce(LayerRanking r, Path path) {
+        out.println("layer ranking: " + path + " (from " + r.task() + ", " + r.epochs() + " epochs)");
+        return r;
+    }
+
     /** The layer ranking from a file, or the cached one for this model and resolution (computed on the task if missing). */
     LayerRanking ranking(Architecture arch, HostWeights base, Experiment.TaskData data, String file, TrainConfig rankConfig)
             throws IOException {
         Path path = file != null ? Path.of(file) : rankingPath();
         if (file != null || Files.exists(path)) {
-            LayerRanking r = LayerRanking.load(path);
-            out.println("layer ranking: " + path + " (from " + r.task() + ", " + r.epochs() + " epochs)");
-            return r;
+            return announce(LayerRanking.load(path), path);
         }
         out.printf(Locale.ROOT, "ranking %s's layers by RGN during %d epochs of full fine-tuning on %s ...%n", arch.name(),
                 rankConfig.epochs(), data.task().spec());

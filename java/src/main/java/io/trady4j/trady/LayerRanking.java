@@ -83,6 +83,9 @@ public record LayerRanking(String architecture, int resolution, String task, int
 
     /** Reads a ranking written by {@link #save}; anything else (or anything inconsistent) is a {@link FormatException}. */
     public static LayerRanking load(Path path) throws IOException {
+        if (Files.isDirectory(path)) {
+            throw new FormatException(path + " is a directory, not a layer ranking");
+        }
         String text;
         try {
             text = Files.readString(path);

@@ -3,11 +3,7 @@ package io.trady4j.cli;
 import io.trady4j.io.Json;
 import io.trady4j.io.SafeTensors;
 import io.trady4j.models.ModelZoo;
-import io.trady4j.nn.Architecture;
-import io.trady4j.nn.ConvLayerSpec;
-import io.trady4j.nn.HostWeights;
 import io.trady4j.train.Checkpoint;
-import io.trady4j.trady.LayerRanking;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,7 +11,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,7 +18,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -38,60 +32,23 @@ import static org.junit.jupiter.api.Assertions.fail;
  * per-epoch report of an uninterrupted run.
  */
 class InterruptionTest {
-    static final String MODEL = "mbv2-w0.35";
-    static final int CLASSES = 4;
+    static final String MODEL = TinyJob.MODEL;
+    static final int CLASSES = TinyJob.CLASSES;
 
     @TempDir
     static Path shared;
     @TempDir
     Path dir;
 
-    static Path data;
-    static Path base;
-    static Path ranking;
+    static TinyJob job;
 
     @BeforeAll
     static void files() throws IOException {
-        data = shared.resolve("mnist");
-        writeIdx(data, "train", 60 * CLASSES, 1);
-        writeIdx(data, "t10k", 10 * CLASSES, 2);
-        Architecture arch = ModelZoo.build(MODEL, CLASSES);
-        base = shared.resolve("base.safetensors");
-        HostWeights.randomWithoutBatchNorm(arch, 11).save(base);
-        List<String> names = arch.convLayers().stream().map(ConvLayerSpec::name).toList();
-        double[] scores = new double[names.size()];
-        for (int i = 0; i < scores.length; i++) {
-            scores[i] = 1 + (i * 7919 % 13);
-        }
-        ranking = shared.resolve("ranking.json");
-        new LayerRanking(arch.name(), 16, "test", 1, names, scores).save(ranking);
-    }
-
-    /** MNIST-like IDX files: class k has a bright quadrant k, plus noise. */
-    static void writeIdx(Path dir, String split, int n, long seed) throws IOException {
-        Files.createDirectories(dir);
-        Random r = new Random(seed);
-        ByteBuffer img = ByteBuffer.allocate(16 + n * 28 * 28).putInt(0x803).putInt(n).putInt(28).putInt(28);
-        ByteBuffer lab = ByteBuffer.allocate(8 + n).putInt(0x801).putInt(n);
-        for (int i = 0; i < n; i++) {
-            int k = i % CLASSES;
-            lab.put((byte) k);
-            for (int y = 0; y < 28; y++) {
-                for (int x = 0; x < 28; x++) {
-                    int q = (y < 14 ? 0 : 2) + (x < 14 ? 0 : 1);
-                    img.put((byte) Math.max(0, Math.min(255, (q == k ? 180 : 40) + (int) (r.nextGaussian() * 30))));
-                }
-            }
-        }
-        Files.write(dir.resolve(split + "-images-idx3-ubyte"), img.array());
-        Files.write(dir.resolve(split + "-labels-idx1-ubyte"), lab.array());
+        job = TinyJob.create(shared);
     }
 
     static List<String> args(Path workDir, String strategy) {
-        return new ArrayList<>(List.of("finetune", "--backend", "cpu", "--model", MODEL, "--task", "mnist:" + data + ":0-3",
-                "--strategy", strategy, "--weights", base.toString(), "--ranking", ranking.toString(), "--budget", "20000",
-                "--epochs", "4", "--warmup", "1", "--batch-size", "16", "--momentum", "0.9", "--resolution", "16",
-                "--train-per-class", "60", "--test-per-class", "10", "--seed", "3", "--work-dir", workDir.toString()));
+        return job.args(workDir, strategy);
     }
 
     static int runHere(List<String> argv, StringBuilder log) {
@@ -127,8 +84,7 @@ class InterruptionTest {
     }
 
     static Path checkpointOf(Path workDir, String strategy) {
-        return workDir.resolve("checkpoints/" + MODEL + "_r16_mnist" + data.toString().replaceAll("[^A-Za-z0-9.-]+", "")
-                + "0-3_" + strategy + "_seed3.safetensors");
+        return job.checkpoint(workDir, strategy);
     }
 
     static Path reportOf(Path workDir, String strategy) {
