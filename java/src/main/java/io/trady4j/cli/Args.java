@@ -16,6 +16,7 @@ public final class Args {
     private final List<String> positional = new ArrayList<>();
     private final Map<String, String> options = new LinkedHashMap<>();
     private final Set<String> read = new HashSet<>();
+    private boolean positionalRead;
 
     private Args() {
     }
@@ -52,6 +53,7 @@ public final class Args {
     }
 
     public List<String> positional() {
+        positionalRead = true;
         return List.copyOf(positional);
     }
 
@@ -129,8 +131,11 @@ public final class Args {
         }
     }
 
-    /** Rejects options that no one read. */
+    /** Rejects options that no one read, and words if the command takes none. */
     public void finish() {
+        if (!positionalRead && !positional.isEmpty()) {
+            throw new UsageException("unexpected argument '" + positional.getFirst() + "' (options start with --; see --help)");
+        }
         for (String k : options.keySet()) {
             if (!read.contains(k)) {
                 throw new UsageException("unknown option --" + k + " (see --help)");

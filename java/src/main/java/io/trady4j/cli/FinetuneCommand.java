@@ -6,6 +6,7 @@ import io.trady4j.nn.Architecture;
 import io.trady4j.nn.HostWeights;
 import io.trady4j.train.Experiment;
 import io.trady4j.train.Progress;
+import io.trady4j.train.StopSignal;
 import io.trady4j.train.RunReport;
 import io.trady4j.train.TrainConfig;
 import io.trady4j.trady.CostModel;
@@ -54,8 +55,27 @@ final class FinetuneCommand implements Command {
                   --pretrain-epochs N   (default 6)   --pretrain-per-class N (default 1500)
                   --ranking FILE        layer ranking JSON (default: cached, computed on the task if missing)
                   --rank-epochs N       (default 2)   --rank-batches N (default 20 per epoch)
-                  --resume              continue interrupted runs from their checkpoints
+                  --resume              continue interrupted runs (pretraining included) from their checkpoints
+                Runs checkpoint every epoch and when stopped (Ctrl-C, SIGTERM) to <work-dir>/checkpoints.
                 """.formatted(String.join(", ", Strategies.NAMES)) + TrainingOptions.HELP;
+    }
+
+    static void requirePositive(long value, String option, long min) {
+        if (value < min) {
+            throw new UsageException(option + " must be >= " + min + ", got " + value);
+        }
+    }
+
+    /** Before any work: a budget below every channel's cost can train nothing. */
+    static void checkBudget(List<String> strategies, long budget, Architecture arch, CostModel cost, int resolution) {
+        long cheapest = cost.layers().stream().mapToLong(CostModel.LayerCost::spaceUnitsPerChannel).min().orElse(0);
+        for (String s : strategies) {
+            if (!Strategies.byName(s).ignoresBudget() && budget < cheapest) {
+                throw new UsageException("the budget of " + budget + " units is smaller than the cheapest channel of any layer of "
+                        + arch.name() + " at resolution " + resolution + " (" + cheapest + " units), so " + s
+                        + " could train nothing; raise --budget to at least " + cheapest);
+            }
+        }
     }
 
     @Override
@@ -87,25 +107,36 @@ final class FinetuneCommand implements Command {
         if (budget < 1) {
             throw new UsageException("--budget must be >= 1 unit, got " + budget);
         }
+        requirePositive(pretrainEpochs, "--pretrain-epochs", 1);
+        requirePositive(rankEpochs, "--rank-epochs", 1);
+        requirePositive(pretrainPerClass, "--pretrain-per-class", 0);
+        requirePositive(rankBatches, "--rank-batches", 0);
+        Workspace.requireWritableDirectory(opts.workDir(), "--work-dir");
+        LayerRanking givenRanking = rankingFile == null ? null : LayerRanking.load(Path.of(rankingFile));
         TrainConfig cfg = opts.config();
         try (Backend backend = opts.openBackend()) {
             out.println("backend: " + backend.deviceDescription());
             Progress progress = Progress.forConsole(out);
-            Experiment experiment = new Experiment(backend, out, progress);
+            Experiment experiment = new Experiment(backend, out, progress, StopSignal.onShutdown());
             Workspace ws = new Workspace(opts, experiment, out);
             Task task = TrainingOptions.task(target, out);
             Architecture arch = opts.architecture(task.numClasses());
             CostModel cost = CostModel.of(arch, opts.resolution());
+            checkBudget(strategies, budget, arch, cost, opts.resolution());
+            if (givenRanking != null) {
+                Experiment.topLayers(arch, givenRanking);
+            }
             TrainConfig pretrainCfg = new TrainConfig(pretrainEpochs, cfg.batchSize(), 0.1, Math.min(1, pretrainEpochs - 1),
                     cfg.momentum(), cfg.weightDecay(), cfg.seed(), 0, 0);
-            HostWeights base = ws.base(arch, weights, source, pretrainCfg, pretrainPerClass, backend.name());
+            HostWeights base = ws.base(arch, weights, source, pretrainCfg, pretrainPerClass, backend.name(), resume);
             Experiment.TaskData data = Experiment.TaskData.of(task, opts.resolution(), arch.inChannels(), opts.trainPerClass(),
                     opts.testPerClass(), cfg.seed());
             LayerRanking ranking = null;
             if (strategies.stream().anyMatch(s -> s.equals("trady") || s.contains("topk") || s.equals("su"))) {
                 TrainConfig rankCfg = new TrainConfig(rankEpochs, cfg.batchSize(), cfg.learningRate(), 0, cfg.momentum(),
                         cfg.weightDecay(), cfg.seed(), rankBatches, 0);
-                ranking = ws.ranking(arch, base, data, rankingFile, rankCfg);
+                ranking = givenRanking != null ? ws.announce(givenRanking, Path.of(rankingFile))
+                        : ws.ranking(arch, base, data, null, rankCfg);
             }
             out.printf(Locale.ROOT, "task %s: %d training / %d test images at %dx%d; full fine-tuning = %,d units, budget %,d units (%.1f%%)%n",
                     target, data.train().size(), data.test().size(), opts.resolution(), opts.resolution(), cost.totalUnits(),

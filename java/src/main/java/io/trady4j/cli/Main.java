@@ -1,5 +1,8 @@
 package io.trady4j.cli;
 
+import io.trady4j.train.TrainingDivergedException;
+import io.trady4j.train.TrainingInterruptedException;
+
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -29,7 +32,11 @@ public final class Main {
         System.exit(run(argv, System.out, System.err));
     }
 
-    /** Runs one command line; returns the exit status (0 ok, 1 failure, 2 bad input). */
+    /**
+     * Runs one command line; returns the exit status: 0 ok, 1 failure (e.g. training diverged), 2 bad
+     * input (one line on {@code err}, no stack trace unless --debug), 130 stopped by a signal after
+     * writing a checkpoint.
+     */
     public static int run(String[] argv, PrintStream out, PrintStream err) {
         List<String> words = Arrays.asList(argv);
         boolean debug = words.contains("--debug");
@@ -52,9 +59,21 @@ public final class Main {
         }
         try {
             return command.run(Args.parse(rest), out);
+        } catch (TrainingInterruptedException e) {
+            err.println("trady4j " + name + ": interrupted: " + e.getMessage());
+            if (debug) {
+                e.printStackTrace(err);
+            }
+            return 130;
+        } catch (TrainingDivergedException e) {
+            err.println("trady4j " + name + ": " + e.getMessage());
+            if (debug) {
+                e.printStackTrace(err);
+            }
+            return 1;
         } catch (UsageException | IllegalArgumentException | io.trady4j.io.FormatException
-                 | java.nio.file.NoSuchFileException | io.trady4j.backend.BackendUnavailableException e) {
-            String message = e instanceof java.nio.file.NoSuchFileException f ? f.getFile() + ": no such file" : e.getMessage();
+                 | java.nio.file.FileSystemException | io.trady4j.backend.BackendUnavailableException e) {
+            String message = e instanceof java.nio.file.FileSystemException f ? fileProblem(f) : e.getMessage();
             err.println("trady4j " + name + ": " + message);
             if (debug) {
                 e.printStackTrace(err);
@@ -69,6 +88,17 @@ public final class Main {
             }
             return 1;
         }
+    }
+
+    /** One line for a file that cannot be used: missing, not readable or writable, not a directory, ... */
+    static String fileProblem(java.nio.file.FileSystemException e) {
+        String why = e instanceof java.nio.file.NoSuchFileException ? "no such file"
+                : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                : e instanceof java.nio.file.NotDirectoryException ? "not a directory"
+                : e instanceof java.nio.file.FileAlreadyExistsException ? "exists and is not a directory"
+                : e.getReason() != null ? e.getReason() : e.getClass().getSimpleName();
+        return (e.getFile() == null ? "" : e.getFile() + ": ") + why
+                + (e.getOtherFile() == null ? "" : " (" + e.getOtherFile() + ")");
     }
 
     private static void printHelp(Map<String, Command> commands, PrintStream out) {

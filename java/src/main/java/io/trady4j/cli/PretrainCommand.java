@@ -3,6 +3,7 @@ package io.trady4j.cli;
 import io.trady4j.backend.Backend;
 import io.trady4j.train.Experiment;
 import io.trady4j.train.Progress;
+import io.trady4j.train.StopSignal;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -26,6 +27,8 @@ final class PretrainCommand implements Command {
                   --task SPEC           task to train on (default fmnist:0-4)
                   --out FILE            where to save (default runs/base/<model>_r<R>_<task>.safetensors,
                                         which finetune picks up)
+                  --resume              continue an interrupted pretraining from its checkpoint
+                                        (<work-dir>/checkpoints, written every epoch and when stopped)
                 """ + TrainingOptions.HELP;
     }
 
@@ -33,13 +36,19 @@ final class PretrainCommand implements Command {
     public int run(Args a, PrintStream out) throws Exception {
         String task = a.string("task", "fmnist:0-4");
         String file = a.string("out", null);
+        boolean resume = a.flag("resume");
         TrainingOptions opts = TrainingOptions.parse(a, 6, 0.1, 1, 1500, 300);
         a.finish();
+        Workspace.requireWritableDirectory(opts.workDir(), "--work-dir");
+        if (file != null) {
+            Workspace.requireWritableFile(Path.of(file), "--out");
+        }
         try (Backend backend = opts.openBackend()) {
             out.println("backend: " + backend.deviceDescription());
-            Workspace ws = new Workspace(opts, new Experiment(backend, out, Progress.forConsole(out)), out);
+            Workspace ws = new Workspace(opts, new Experiment(backend, out, Progress.forConsole(out),
+                    StopSignal.onShutdown()), out);
             Path output = file != null ? Path.of(file) : ws.basePath(task);
-            ws.pretrain(task, opts.config(), opts.trainPerClass(), output, backend.deviceDescription());
+            ws.pretrain(task, opts.config(), opts.trainPerClass(), output, backend.deviceDescription(), resume);
         }
         return 0;
     }

@@ -6,6 +6,7 @@ import io.trady4j.nn.Architecture;
 import io.trady4j.nn.HostWeights;
 import io.trady4j.train.Experiment;
 import io.trady4j.train.Progress;
+import io.trady4j.train.StopSignal;
 import io.trady4j.train.TrainConfig;
 import io.trady4j.trady.CostModel;
 import io.trady4j.trady.LayerRanking;
@@ -49,12 +50,17 @@ final class RankCommand implements Command {
         boolean defaultBatches = !a.has("max-batches");
         TrainingOptions opts = TrainingOptions.parse(a, 2, 0.05, 0, 500, 300);
         a.finish();
+        if (file != null) {
+            Workspace.requireWritableFile(Path.of(file), "--out");
+        } else {
+            Workspace.requireWritableDirectory(opts.workDir(), "--work-dir");
+        }
         TrainConfig c = opts.config();
         TrainConfig cfg = new TrainConfig(c.epochs(), c.batchSize(), c.learningRate(), c.warmupEpochs(), c.momentum(),
                 c.weightDecay(), c.seed(), defaultBatches ? 20 : c.maxBatchesPerEpoch(), 0);
         try (Backend backend = opts.openBackend()) {
             out.println("backend: " + backend.deviceDescription());
-            Experiment experiment = new Experiment(backend, out, Progress.forConsole(out));
+            Experiment experiment = new Experiment(backend, out, Progress.forConsole(out), StopSignal.onShutdown());
             Workspace ws = new Workspace(opts, experiment, out);
             Task task = TrainingOptions.task(target, out);
             Architecture arch = opts.architecture(task.numClasses());
@@ -62,7 +68,7 @@ final class RankCommand implements Command {
                 throw new UsageException("no base model at " + ws.basePath(source) + ": run `trady4j pretrain --task " + source
                         + "` first or pass --weights FILE");
             }
-            HostWeights base = ws.base(arch, weights, source, cfg, 0, backend.name());
+            HostWeights base = ws.base(arch, weights, source, cfg, 0, backend.name(), false);
             Experiment.TaskData data = Experiment.TaskData.of(task, opts.resolution(), arch.inChannels(), opts.trainPerClass(),
                     opts.testPerClass(), cfg.seed());
             Path output = file != null ? Path.of(file) : ws.rankingPath();

@@ -89,6 +89,12 @@ record TrainingOptions(String model, double width, int resolution, String backen
     }
 
     Map<String, Object> settings(String job, String task, String strategy, String device) {
+        return settings(job, task, strategy, device, config, trainPerClass);
+    }
+
+    /** The settings of a run with its own training configuration (e.g. the pretraining inside finetune). */
+    Map<String, Object> settings(String job, String task, String strategy, String device, TrainConfig config,
+                                 int trainPerClass) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("job", job);
         m.put("model", model);

@@ -30,6 +30,44 @@ final class Workspace {
         this.out = out;
     }
 
+    /**
+     * Makes sure {@code dir} is, or can become, a writable directory before any work starts, without
+     * creating anything: its nearest existing ancestor must be a writable directory.
+     */
+    static void requireWritableDirectory(Path dir, String option) {
+        Path p = dir.toAbsolutePath().normalize();
+        while (p != null && !Files.exists(p)) {
+            p = p.getParent();
+        }
+        if (p == null) {
+            throw new UsageException(option + " " + dir + " cannot be created");
+        }
+        if (!Files.isDirectory(p)) {
+            throw new UsageException(option + " " + dir + " cannot be used as a directory: " + p + " is a file");
+        }
+        if (!Files.isWritable(p)) {
+            throw new UsageException(option + " " + dir + " is not writable (" + p + ")");
+        }
+        if (p.getParent() != null) {
+            // permissions do not tell everything (read-only mounts, special file systems, root): try it
+            try {
+                Files.delete(Files.createTempFile(p, ".trady4j-probe", ".tmp"));
+            } catch (IOException e) {
+                throw new UsageException(option + " " + dir + " is not writable (" + p + ": "
+                        + (e instanceof java.nio.file.FileSystemException f ? Main.fileProblem(f) : e.getMessage()) + ")");
+            }
+        }
+    }
+
+    /** Makes sure a file can be written at {@code file} (its directory exists or can be made, and is writable). */
+    static void requireWritableFile(Path file, String option) {
+        if (Files.isDirectory(file)) {
+            throw new UsageException(option + " " + file + " is a directory; give a file name");
+        }
+        Path parent = file.toAbsolutePath().getParent();
+        requireWritableDirectory(parent, option + " " + file + ": its directory");
+    }
+
     static String slug(String text) {
         return text.replaceAll("[^A-Za-z0-9.-]+", "");
     }
@@ -46,6 +84,11 @@ final class Workspace {
         return opts.workDir().resolve("checkpoints").resolve(name(task, strategy) + ".safetensors");
     }
 
+    /** Where pretraining on {@code sourceTask} checkpoints every epoch (resumed with --resume). */
+    Path pretrainCheckpointPath(String sourceTask) {
+        return checkpointPath(sourceTask, "pretrain");
+    }
+
     Path reportPath(String task, String strategy) {
         return opts.workDir().resolve("reports").resolve(name(task, strategy) + ".json");
     }
@@ -55,7 +98,8 @@ final class Workspace {
     }
 
     /** Pretrains from a seeded random init on {@code sourceSpec} and saves the folded weights. */
-    Path pretrain(String sourceSpec, TrainConfig config, int trainPerClass, Path output, String device) throws IOException {
+    Path pretrain(String sourceSpec, TrainConfig config, int trainPerClass, Path output, String device, boolean resume)
+            throws IOException {
         Task source = TrainingOptions.task(sourceSpec, out);
         Architecture arch = opts.architecture(source.numClasses());
         Experiment.TaskData data = Experiment.TaskData.of(source, opts.resolution(), arch.inChannels(), trainPerClass,
@@ -64,7 +108,7 @@ final class Workspace {
                 data.train().size(), config.epochs());
         Files.createDirectories(output.toAbsolutePath().getParent());
         RunReport r = experiment.pretrain(arch, HostWeights.randomWithoutBatchNorm(arch, config.seed()), data, config, output,
-                opts.settings("pretrain", sourceSpec, "full", device));
+                opts.settings("pretrain", sourceSpec, "full", device, config, trainPerClass), pretrainCheckpointPath(sourceSpec), resume);
         r.save(output.resolveSibling(output.getFileName().toString().replace(".safetensors", ".report.json")));
         out.println("saved base model " + output);
         return output;
@@ -72,14 +116,14 @@ final class Workspace {
 
     /** The base model for {@code arch} from a file, or the cached one pretrained on the source task (made if missing). */
     HostWeights base(Architecture arch, String weights, String sourceSpec, TrainConfig pretrainConfig, int pretrainPerClass,
-                     String device) throws IOException {
+                     String device, boolean resume) throws IOException {
         Path path;
         if (weights != null) {
             path = Path.of(weights);
         } else {
             path = basePath(sourceSpec);
             if (!Files.exists(path)) {
-                pretrain(sourceSpec, pretrainConfig, pretrainPerClass, path, device);
+                pretrain(sourceSpec, pretrainConfig, pretrainPerClass, path, device, resume);
             } else {
                 out.println("base model: " + path + " (cached; delete it to pretrain again)");
             }
@@ -100,14 +144,17 @@ final class Workspace {
         return out;
     }
 
+    LayerRanking announce(LayerRanking r, Path path) {
+        out.println("layer ranking: " + path + " (from " + r.task() + ", " + r.epochs() + " epochs)");
+        return r;
+    }
+
     /** The layer ranking from a file, or the cached one for this model and resolution (computed on the task if missing). */
     LayerRanking ranking(Architecture arch, HostWeights base, Experiment.TaskData data, String file, TrainConfig rankConfig)
             throws IOException {
         Path path = file != null ? Path.of(file) : rankingPath();
         if (file != null || Files.exists(path)) {
-            LayerRanking r = LayerRanking.load(path);
-            out.println("layer ranking: " + path + " (from " + r.task() + ", " + r.epochs() + " epochs)");
-            return r;
+            return announce(LayerRanking.load(path), path);
         }
         out.printf(Locale.ROOT, "ranking %s's layers by RGN during %d epochs of full fine-tuning on %s ...%n", arch.name(),
                 rankConfig.epochs(), data.task().spec());

@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -21,8 +22,19 @@ public final class AtomicFiles {
 
     public static void write(Path target, ChannelWriter writer) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
+        if (Files.isDirectory(target)) {
+            throw new FileSystemException(target.toString(), null, "is a directory");
+        }
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        Path tmp;
+        try {
+            tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        } catch (FileSystemException e) {
+            // name the file the caller asked for, not our temporary one
+            throw new FileSystemException(target.toString(), null, "cannot be written: the directory "
+                    + (e instanceof java.nio.file.AccessDeniedException ? "is not writable" : "cannot hold a new file ("
+                    + (e.getReason() != null ? e.getReason() : e.getClass().getSimpleName()) + ")"));
+        }
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 writer.write(ch);

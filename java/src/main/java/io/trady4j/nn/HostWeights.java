@@ -37,6 +37,11 @@ public final class HostWeights {
     public static final String FORMAT_KEY = "format";
     public static final String FORMAT_FOLDED = "trady4j-folded";
     public static final String ARCHITECTURE_KEY = "architecture";
+    /**
+     * Tensors whose names start with this prefix are not parameters (e.g. a checkpoint's optimizer
+     * state): {@link #save(Path, Map, Map)} writes them beside the parameters and loading ignores them.
+     */
+    public static final String RESERVED_PREFIX = "trady4j.";
 
     private final Architecture arch;
     private final Map<String, float[]> weights = new LinkedHashMap<>();
@@ -276,7 +281,7 @@ public final class HostWeights {
             clsB = r[1];
         }
         for (String n : st.names()) {
-            if (!used.contains(n) && !n.endsWith(".num_batches_tracked")) {
+            if (!used.contains(n) && !n.endsWith(".num_batches_tracked") && !n.startsWith(RESERVED_PREFIX)) {
                 problems.add("unexpected key " + n + " " + shapeText(st, n));
             }
         }
@@ -344,7 +349,21 @@ public final class HostWeights {
      * architecture's name (plus {@code extraMetadata}, may be empty).
      */
     public void save(Path path, Map<String, String> extraMetadata) throws IOException {
+        save(path, extraMetadata, Map.of());
+    }
+
+    /**
+     * As {@link #save(Path, Map)}, plus extra 1-D float tensors whose names must start with
+     * {@link #RESERVED_PREFIX} (loading ignores them), all in one atomically written file.
+     */
+    public void save(Path path, Map<String, String> extraMetadata, Map<String, float[]> extraTensors) throws IOException {
         SafeTensors.Writer wr = new SafeTensors.Writer();
+        for (Map.Entry<String, float[]> e : extraTensors.entrySet()) {
+            if (!e.getKey().startsWith(RESERVED_PREFIX)) {
+                throw new IllegalArgumentException("extra tensor '" + e.getKey() + "' must be named " + RESERVED_PREFIX + "...");
+            }
+            wr.put(e.getKey(), Shape.of(e.getValue().length), e.getValue());
+        }
         wr.metadata(FORMAT_KEY, FORMAT_FOLDED).metadata(ARCHITECTURE_KEY, arch.name());
         extraMetadata.forEach(wr::metadata);
         for (ConvLayerSpec c : arch.convLayers()) {

@@ -133,8 +133,7 @@ public final class Network implements AutoCloseable {
         try (Pass p = new Pass(null)) {
             Tensor features = p.forward(x);
             Tensor logits = backend.allocate(Shape.of(x.shape().dim(0), architecture.classifier().out()), MemoryCategory.WORKSPACE);
-            backend.linear(features, classifierWeight, classifierBias, logits);
-            return logits;
+            return closeOnFailure(logits, () -> backend.linear(features, classifierWeight, classifierBias, logits));
         }
     }
 
@@ -142,8 +141,18 @@ public final class Network implements AutoCloseable {
     public Tensor evaluate(Tensor x, Tensor labels) {
         try (Tensor logits = logits(x)) {
             Tensor stats = backend.allocate(Shape.of(2), MemoryCategory.WORKSPACE);
-            backend.softmaxCrossEntropy(logits, labels, stats, null);
-            return stats;
+            return closeOnFailure(stats, () -> backend.softmaxCrossEntropy(logits, labels, stats, null));
+        }
+    }
+
+    /** Runs {@code work} filling {@code result}; closes {@code result} if it fails. */
+    private static Tensor closeOnFailure(Tensor result, Runnable work) {
+        try {
+            work.run();
+            return result;
+        } catch (RuntimeException | Error e) {
+            result.close();
+            throw e;
         }
     }
 
@@ -367,12 +376,13 @@ public final class Network implements AutoCloseable {
             LinearLayerSpec cls = architecture.classifier();
             Tensor logits = alloc(Shape.of(batch, cls.out()), MemoryCategory.WORKSPACE);
             backend.linear(features, classifierWeight, classifierBias, logits);
-            Tensor stats = backend.allocate(Shape.of(2), MemoryCategory.WORKSPACE);
-            Tensor dLogits = alloc(logits.shape(), MemoryCategory.GRADIENT_PATH);
             Tensor[] grads = new Tensor[layers.size()];
+            Tensor stats = null;
             Tensor cdw = null;
             Tensor cdb = null;
             try {
+                stats = backend.allocate(Shape.of(2), MemoryCategory.WORKSPACE);
+                Tensor dLogits = alloc(logits.shape(), MemoryCategory.GRADIENT_PATH);
                 backend.softmaxCrossEntropy(logits, labels, stats, dLogits);
                 logits.close();
                 cdw = backend.allocate(Shape.of(cls.out(), cls.in()), MemoryCategory.WEIGHT_GRADIENT);
@@ -392,8 +402,10 @@ public final class Network implements AutoCloseable {
                     }
                 }
                 return new Gradients(grads, cdw, cdb, stats);
-            } catch (RuntimeException e) {
-                stats.close();
+            } catch (RuntimeException | Error e) {
+                if (stats != null) {
+                    stats.close();
+                }
                 for (Tensor t : grads) {
                     if (t != null) {
                         t.close();

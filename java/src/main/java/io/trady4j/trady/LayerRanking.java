@@ -26,6 +26,11 @@ public record LayerRanking(String architecture, int resolution, String task, int
         if (layerNames.size() != scores.length) {
             throw new IllegalArgumentException("one score per layer is needed");
         }
+        for (double s : scores) {
+            if (!Double.isFinite(s) || s < 0) {
+                throw new IllegalArgumentException("layer scores must be finite and >= 0, got " + s);
+            }
+        }
         layerNames = List.copyOf(layerNames);
         scores = scores.clone();
     }
@@ -76,22 +81,57 @@ public record LayerRanking(String architecture, int resolution, String task, int
         AtomicFiles.writeString(path, Json.writePretty(m));
     }
 
+    /** Reads a ranking written by {@link #save}; anything else (or anything inconsistent) is a {@link FormatException}. */
     public static LayerRanking load(Path path) throws IOException {
-        Object root = Json.parse(Files.readString(path));
-        try {
-            Map<?, ?> m = (Map<?, ?>) root;
-            List<?> layers = (List<?>) m.get("layers");
-            List<String> names = new ArrayList<>();
-            double[] scores = new double[layers.size()];
-            for (int i = 0; i < scores.length; i++) {
-                Map<?, ?> l = (Map<?, ?>) layers.get(i);
-                names.add((String) l.get("name"));
-                scores[i] = ((Number) l.get("score")).doubleValue();
-            }
-            return new LayerRanking((String) m.get("architecture"), ((Number) m.get("resolution")).intValue(),
-                    (String) m.get("task"), ((Number) m.get("epochs")).intValue(), names, scores);
-        } catch (ClassCastException | NullPointerException e) {
-            throw new FormatException(path + ": not a trady4j layer ranking");
+        if (Files.isDirectory(path)) {
+            throw new FormatException(path + " is a directory, not a layer ranking");
         }
+        String text;
+        try {
+            text = Files.readString(path);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new FormatException(path + ": not a layer ranking (the file is not UTF-8 text)");
+        }
+        Object root;
+        try {
+            root = Json.parse(text);
+        } catch (FormatException e) {
+            throw new FormatException(path + ": not a layer ranking (" + e.getMessage() + ")");
+        }
+        String what = path + ": not a trady4j layer ranking";
+        if (!(root instanceof Map<?, ?> m) || !(m.get("layers") instanceof List<?> layers)
+                || !(m.get("architecture") instanceof String arch) || !(m.get("task") instanceof String task)
+                || !(m.get("resolution") instanceof Long res) || !(m.get("epochs") instanceof Long epochs)) {
+            throw new FormatException(what + " (it needs architecture, resolution, task, epochs and layers)");
+        }
+        if (res < 1 || res > 1 << 16 || epochs < 0 || epochs > Integer.MAX_VALUE) {
+            throw new FormatException(path + ": resolution " + res + " or epochs " + epochs + " is out of range");
+        }
+        if (layers.isEmpty()) {
+            throw new FormatException(path + ": the ranking has no layers");
+        }
+        List<String> names = new ArrayList<>();
+        double[] scores = new double[layers.size()];
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (int i = 0; i < scores.length; i++) {
+            if (!(layers.get(i) instanceof Map<?, ?> l) || !(l.get("name") instanceof String name)
+                    || !(l.get("score") instanceof Number score)) {
+                throw new FormatException(what + " (layer " + i + " needs a name and a score)");
+            }
+            if (l.get("index") != null && !Long.valueOf(i).equals(l.get("index"))) {
+                throw new FormatException(path + ": layer " + name + " is listed at position " + i + " with index "
+                        + l.get("index"));
+            }
+            if (!seen.add(name)) {
+                throw new FormatException(path + ": layer " + name + " is listed twice");
+            }
+            double v = score.doubleValue();
+            if (!Double.isFinite(v) || v < 0) {
+                throw new FormatException(path + ": layer " + name + " has score " + v + "; scores must be finite and >= 0");
+            }
+            names.add(name);
+            scores[i] = v;
+        }
+        return new LayerRanking(arch, (int) (long) res, task, (int) (long) epochs, names, scores);
     }
 }

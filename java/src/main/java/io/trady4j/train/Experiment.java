@@ -5,6 +5,8 @@ import io.trady4j.backend.Conv2dSpec;
 import io.trady4j.data.Dataset;
 import io.trady4j.data.Datasets;
 import io.trady4j.data.Task;
+import io.trady4j.io.FormatException;
+import io.trady4j.io.Json;
 import io.trady4j.nn.Architecture;
 import io.trady4j.nn.ConvLayerSpec;
 import io.trady4j.nn.Gradients;
@@ -35,11 +37,18 @@ public final class Experiment {
     private final Backend backend;
     private final PrintStream out;
     private final Progress progress;
+    private final StopSignal stop;
 
     public Experiment(Backend backend, PrintStream out, Progress progress) {
+        this(backend, out, progress, new StopSignal());
+    }
+
+    /** An experiment whose training runs stop (with a checkpoint) when {@code stop} is requested. */
+    public Experiment(Backend backend, PrintStream out, Progress progress, StopSignal stop) {
         this.backend = backend;
         this.out = out;
         this.progress = progress;
+        this.stop = stop;
     }
 
     /** A task's splits as batch sources at a resolution; subsets (per class, 0 = all) keep CPU runs short. */
@@ -56,8 +65,14 @@ public final class Experiment {
     /** Trains every layer from {@code init} (e.g. random) and saves the result as a folded checkpoint. */
     public RunReport pretrain(Architecture arch, HostWeights init, TaskData data, TrainConfig config, Path output,
                               Map<String, Object> settings) throws IOException {
+        return pretrain(arch, init, data, config, output, settings, null, false);
+    }
+
+    /** As above, checkpointing every epoch to {@code checkpoint} (if not null) and resuming from it if {@code resume}. */
+    public RunReport pretrain(Architecture arch, HostWeights init, TaskData data, TrainConfig config, Path output,
+                              Map<String, Object> settings, Path checkpoint, boolean resume) throws IOException {
         RunReport report = new RunReport(settings, CostModel.of(arch, data.resolution()), 0);
-        HostWeights trained = train(arch, init, data, config, "full", 0, List.of(), null, report, null, false);
+        HostWeights trained = train(arch, init, data, config, "full", 0, List.of(), null, report, checkpoint, resume);
         trained.save(output);
         return report;
     }
@@ -118,7 +133,6 @@ public final class Experiment {
         return cost.layers().stream().mapToLong(CostModel.LayerCost::spaceUnitsPerChannel).toArray();
     }
 
-    @SuppressWarnings("unchecked")
     private HostWeights train(Architecture arch, HostWeights start, TaskData data, TrainConfig config, String strategyName,
                               long budget, List<Integer> topLayers, TrainingListener extra, RunReport report,
                               Path checkpoint, boolean resume) throws IOException {
@@ -130,24 +144,35 @@ public final class Experiment {
                     ? java.util.stream.IntStream.range(0, units.length).boxed().toList() : topLayers;
             long cheapest = pool.isEmpty() ? 0 : pool.stream().mapToLong(l -> units[l]).min().orElse(0);
             if (budget < cheapest) {
-                throw new IllegalArgumentException("budget of " + budget + " units is smaller than the cheapest channel ("
-                        + cheapest + " units) of the layers " + strategyName + " draws from: nothing could be trained");
+                throw new IllegalArgumentException("the budget of " + budget + " units is smaller than the cheapest channel ("
+                        + cheapest + " units) of the layers " + strategyName + " draws from, so nothing could be trained;"
+                        + " raise --budget to at least " + cheapest);
             }
         }
         int[] channels = arch.convLayers().stream().mapToInt(l -> l.conv().inChannels()).toArray();
         SelectionProblem problem = new SelectionProblem(channels, units, strategy.ignoresBudget() ? 0 : budget, topLayers,
                 config.seed());
+        Map<String, Object> identity = identity(strategyName, budget, config, report.settings());
         HostWeights weights = start;
-        int startEpoch = 0;
+        TrainingState from = TrainingState.start(0);
+        String[] lastGood = {null};
         if (resume && checkpoint != null && Files.exists(checkpoint)) {
             Checkpoint.Loaded loaded = Checkpoint.load(checkpoint, arch);
+            checkSameRun(checkpoint, loaded.state(), identity);
             weights = loaded.weights();
-            startEpoch = ((Number) loaded.state().get("epochs_done")).intValue();
-            report.addSaved((List<Object>) loaded.state().get("epochs"));
-            out.println("resuming from " + checkpoint + " after epoch " + startEpoch);
+            from = loaded.training();
+            if (from.epoch() > config.epochs() || from.epoch() == config.epochs() && from.step() > 0) {
+                throw new IllegalArgumentException(checkpoint + " is at epoch " + (from.epoch() + 1) + ", beyond this "
+                        + config.epochs() + "-epoch run");
+            }
+            report.addSaved(new ArrayList<>(loaded.epochs()));
+            lastGood[0] = checkpoint + " (" + position(from) + ")";
+            out.println("resuming from " + checkpoint + " " + position(from));
+        } else if (resume && checkpoint != null) {
+            out.println("no checkpoint at " + checkpoint + " yet: starting from the beginning");
         }
         try (Network net = Network.create(backend, arch, weights.parameters())) {
-            Trainer trainer = new Trainer(net, config, progress);
+            Trainer trainer = new Trainer(net, config, progress, stop);
             TrainingListener listener = new TrainingListener() {
                 @Override
                 public void gradients(Gradients g, Selection selection) {
@@ -162,18 +187,101 @@ public final class Experiment {
                     if (extra != null) {
                         extra.epochEnded(result, network);
                     }
-                    if (checkpoint != null) {
-                        Map<String, Object> state = new LinkedHashMap<>();
-                        state.put("epochs_done", result.epoch() + 1);
-                        state.put("strategy", strategyName);
-                        state.put("seed", config.seed());
-                        state.put("epochs", new ArrayList<>(report.epochJson()));
-                        Checkpoint.save(checkpoint, network, state);
+                }
+
+                @Override
+                public void checkpoint(TrainingState state, Network network) throws IOException {
+                    if (checkpoint == null) {
+                        return;
                     }
+                    Map<String, Object> info = new LinkedHashMap<>();
+                    info.put("strategy", strategyName);
+                    info.put("seed", config.seed());
+                    info.put("run", identity);
+                    info.put("epochs", new ArrayList<>(report.epochJson()));
+                    Checkpoint.save(checkpoint, network, state, info);
+                    lastGood[0] = checkpoint + " (" + position(state) + ")";
                 }
             };
-            trainer.run(data.train(), data.test(), strategy, problem, startEpoch, listener);
+            // The hold keeps a shutdown hook waiting until the interruption is reported, not just saved.
+            try (StopSignal.Hold hold = stop.hold()) {
+                try {
+                    trainer.run(data.train(), data.test(), strategy, problem, from, listener);
+                } catch (TrainingInterruptedException e) {
+                    TrainingInterruptedException t = new TrainingInterruptedException(e.getMessage() + (lastGood[0] == null
+                            ? "; no checkpoint of this run was written" : "; checkpoint " + lastGood[0]
+                            + ": run again with --resume to continue"));
+                    out.println("interrupted: " + t.getMessage());
+                    out.flush();
+                    throw t;
+                } catch (TrainingDivergedException e) {
+                    throw new TrainingDivergedException(e.getMessage() + (lastGood[0] == null
+                            ? "; no checkpoint of this run was written" : "; the last good checkpoint is " + lastGood[0])
+                            + "; try a smaller learning rate");
+                }
+            }
             return HostWeights.fromParameters(arch, net.parameters());
+        }
+    }
+
+    private static String position(TrainingState s) {
+        return s.step() == 0 ? "after epoch " + s.epoch() : "at epoch " + (s.epoch() + 1) + ", step " + s.step();
+    }
+
+    /** What makes two runs the same run: a checkpoint resumes only the run that wrote it. */
+    private static Map<String, Object> identity(String strategy, long budget, TrainConfig config, Map<String, Object> settings) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("strategy", strategy);
+        m.put("budget", budget);
+        m.put("epochs", config.epochs());
+        m.put("batch_size", config.batchSize());
+        m.put("learning_rate", config.learningRate());
+        m.put("warmup_epochs", config.warmupEpochs());
+        m.put("momentum", config.momentum());
+        m.put("weight_decay", config.weightDecay());
+        m.put("seed", config.seed());
+        m.put("max_batches_per_epoch", config.maxBatchesPerEpoch());
+        m.put("max_eval_batches", config.maxEvalBatches());
+        Map<String, Object> s = new LinkedHashMap<>(settings);
+        s.remove("backend");
+        m.put("settings", s);
+        return m;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void checkSameRun(Path checkpoint, Map<String, Object> state, Map<String, Object> identity)
+            throws FormatException {
+        Object saved = state.get("run");
+        Map<String, Object> now = (Map<String, Object>) Json.parse(Json.write(identity));
+        if (!(saved instanceof Map<?, ?> was)) {
+            // older checkpoints: only the strategy and seed are recorded
+            Object strategy = state.get("strategy");
+            Object seed = state.get("seed");
+            if (strategy != null && !strategy.equals(now.get("strategy")) || seed != null && !seed.equals(now.get("seed"))) {
+                throw new IllegalArgumentException(checkpoint + " was written by a run with strategy " + strategy + " and seed "
+                        + seed + "; delete it or run without --resume");
+            }
+            return;
+        }
+        List<String> diffs = new ArrayList<>();
+        diff("", (Map<String, Object>) was, now, diffs);
+        if (!diffs.isEmpty()) {
+            throw new IllegalArgumentException(checkpoint + " belongs to another run (" + String.join(", ", diffs)
+                    + "); delete it or run without --resume");
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void diff(String prefix, Map<String, Object> was, Map<String, Object> now, List<String> out) {
+        java.util.Set<String> keys = new java.util.LinkedHashSet<>(now.keySet());
+        keys.addAll(was.keySet());
+        for (String k : keys) {
+            Object a = was.get(k), b = now.get(k);
+            if (a instanceof Map<?, ?> ma && b instanceof Map<?, ?> mb) {
+                diff(prefix + k + ".", (Map<String, Object>) ma, (Map<String, Object>) mb, out);
+            } else if (!java.util.Objects.equals(a, b)) {
+                out.add(prefix + k + " " + Json.write(a) + " there, " + Json.write(b) + " here");
+            }
         }
     }
 }

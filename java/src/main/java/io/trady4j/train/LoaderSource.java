@@ -40,9 +40,20 @@ public final class LoaderSource implements BatchSource {
 
     @Override
     public BatchStream batches(int epoch, int batchSize, boolean training) {
+        return batches(epoch, batchSize, training, 0);
+    }
+
+    @Override
+    public BatchStream batches(int epoch, int batchSize, boolean training, int firstBatch) {
         Loader loader = Loader.builder(dataset, training ? trainTransform : evalTransform)
                 .batchSize(batchSize).shuffle(training).seed(seed).prefetch(true).build();
-        Loader.Epoch it = loader.epoch(epoch);
+        Loader.Epoch it;
+        try {
+            it = loader.epoch(epoch, firstBatch);
+        } catch (RuntimeException e) {
+            loader.close();
+            throw e;
+        }
         return new BatchStream() {
             @Override
             public boolean hasNext() {

@@ -34,17 +34,19 @@ public final class RunReport {
         this.budget = budget;
     }
 
+    /** The run's settings as given (job, model, task, ...). */
+    public Map<String, Object> settings() {
+        return java.util.Collections.unmodifiableMap(settings);
+    }
+
     public void add(EpochResult r) {
         epochs.add(r);
         epochJson.add(toJson(r));
     }
 
-    /** Restores epochs of an interrupted run from its checkpoint state. */
-    @SuppressWarnings("unchecked")
-    public void addSaved(List<Object> saved) {
-        for (Object o : saved) {
-            epochJson.add((Map<String, Object>) o);
-        }
+    /** Restores the epochs of an interrupted run from its checkpoint state (JSON objects as {@link #epochJson()} gives). */
+    public void addSaved(List<Map<String, Object>> saved) {
+        epochJson.addAll(saved);
     }
 
     public List<Map<String, Object>> epochJson() {

@@ -5,10 +5,22 @@ package io.trady4j.train;
  *
  * @param maxBatchesPerEpoch 0 for the whole split, else a cap (short CPU runs)
  * @param maxEvalBatches     0 for the whole test split, else a cap
+ * @param checkGradients     check every step's weight gradients for NaN/Inf before applying them
+ *                           (default true; the loss is always checked)
  */
 public record TrainConfig(int epochs, int batchSize, double learningRate, int warmupEpochs, double momentum,
-                          double weightDecay, long seed, int maxBatchesPerEpoch, int maxEvalBatches) {
+                          double weightDecay, long seed, int maxBatchesPerEpoch, int maxEvalBatches,
+                          boolean checkGradients) {
+    public TrainConfig(int epochs, int batchSize, double learningRate, int warmupEpochs, double momentum,
+                       double weightDecay, long seed, int maxBatchesPerEpoch, int maxEvalBatches) {
+        this(epochs, batchSize, learningRate, warmupEpochs, momentum, weightDecay, seed, maxBatchesPerEpoch, maxEvalBatches,
+                true);
+    }
+
     public TrainConfig {
+        if (!(learningRate > 0) || !Double.isFinite(learningRate)) {
+            throw new IllegalArgumentException("learning rate must be a finite number > 0, got " + learningRate);
+        }
         if (epochs < 1) {
             throw new IllegalArgumentException("epochs must be >= 1, got " + epochs);
         }
@@ -22,7 +34,7 @@ public record TrainConfig(int epochs, int batchSize, double learningRate, int wa
         if (!(momentum >= 0 && momentum < 1)) {
             throw new IllegalArgumentException("momentum must be in [0, 1), got " + momentum);
         }
-        if (!(weightDecay >= 0)) {
+        if (!(weightDecay >= 0) || !Double.isFinite(weightDecay)) {
             throw new IllegalArgumentException("weight decay must be >= 0, got " + weightDecay);
         }
         if (maxBatchesPerEpoch < 0 || maxEvalBatches < 0) {

@@ -248,7 +248,10 @@ public final class CpuBackend implements Backend {
                         int xr = xc + ih * w + shift;
                         Arrays.fill(cols, r, r + lo, 0f);
                         if (s == 1) {
-                            System.arraycopy(x, xr + lo, cols, r + lo, hi - lo);
+                            if (hi > lo) {
+                                // (an empty copy still checks its source index, which may be negative here)
+                                System.arraycopy(x, xr + lo, cols, r + lo, hi - lo);
+                            }
                         } else {
                             for (int ow = lo; ow < hi; ow++) {
                                 cols[r + ow] = x[xr + ow * s];
