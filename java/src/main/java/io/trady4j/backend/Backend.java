@@ -26,6 +26,11 @@ public interface Backend extends AutoCloseable {
 
     MemoryMeter memory();
 
+    /** Whether tensors live in host memory, so reading one back costs a copy rather than a device synchronization. */
+    default boolean hostMemory() {
+        return false;
+    }
+
     // ---- memory ----
 
     /** A new tensor with undefined contents. */

@@ -6,7 +6,10 @@ package io.trady4j.train;
  * @param maxBatchesPerEpoch 0 for the whole split, else a cap (short CPU runs)
  * @param maxEvalBatches     0 for the whole test split, else a cap
  * @param checkGradients     check every step's weight gradients for NaN/Inf before applying them
- *                           (default true; the loss is always checked)
+ *                           (default true; the loss is always checked). Only on host-memory backends:
+ *                           on a GPU it would cost a host round trip per tensor per step, so there a
+ *                           non-finite update shows in the next step's loss, and it is never checkpointed
+ *                           (checkpoints refuse non-finite weights)
  */
 public record TrainConfig(int epochs, int batchSize, double learningRate, int warmupEpochs, double momentum,
                           double weightDecay, long seed, int maxBatchesPerEpoch, int maxEvalBatches,

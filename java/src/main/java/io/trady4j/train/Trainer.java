@@ -130,7 +130,7 @@ public final class Trainer {
                                         "training diverged: the loss became %s at epoch %d, step %d (learning rate %.4g)",
                                         stats[0], epoch + 1, step + 1, lr));
                             }
-                            if (config.checkGradients()) {
+                            if (config.checkGradients() && backend.hostMemory()) {
                                 checkFinite(g, epoch, step, lr);
                             }
                             network.applySgd(g, selection, sgd, sgd, momentum);

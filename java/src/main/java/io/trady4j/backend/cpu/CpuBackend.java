@@ -49,6 +49,11 @@ public final class CpuBackend implements Backend {
         return meter;
     }
 
+    @Override
+    public boolean hostMemory() {
+        return true;
+    }
+
     public int threads() {
         return parallel.threads();
     }
