@@ -105,16 +105,9 @@ record TrainingOptions(String model, double width, int resolution, String backen
         m.put("task", task);
         m.put("strategy", strategy);
         m.put("backend", device);
-        m.put("epochs", config.epochs());
-        m.put("batch_size", config.batchSize());
-        m.put("learning_rate", config.learningRate());
-        m.put("warmup_epochs", config.warmupEpochs());
-        m.put("momentum", config.momentum());
-        m.put("weight_decay", config.weightDecay());
-        m.put("seed", config.seed());
+        m.putAll(config.toMap());
         m.put("train_per_class", trainPerClass);
         m.put("test_per_class", testPerClass);
-        m.put("max_batches_per_epoch", config.maxBatchesPerEpoch());
         return m;
     }
 }

@@ -233,15 +233,7 @@ public final class Experiment {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("strategy", strategy);
         m.put("budget", budget);
-        m.put("epochs", config.epochs());
-        m.put("batch_size", config.batchSize());
-        m.put("learning_rate", config.learningRate());
-        m.put("warmup_epochs", config.warmupEpochs());
-        m.put("momentum", config.momentum());
-        m.put("weight_decay", config.weightDecay());
-        m.put("seed", config.seed());
-        m.put("max_batches_per_epoch", config.maxBatchesPerEpoch());
-        m.put("max_eval_batches", config.maxEvalBatches());
+        m.putAll(config.toMap());
         Map<String, Object> s = new LinkedHashMap<>(settings);
         s.remove("backend");
         m.put("settings", s);

@@ -44,4 +44,19 @@ public record TrainConfig(int epochs, int batchSize, double learningRate, int wa
             throw new IllegalArgumentException("batch limits must be >= 0");
         }
     }
+
+    /** The settings as JSON-able entries, for reports and checkpoint identities. */
+    public java.util.Map<String, Object> toMap() {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("epochs", epochs);
+        m.put("batch_size", batchSize);
+        m.put("learning_rate", learningRate);
+        m.put("warmup_epochs", warmupEpochs);
+        m.put("momentum", momentum);
+        m.put("weight_decay", weightDecay);
+        m.put("seed", seed);
+        m.put("max_batches_per_epoch", maxBatchesPerEpoch);
+        m.put("max_eval_batches", maxEvalBatches);
+        return m;
+    }
 }
