@@ -126,17 +126,23 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void conv2d(Tensor x, Tensor w, Tensor bias, Conv2dSpec spec, Activation act, Tensor y) {
+        need(x, "input");
         convForward(x, w, bias, spec, act, null, y, null);
     }
 
     @Override
     public void conv2dGather(Tensor x, Tensor w, Tensor bias, Conv2dSpec spec, Activation act, ChannelIndex sel,
                              Tensor y, Tensor xSel) {
+        need(x, "input");
+        need(sel, "channel selection");
+        need(xSel, "gathered input");
         convForward(x, w, bias, spec, act, sel, y, xSel);
     }
 
     private void convForward(Tensor xt, Tensor wt, Tensor bt, Conv2dSpec spec, Activation act, ChannelIndex sel,
                              Tensor yt, Tensor xSelT) {
+        need(spec, "conv spec");
+        need(act, "activation");
         Shape xs = xt.shape();
         spec.checkInput(xs);
         expect(wt, spec.weightShape(), "weight");
@@ -248,7 +254,9 @@ public final class CpuBackend implements Backend {
                         int xr = xc + ih * w + shift;
                         Arrays.fill(cols, r, r + lo, 0f);
                         if (s == 1) {
-                            System.arraycopy(x, xr + lo, cols, r + lo, hi - lo);
+                            if (hi > lo) { // an empty range may start before the array: arraycopy checks it anyway
+                                System.arraycopy(x, xr + lo, cols, r + lo, hi - lo);
+                            }
                         } else {
                             for (int ow = lo; ow < hi; ow++) {
                                 cols[r + ow] = x[xr + ow * s];
@@ -289,6 +297,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void conv2dDx(Tensor dyt, Tensor wt, Conv2dSpec spec, Tensor dxt) {
+        need(spec, "conv spec");
+        need(dxt, "input gradient");
         Shape dxs = dxt.shape();
         spec.checkInput(dxs);
         expect(wt, spec.weightShape(), "weight");
@@ -342,6 +352,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void conv2dDwSparse(Tensor xSelT, Tensor dyt, ChannelIndex sel, Conv2dSpec spec, Tensor dwt) {
+        need(spec, "conv spec");
+        need(xSelT, "gathered input");
         checkSelection(sel, spec.inChannels());
         Shape xs = xSelT.shape();
         if (xs.rank() != 4 || xs.dim(1) != sel.size()) {
@@ -450,6 +462,7 @@ public final class CpuBackend implements Backend {
     // ---------------------------------------------------------------- linear
 
     private static int features(Tensor x, int batch, String name) {
+        need(x, "x");
         Shape s = x.shape();
         boolean ok = s.dim(0) == batch && (s.rank() == 2 || (s.rank() == 4 && s.dim(2) == 1 && s.dim(3) == 1));
         if (!ok) {
@@ -460,6 +473,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void linear(Tensor xt, Tensor wt, Tensor bt, Tensor yt) {
+        need(xt, "linear input");
+        need(wt, "linear weight");
         if (wt.shape().rank() != 2) {
             throw new IllegalArgumentException("linear weight must be [O, F], got " + wt.shape());
         }
@@ -487,6 +502,12 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void linearDx(Tensor dyt, Tensor wt, Tensor dxt) {
+        need(dyt, "linear output gradient");
+        need(wt, "linear weight");
+        need(dxt, "linear input gradient");
+        if (wt.shape().rank() != 2) {
+            throw new IllegalArgumentException("linear weight must be [O, F], got " + wt.shape());
+        }
         int batch = dyt.shape().dim(0);
         int o = wt.shape().dim(0), fin = wt.shape().dim(1);
         expect(dyt, Shape.of(batch, o), "linear output gradient");
@@ -499,6 +520,10 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void linearDwSparse(Tensor xSelT, Tensor dyt, ChannelIndex sel, Tensor dwt) {
+        need(xSelT, "gathered linear input");
+        need(dyt, "linear output gradient");
+        need(sel, "channel selection");
+        checkSelection(sel, sel.bound());
         int batch = dyt.shape().dim(0);
         if (dyt.shape().rank() != 2) {
             throw new IllegalArgumentException("linear output gradient must be [B, O], got " + dyt.shape());
@@ -514,6 +539,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void biasGrad(Tensor dyt, Tensor dbt) {
+        need(dyt, "dy");
         Shape s = dyt.shape();
         if (s.rank() != 2 && s.rank() != 4) {
             throw new IllegalArgumentException("bias gradient needs dy [B, C] or [B, C, H, W], got " + s);
@@ -537,6 +563,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void gatherChannels(Tensor xt, ChannelIndex sel, Tensor xSelT) {
+        need(xt, "x");
         Shape s = xt.shape();
         if (s.rank() != 2 && s.rank() != 4) {
             throw new IllegalArgumentException("gather needs [B, C] or [B, C, H, W], got " + s);
@@ -556,6 +583,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void activation(Activation act, Tensor xt, Tensor yt) {
+        need(act, "activation");
         sameShape(xt, yt, "activation");
         float[] x = f(xt, "x"), y = f(yt, "y");
         for (int e = 0; e < x.length; e++) {
@@ -565,6 +593,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void activationBackward(Activation act, Tensor yt, Tensor dyt, Tensor dxt) {
+        need(act, "activation");
         sameShape(yt, dyt, "activation backward");
         sameShape(dyt, dxt, "activation backward");
         float[] y = f(yt, "y"), dy = f(dyt, "dy"), dx = f(dxt, "dx");
@@ -585,6 +614,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void globalAvgPool(Tensor xt, Tensor yt) {
+        need(xt, "x");
         Shape s = xt.shape();
         if (s.rank() != 4) {
             throw new IllegalArgumentException("global average pooling needs [B, C, H, W], got " + s);
@@ -603,6 +633,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void globalAvgPoolBackward(Tensor dyt, Tensor dxt) {
+        need(dxt, "dx");
         Shape s = dxt.shape();
         if (s.rank() != 4) {
             throw new IllegalArgumentException("global average pooling gradient needs dx [B, C, H, W], got " + s);
@@ -617,6 +648,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void maxPool2d(Tensor xt, int kernel, int stride, int padding, Tensor yt, Tensor argt) {
+        need(xt, "x");
         Shape s = xt.shape();
         if (s.rank() != 4) {
             throw new IllegalArgumentException("max pooling needs [B, C, H, W], got " + s);
@@ -664,6 +696,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void maxPool2dBackward(Tensor dyt, Tensor argt, Tensor dxt) {
+        need(dyt, "dy");
+        need(dxt, "dx");
         Shape ds = dyt.shape(), xs = dxt.shape();
         expect(argt, ds, "pooling arg-max");
         if (xs.rank() != 4 || ds.rank() != 4 || xs.dim(0) != ds.dim(0) || xs.dim(1) != ds.dim(1)) {
@@ -686,6 +720,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void softmaxCrossEntropy(Tensor logitsT, Tensor labelsT, Tensor statsT, Tensor dLogitsT) {
+        need(logitsT, "logits");
         Shape s = logitsT.shape();
         if (s.rank() != 2) {
             throw new IllegalArgumentException("logits must be [B, K], got " + s);
@@ -738,6 +773,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void sgdUpdate(Tensor pt, Tensor gt, Tensor mt, SgdStep step) {
+        need(step, "sgd step");
         sameShape(pt, gt, "sgd update");
         float[] p = f(pt, "param"), g = f(gt, "grad");
         float[] m = null;
@@ -761,6 +797,9 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void sgdUpdateSparse(Tensor wt, Tensor dwt, ChannelIndex sel, int groups, Tensor mt, SgdStep step) {
+        need(wt, "weight");
+        need(dwt, "sparse gradient");
+        need(step, "sgd step");
         Shape ws = wt.shape();
         if (ws.rank() != 2 && ws.rank() != 4) {
             throw new IllegalArgumentException("sparse sgd needs a weight [C', C/g, D, D] or [O, F], got " + ws);
@@ -827,9 +866,19 @@ public final class CpuBackend implements Backend {
     }
 
     private static void checkSelection(ChannelIndex sel, int channels) {
+        need(sel, "channel selection");
+        if (sel.tensor().isClosed()) {
+            throw new IllegalArgumentException("channel selection " + sel + " was already closed");
+        }
         if (sel.bound() != channels) {
             throw new IllegalArgumentException("channel selection is over " + sel.bound() + " channels but the layer has "
                     + channels);
+        }
+    }
+
+    private static void need(Object o, String name) {
+        if (o == null) {
+            throw new IllegalArgumentException(name + " is missing (null)");
         }
     }
 
@@ -843,12 +892,15 @@ public final class CpuBackend implements Backend {
     }
 
     private static void sameShape(Tensor a, Tensor b, String op) {
+        need(a, op + " operand");
+        need(b, op + " operand");
         if (!a.shape().equals(b.shape())) {
             throw new IllegalArgumentException(op + " needs equal shapes, got " + a.shape() + " and " + b.shape());
         }
     }
 
     private static float[] f(Tensor t, String name) {
+        need(t, name);
         if (!(t instanceof CpuTensor c)) {
             throw new IllegalArgumentException(name + " is not a CPU tensor (it belongs to another backend): " + t);
         }
@@ -856,6 +908,7 @@ public final class CpuBackend implements Backend {
     }
 
     private static int[] i(Tensor t, String name) {
+        need(t, name);
         if (!(t instanceof CpuTensor c)) {
             throw new IllegalArgumentException(name + " is not a CPU tensor (it belongs to another backend): " + t);
         }
