@@ -54,7 +54,7 @@ class CpuBackendPropertyTest {
     void conv2dMatchesReference() {
         forAll("conv2d", 150, (rnd, desc) -> {
             CpuBackend be = pick(rnd, desc);
-            ConvCase cc = randomConv(rnd);
+            ConvCase cc = randomConv(rnd, 8);
             Conv2dSpec s = cc.spec();
             Activation act = randomAct(rnd);
             boolean withBias = rnd.nextBoolean();
@@ -78,7 +78,7 @@ class CpuBackendPropertyTest {
     void conv2dGatherMatchesReference() {
         forAll("conv2dGather", 100, (rnd, desc) -> {
             CpuBackend be = pick(rnd, desc);
-            ConvCase cc = randomConv(rnd);
+            ConvCase cc = randomConv(rnd, 8);
             Conv2dSpec s = cc.spec();
             Activation act = randomAct(rnd);
             int[] sel = randomSelection(rnd, s.inChannels());
@@ -106,7 +106,7 @@ class CpuBackendPropertyTest {
     void conv2dDwSparseIsTheSliceOfTheFullWeightGradient() {
         forAll("conv2dDwSparse", 150, (rnd, desc) -> {
             CpuBackend be = pick(rnd, desc);
-            ConvCase cc = randomConv(rnd);
+            ConvCase cc = randomConv(rnd, 8);
             Conv2dSpec s = cc.spec();
             int[] sel = randomSelection(rnd, s.inChannels());
             desc.append(cc).append(", S=").append(Arrays.toString(sel));
@@ -139,7 +139,7 @@ class CpuBackendPropertyTest {
     void conv2dDxMatchesReference() {
         forAll("conv2dDx", 150, (rnd, desc) -> {
             CpuBackend be = pick(rnd, desc);
-            ConvCase cc = randomConv(rnd);
+            ConvCase cc = randomConv(rnd, 8);
             Conv2dSpec s = cc.spec();
             desc.append(cc);
             int ho = s.outSize(cc.h()), wo = s.outSize(cc.w());
@@ -367,7 +367,7 @@ class CpuBackendPropertyTest {
                 cg = 1 + rnd.nextInt(10);
                 d = 1;
             } else {
-                ConvCase cc = randomConv(rnd);
+                ConvCase cc = randomConv(rnd, 8);
                 groups = cc.spec().groups();
                 cout = cc.spec().outChannels();
                 cg = cc.spec().inPerGroup();

@@ -121,6 +121,51 @@ final class PropertyHarness {
         return new ConvCase(spec, batch, h, w);
     }
 
+    /**
+     * Larger layer-like shapes that reach the kernels' blocking paths the small shapes miss: depthwise
+     * planes big enough to be processed a few samples at a time, many channels (reduction chunks,
+     * many register tiles), long column ranges.
+     */
+    static ConvCase randomLargeConv(Random rnd) {
+        int batch = 1 + rnd.nextInt(4);
+        Conv2dSpec spec;
+        int h;
+        switch (rnd.nextInt(5)) {
+            case 0 -> { // depthwise 3x3 (MobileNet), maybe with a multiplier, planes > 2048 pixels
+                int c = 1 + rnd.nextInt(5);
+                spec = new Conv2dSpec(c, c * (1 + rnd.nextInt(2)), 3, 1 + rnd.nextInt(2), 1, 1, c);
+                h = 40 + rnd.nextInt(40);
+            }
+            case 1 -> { // depthwise 5x5 / 7x7, dilation, odd padding
+                int c = 1 + rnd.nextInt(3);
+                int d = 5 + 2 * rnd.nextInt(2);
+                spec = new Conv2dSpec(c, c, d, 1 + rnd.nextInt(2), rnd.nextInt(4), 1 + rnd.nextInt(2), c);
+                h = 30 + rnd.nextInt(40);
+            }
+            case 2 -> { // pointwise, many inputs (reduction chunks)
+                spec = new Conv2dSpec(100 + rnd.nextInt(200), 1 + rnd.nextInt(24), 1, 1, 0, 1, 1);
+                h = 2 + rnd.nextInt(8);
+            }
+            case 3 -> { // pointwise, many outputs
+                spec = new Conv2dSpec(1 + rnd.nextInt(24), 100 + rnd.nextInt(200), 1, 1, 0, 1, 1);
+                h = 2 + rnd.nextInt(12);
+            }
+            default -> { // dense 3x3 with a long column range, maybe grouped
+                int groups = 1 + rnd.nextInt(2);
+                spec = new Conv2dSpec(groups * (1 + rnd.nextInt(12)), groups * (1 + rnd.nextInt(20)), 3,
+                        1 + rnd.nextInt(2), rnd.nextInt(2), 1, groups);
+                h = 16 + rnd.nextInt(30);
+            }
+        }
+        int w = Math.max(spec.effectiveKernel(), h + rnd.nextInt(9) - 4);
+        return new ConvCase(spec, batch, h, w);
+    }
+
+    /** Mostly small random shapes; one case in `everyLarge` is a large one. */
+    static ConvCase randomConv(Random rnd, int everyLarge) {
+        return rnd.nextInt(everyLarge) == 0 ? randomLargeConv(rnd) : randomConv(rnd);
+    }
+
     static Tensor upload(Backend be, float[] data, int... dims) {
         return be.upload(data, Shape.of(dims), MemoryCategory.WORKSPACE);
     }

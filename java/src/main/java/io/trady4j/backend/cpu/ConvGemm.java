@@ -1,0 +1,234 @@
+package io.trady4j.backend.cpu;
+
+import io.trady4j.backend.ChannelIndex;
+
+/**
+ * Dense and grouped convolutions as GEMMs over packed im2col panels (see {@link Gemm} for why
+ * everything is packed into separate rows). Columns of the forward GEMM are output pixels of all
+ * samples together, q = b·H'W' + p, so late layers with tiny planes still get long vector loops.
+ */
+final class ConvGemm {
+    /** Reduction (K) chunk of a packed panel. */
+    private static final int KC = 128;
+    /** Pixel chunk of the weight-gradient GEMM. */
+    private static final int PC = 256;
+
+    private ConvGemm() {
+    }
+
+    /** Column block for q in [0, total): at most 256, a multiple of 16, and enough blocks to keep every thread busy. */
+    static int columnBlock(long total, int tasksPerBlock, int threads) {
+        long perThread = (total * tasksPerBlock + 4L * threads - 1) / (4L * threads);
+        long nc = Math.max(16, Math.min(256, (perThread + 15) / 16 * 16));
+        return (int) Math.min(nc, Math.max(1, total));
+    }
+
+    /** y = act(conv(x, w) + bias) for every group; act is 0 none, 1 ReLU, 2 ReLU6. */
+    static void forward(Parallel par, Geometry g, float[] x, float[] w, float[] bias, int act, float[] y) {
+        final int k = g.cg * g.d2;
+        final int total = g.batch * g.outPlane;
+        final int nc = columnBlock(total, g.groups, par.threads());
+        final int blocks = (total + nc - 1) / nc;
+        par.forRange(blocks * g.groups, t -> {
+            int grp = t % g.groups, q0 = (t / g.groups) * nc, n = Math.min(nc, total - q0);
+            Workspace ws = Workspace.get();
+            float[][] acc = ws.rows(Workspace.ACC, g.mg, nc);
+            for (int k0 = 0; k0 < k; k0 += KC) {
+                int kn = Math.min(KC, k - k0);
+                float[][] panel = ws.rows(Workspace.PANEL, kn, nc);
+                for (int kk = 0; kk < kn; kk++) {
+                    int row = k0 + kk, ci = row / g.d2, tap = row - ci * g.d2;
+                    packColumns(g, x, grp * g.cg + ci, tap / g.d, tap % g.d, q0, n, panel[kk]);
+                }
+                Gemm.run(g.mg, n, kn, w, grp * g.mg * k + k0, k, 1, panel, acc, k0 == 0);
+            }
+            for (int o = 0; o < g.mg; o++) {
+                int oc = grp * g.mg + o;
+                Gemm.biasAct(acc[o], n, bias == null ? 0f : bias[oc], act);
+                scatterColumns(acc[o], q0, n, y, g.cout, oc, g.outPlane);
+            }
+        });
+    }
+
+    /** dst[jj] = im2col value of input channel ch at tap (kh, kw) for column q0 + jj (all samples). */
+    private static void packColumns(Geometry g, float[] x, int ch, int kh, int kw, int q0, int n, float[] dst) {
+        int q = q0, jj = 0;
+        while (jj < n) {
+            int b = q / g.outPlane, p = q - b * g.outPlane;
+            int len = Math.min(n - jj, g.outPlane - p);
+            int off = (b * g.c + ch) * g.plane;
+            if (g.pointwise) {
+                System.arraycopy(x, off + p, dst, jj, len);
+            } else {
+                g.gatherRow(x, off, kh, kw, p, len, dst, jj);
+            }
+            jj += len;
+            q += len;
+        }
+    }
+
+    /** Copies a row of results for columns q0 .. q0 + n − 1 into channel ch of an NCHW tensor of `channels` channels. */
+    private static void scatterColumns(float[] src, int q0, int n, float[] dst, int channels, int ch, int plane) {
+        int q = q0, jj = 0;
+        while (jj < n) {
+            int b = q / plane, p = q - b * plane;
+            int len = Math.min(n - jj, plane - p);
+            System.arraycopy(src, jj, dst, (b * channels + ch) * plane + p, len);
+            jj += len;
+            q += len;
+        }
+    }
+
+    /** dx = convolution input gradient: per group, dcols = W_gᵀ · dY_g, then col2im (direct for pointwise). */
+    static void backwardData(Parallel par, Geometry g, float[] dy, float[] w, float[] dx) {
+        final int k = g.cg * g.d2;
+        if (g.pointwise) {
+            final int total = g.batch * g.outPlane;
+            final int nc = columnBlock(total, g.groups, par.threads());
+            final int blocks = (total + nc - 1) / nc;
+            par.forRange(blocks * g.groups, t -> {
+                int grp = t % g.groups, q0 = (t / g.groups) * nc, n = Math.min(nc, total - q0);
+                float[][] acc = dxColumns(g, dy, w, grp, q0, n, nc, k);
+                for (int ci = 0; ci < g.cg; ci++) {
+                    scatterColumns(acc[ci], q0, n, dx, g.c, grp * g.cg + ci, g.plane);
+                }
+            });
+            return;
+        }
+        // col2im adds into overlapping input pixels: one task owns one sample and group.
+        final int nc = Math.min(256, Math.max(16, (g.outPlane + 15) / 16 * 16));
+        par.forRange(g.batch * g.groups, t -> {
+            int b = t / g.groups, grp = t % g.groups;
+            java.util.Arrays.fill(dx, (b * g.c + grp * g.cg) * g.plane, (b * g.c + (grp + 1) * g.cg) * g.plane, 0f);
+            for (int p0 = 0; p0 < g.outPlane; p0 += nc) {
+                int n = Math.min(nc, g.outPlane - p0);
+                float[][] acc = dxColumns(g, dy, w, grp, b * g.outPlane + p0, n, nc, k);
+                for (int row = 0; row < k; row++) {
+                    int ci = row / g.d2, tap = row - ci * g.d2;
+                    g.scatterAddRow(acc[row], 0, tap / g.d, tap % g.d, p0, n, dx, (b * g.c + grp * g.cg + ci) * g.plane);
+                }
+            }
+        });
+    }
+
+    /** acc[row][jj] = Σ_o W[grp·mg + o, row] · dY[column q0 + jj, grp·mg + o] for the k = C/g·D² rows. */
+    private static float[][] dxColumns(Geometry g, float[] dy, float[] w, int grp, int q0, int n, int nc, int k) {
+        Workspace ws = Workspace.get();
+        float[][] acc = ws.rows(Workspace.ACC, k, nc);
+        for (int o0 = 0; o0 < g.mg; o0 += KC) {
+            int on = Math.min(KC, g.mg - o0);
+            float[][] panel = ws.rows(Workspace.PANEL, on, nc);
+            for (int oo = 0; oo < on; oo++) {
+                int oc = grp * g.mg + o0 + oo, q = q0, jj = 0;
+                while (jj < n) {
+                    int b = q / g.outPlane, p = q - b * g.outPlane;
+                    int len = Math.min(n - jj, g.outPlane - p);
+                    System.arraycopy(dy, (b * g.cout + oc) * g.outPlane + p, panel[oo], jj, len);
+                    jj += len;
+                    q += len;
+                }
+            }
+            // A(row, o) = W[grp·mg + o0 + o, row]: row stride 1, column stride k
+            Gemm.run(k, n, on, w, (grp * g.mg + o0) * k, 1, k, panel, acc, o0 == 0);
+        }
+        return acc;
+    }
+
+    /**
+     * Sparse weight gradient dwSel (layout [C'/g, |S|, D, D]) from the gathered input. Samples are
+     * split across threads, each accumulating a full partial result, summed at the end. Per group,
+     * the GEMM is oriented so that its vector loop runs over the longer of C'/g (output channels)
+     * and |S_g|·D² (selected weights per output channel).
+     */
+    static void weightGrad(Parallel par, Geometry g, float[] xSel, ChannelIndex sel, float[] dy, float[] dw,
+                           float[][] partials) {
+        final int ns = sel.size();
+        final int[] j0 = new int[g.groups + 1];
+        for (int grp = 0; grp <= g.groups; grp++) {
+            j0[grp] = CpuBackend.lowerBound(sel, grp * g.cg);
+        }
+        final int tasks = partials.length + 1;
+        par.forRange(tasks, t -> {
+            float[] out = t == 0 ? dw : partials[t - 1];
+            int b0 = g.batch * t / tasks, b1 = g.batch * (t + 1) / tasks;
+            for (int grp = 0; grp < g.groups; grp++) {
+                int nsg = j0[grp + 1] - j0[grp];
+                if (nsg > 0) {
+                    weightGradGroup(g, xSel, ns, j0[grp], nsg, grp, dy, b0, b1, out);
+                } 
+            }
+        });
+        for (float[] p : partials) {
+            for (int e = 0; e < dw.length; e++) {
+                dw[e] += p[e];
+            }
+        }
+    }
+
+    private static void weightGradGroup(Geometry g, float[] xSel, int ns, int jFirst, int nsg, int grp, float[] dy,
+                                        int b0, int b1, float[] out) {
+        Workspace ws = Workspace.get();
+        int kq = nsg * g.d2;
+        boolean overOutputs = g.mg >= kq; // vector loop over output channels (dWᵀ) or over selected weights (dW)
+        float[][] acc = overOutputs ? ws.rows(Workspace.ACC, kq, g.mg) : ws.rows(Workspace.ACC, g.mg, kq);
+        int accRows = overOutputs ? kq : g.mg, accLen = overOutputs ? g.mg : kq;
+        for (int r = 0; r < accRows; r++) {
+            java.util.Arrays.fill(acc[r], 0, accLen, 0f);
+        }
+        for (int b = b0; b < b1; b++) {
+            int xBase = (b * ns + jFirst) * g.plane;
+            int dyBase = (b * g.cout + grp * g.mg) * g.outPlane;
+            for (int p0 = 0; p0 < g.outPlane; p0 += PC) {
+                int pn = Math.min(PC, g.outPlane - p0);
+                float[] cols = null;
+                int aOff, ars;
+                if (g.pointwise) {
+                    aOff = xBase + p0;
+                    ars = g.plane;
+                } else {
+                    cols = ws.buf(Workspace.BUF_A, kq * pn);
+                    for (int r = 0; r < kq; r++) {
+                        int jl = r / g.d2, tap = r - jl * g.d2;
+                        g.gatherRow(xSel, xBase + jl * g.plane, tap / g.d, tap % g.d, p0, pn, cols, r * pn);
+                    }
+                    aOff = 0;
+                    ars = pn;
+                }
+                float[] src = cols == null ? xSel : cols;
+                float[][] panel;
+                if (overOutputs) {
+                    // dWᵀ[kq × mg] += cols[kq × pn] · dYᵀ[pn × mg]
+                    panel = ws.rows(Workspace.PANEL, pn, g.mg);
+                    for (int o = 0; o < g.mg; o++) {
+                        int s = dyBase + o * g.outPlane + p0;
+                        for (int pp = 0; pp < pn; pp++) {
+                            panel[pp][o] = dy[s + pp];
+                        }
+                    }
+                    Gemm.run(kq, g.mg, pn, src, aOff, ars, 1, panel, acc, false);
+                } else {
+                    // dW[mg × kq] += dY[mg × pn] · colsᵀ[pn × kq]
+                    panel = ws.rows(Workspace.PANEL, pn, kq);
+                    for (int r = 0; r < kq; r++) {
+                        int s = aOff + r * ars;
+                        for (int pp = 0; pp < pn; pp++) {
+                            panel[pp][r] = src[s + pp];
+                        }
+                    }
+                    Gemm.run(g.mg, kq, pn, dy, dyBase + p0, g.outPlane, 1, panel, acc, false);
+                }
+            }
+        }
+        // dwSel[o, jFirst + jl, tap] at (o·ns + jFirst)·D² + r
+        for (int o = 0; o < g.mg; o++) {
+            int base = (o * ns + jFirst) * g.d2;
+            if (overOutputs) {
+                for (int r = 0; r < kq; r++) {
+                    out[base + r] = acc[r][o];
+                }
+            } else {
+                System.arraycopy(acc[o], 0, out, base, kq);
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+package io.trady4j.backend.cpu;
+
+/**
+ * Per-thread scratch memory, grown on demand and then reused: packed GEMM panels, accumulator
+ * rows, im2col and polyphase buffers. Kernels take it from {@link #get()} once per task, so a
+ * training step allocates nothing after the first step at each shape.
+ */
+final class Workspace {
+    private static final ThreadLocal<Workspace> LOCAL = ThreadLocal.withInitial(Workspace::new);
+
+    /** Row sets, by purpose. */
+    static final int PANEL = 0, ACC = 1, COLS = 2, TAPS = 3;
+    /** Flat buffers, by purpose. */
+    static final int BUF_A = 0, BUF_B = 1, BUF_C = 2, BUF_D = 3, BUF_PART = 4;
+
+    private final float[][][] rows = new float[4][][];
+    private final float[][] bufs = new float[5][];
+    private final float[][][] phases = new float[1][][];
+
+    static Workspace get() {
+        return LOCAL.get();
+    }
+
+    /** At least {@code count} separate rows of at least {@code length} floats each (contents undefined). */
+    float[][] rows(int which, int count, int length) {
+        float[][] r = rows[which];
+        if (r == null || r.length < count || (count > 0 && r[0].length < length)) {
+            int n = Math.max(count, r == null ? 0 : r.length);
+            int len = Math.max(length, r == null || r.length == 0 ? 0 : r[0].length);
+            r = new float[n][len];
+            rows[which] = r;
+        }
+        return r;
+    }
+
+    /** A flat buffer of at least {@code length} floats (contents undefined). */
+    float[] buf(int which, int length) {
+        float[] b = bufs[which];
+        if (b == null || b.length < length) {
+            b = new float[Math.max(length, b == null ? 0 : b.length + b.length / 4)];
+            bufs[which] = b;
+        }
+        return b;
+    }
+
+    /** {@code count} separate arrays of at least {@code length} floats, for polyphase planes. */
+    float[][] phases(int count, int length) {
+        return rowsIn(phases, 0, count, length);
+    }
+
+    private static float[][] rowsIn(float[][][] holder, int which, int count, int length) {
+        float[][] r = holder[which];
+        if (r == null || r.length < count || r[0].length < length) {
+            int n = Math.max(count, r == null ? 0 : r.length);
+            int len = Math.max(length, r == null ? 0 : r[0].length);
+            r = new float[n][len];
+            holder[which] = r;
+        }
+        return r;
+    }
+}
