@@ -48,9 +48,11 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--densities", type=float, nargs="*", default=[0.01, 0.05, 0.1, 0.25, 0.5, 1.0])
-    ap.add_argument("--sweep-layers", default="", help="comma-separated layer names that get the density sweep "
-                    "(default: all); the others get density 1.0 only")
+    ap.add_argument("--densities", type=float, nargs="*", default=[0.01, 0.05, 0.1, 0.25, 0.5, 1.0],
+                    help="densities run on every layer")
+    ap.add_argument("--sweep-densities", type=float, nargs="*", default=[],
+                    help="extra densities run only on --sweep-layers")
+    ap.add_argument("--sweep-layers", default="", help="comma-separated layer names that also get --sweep-densities")
     ap.add_argument("--only", default="", help="comma-separated layer names to run (default: all)")
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--reps", type=int, default=10)
@@ -75,9 +77,9 @@ def main():
             w = torch.rand(co, c // g, k, k) * 2 - 1
             o = layer["out_size"]
             dy = torch.rand(b, co, o, o) * 2 - 1
-            fwd, _ = median_ms(lambda: F.relu6(F.conv2d(x, w, None, s, p, 1, g)), args.warmup, args.reps)
-            dense, _ = median_ms(lambda: conv2d_weight(x, w.shape, dy, s, p, 1, g), args.warmup, args.reps)
-            dens = args.densities if (not sweep or name in sweep) else [1.0]
+            fwd, fwd_all = median_ms(lambda: F.relu6(F.conv2d(x, w, None, s, p, 1, g)), args.warmup, args.reps)
+            dense, dense_all = median_ms(lambda: conv2d_weight(x, w.shape, dy, s, p, 1, g), args.warmup, args.reps)
+            dens = sorted(set(args.densities) | (set(args.sweep_densities) if name in sweep else set()))
             sparse = {}
             for d in dens:
                 sel = selection(rng, c, d)
@@ -92,10 +94,12 @@ def main():
                     fn = lambda xs=xs, dys=dys, shape=shape, n=len(sel): conv2d_weight(xs, shape, dys, s, p, 1, n)
                 else:
                     continue  # grouped non-depthwise: no layer of the benchmarked nets
-                sparse[str(d)] = {"selected": len(sel), "ms": median_ms(fn, args.warmup, args.reps)[0]}
-            row = {"name": name, "forward_ms": fwd, "dw_dense_ms": dense, "dw_sliced": sparse}
+                med, all_times = median_ms(fn, args.warmup, args.reps)
+                sparse[str(d)] = {"selected": len(sel), "ms": med, "min_ms": min(all_times)}
+            row = {"name": name, "forward_ms": fwd, "forward_min_ms": min(fwd_all), "dw_dense_ms": dense,
+                   "dw_dense_min_ms": min(dense_all), "dw_sliced": sparse}
             results.append(row)
-            print(f"{name:32s} fwd {fwd:8.3f}  dW {dense:8.3f}  " +
+            print(f"{name:32s} fwd {fwd:8.3f} (min {min(fwd_all):7.3f})  dW {dense:8.3f} (min {min(dense_all):7.3f})  " +
                   " ".join(f"{d}:{v['ms']:.3f}" for d, v in sparse.items()), file=sys.stderr, flush=True)
     out = {
         "torch_version": torch.__version__,
@@ -105,6 +109,7 @@ def main():
         "batch": args.batch,
         "warmup": args.warmup,
         "reps": args.reps,
+        "timer": "time.perf_counter around each call, after warm-up",
         "statistic": "median",
         "layers": results,
     }

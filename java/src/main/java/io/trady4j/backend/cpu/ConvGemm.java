@@ -165,7 +165,91 @@ final class ConvGemm {
         }
     }
 
+    /** Accumulator budget (floats) of the pixel-vector weight gradient form. */
+    private static final int DOT_ACC = 32768;
+
     private static void weightGradGroup(Geometry g, float[] xSel, int ns, int jFirst, int nsg, int grp, float[] dy,
+                                        int b0, int b1, float[] out) {
+        int kq = nsg * g.d2;
+        if ((long) kq * g.mg <= DOT_ACC / 64) {
+            weightGradDot(g, xSel, ns, jFirst, nsg, grp, dy, b0, b1, out);
+        } else {
+            weightGradGemm(g, xSel, ns, jFirst, nsg, grp, dy, b0, b1, out);
+        }
+    }
+
+    /**
+     * Pixel-vector form for few (output, selected weight) pairs: the vector loop runs over output
+     * pixels, acc[r·mg + o][j] += dY_o[p0 + j] · cols_r[p0 + j], with one horizontal sum per pair at
+     * the end. No transposition; both operands are plain row copies.
+     */
+    private static void weightGradDot(Geometry g, float[] xSel, int ns, int jFirst, int nsg, int grp, float[] dy,
+                                      int b0, int b1, float[] out) {
+        Workspace ws = Workspace.get();
+        int kq = nsg * g.d2, pairs = kq * g.mg;
+        int pc = Math.max(16, Math.min(1024, DOT_ACC / pairs / 16 * 16));
+        float[][] acc = ws.rows(Workspace.ACC, pairs, pc);
+        for (int r = 0; r < pairs; r++) {
+            java.util.Arrays.fill(acc[r], 0, pc, 0f);
+        }
+        float[][] cols = ws.rows(Workspace.COLS, kq, pc);
+        float[][] dys = ws.rows(Workspace.PANEL, g.mg, pc);
+        for (int b = b0; b < b1; b++) {
+            int xBase = (b * ns + jFirst) * g.plane;
+            int dyBase = (b * g.cout + grp * g.mg) * g.outPlane;
+            for (int p0 = 0; p0 < g.outPlane; p0 += pc) {
+                int pn = Math.min(pc, g.outPlane - p0);
+                for (int o = 0; o < g.mg; o++) {
+                    System.arraycopy(dy, dyBase + o * g.outPlane + p0, dys[o], 0, pn);
+                }
+                for (int r = 0; r < kq; r++) {
+                    int jl = r / g.d2, tap = r - jl * g.d2;
+                    if (g.pointwise) {
+                        System.arraycopy(xSel, xBase + jl * g.plane + p0, cols[r], 0, pn);
+                    } else {
+                        g.gatherRow(xSel, xBase + jl * g.plane, tap / g.d, tap % g.d, p0, pn, cols[r], 0);
+                    }
+                }
+                for (int r = 0; r < kq; r++) {
+                    float[] x = cols[r];
+                    int o = 0, base = r * g.mg;
+                    for (; o + 4 <= g.mg; o += 4) {
+                        dot4(pn, x, dys[o], dys[o + 1], dys[o + 2], dys[o + 3], acc[base + o], acc[base + o + 1],
+                                acc[base + o + 2], acc[base + o + 3]);
+                    }
+                    for (; o < g.mg; o++) {
+                        float[] a0 = acc[base + o], d0 = dys[o];
+                        for (int j = 0; j < pn; j++) {
+                            a0[j] = Math.fma(d0[j], x[j], a0[j]);
+                        }
+                    }
+                }
+            }
+        }
+        for (int r = 0; r < kq; r++) {
+            for (int o = 0; o < g.mg; o++) {
+                float[] a0 = acc[r * g.mg + o];
+                double sum = 0;
+                for (int j = 0; j < pc; j++) {
+                    sum += a0[j];
+                }
+                out[(o * ns + jFirst) * g.d2 + r] = (float) sum;
+            }
+        }
+    }
+
+    private static void dot4(int n, float[] x, float[] d0, float[] d1, float[] d2, float[] d3, float[] a0, float[] a1,
+                             float[] a2, float[] a3) {
+        for (int j = 0; j < n; j++) {
+            float v = x[j];
+            a0[j] = Math.fma(d0[j], v, a0[j]);
+            a1[j] = Math.fma(d1[j], v, a1[j]);
+            a2[j] = Math.fma(d2[j], v, a2[j]);
+            a3[j] = Math.fma(d3[j], v, a3[j]);
+        }
+    }
+
+    private static void weightGradGemm(Geometry g, float[] xSel, int ns, int jFirst, int nsg, int grp, float[] dy,
                                         int b0, int b1, float[] out) {
         Workspace ws = Workspace.get();
         int kq = nsg * g.d2;

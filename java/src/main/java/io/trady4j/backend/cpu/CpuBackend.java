@@ -162,7 +162,11 @@ public final class CpuBackend implements Backend {
         final float[] b = bt == null ? null : f(bt, "bias");
         Geometry g = new Geometry(spec, batch, xs.dim(2), xs.dim(3));
         if (usesDepthwiseKernels(g)) {
-            Depthwise.forward(parallel, g, x, w, b, act.ordinal(), y);
+            if (channelVectorized(g, g.c)) {
+                DepthwiseChannels.forward(parallel, g, x, w, b, act.ordinal(), y);
+            } else {
+                Depthwise.forward(parallel, g, x, w, b, act.ordinal(), y);
+            }
         } else {
             ConvGemm.forward(parallel, g, x, w, b, act.ordinal(), y);
         }
@@ -174,6 +178,14 @@ public final class CpuBackend implements Backend {
     /** One input channel per group and few outputs per group: the GEMM would be 1-row thin. */
     private static boolean usesDepthwiseKernels(Geometry g) {
         return g.cg == 1 && g.mg <= 4;
+    }
+
+    /** Depthwise layouts: channels as the vector (many channels, small planes) or polyphase planes. */
+    static int channelVectorMin = Integer.getInteger("trady4j.cpu.dwChannelMin", 64);
+    static int channelVectorMaxPlane = Integer.getInteger("trady4j.cpu.dwChannelMaxPlane", 1024);
+
+    private static boolean channelVectorized(Geometry g, int vectorLength) {
+        return vectorLength >= channelVectorMin && g.plane <= channelVectorMaxPlane;
     }
 
     /** xSel[b, j] = x[b, S_j] (whole planes), parallel over samples. */
@@ -197,7 +209,11 @@ public final class CpuBackend implements Backend {
         final float[] dy = f(dyt, "output gradient"), w = f(wt, "weight"), dx = f(dxt, "input gradient");
         Geometry g = new Geometry(spec, dxs.dim(0), dxs.dim(2), dxs.dim(3));
         if (usesDepthwiseKernels(g)) {
-            Depthwise.backwardData(parallel, g, dy, w, dx);
+            if (channelVectorized(g, g.c)) {
+                DepthwiseChannels.backwardData(parallel, g, dy, w, dx);
+            } else {
+                Depthwise.backwardData(parallel, g, dy, w, dx);
+            }
         } else {
             ConvGemm.backwardData(parallel, g, dy, w, dx);
         }
@@ -219,7 +235,11 @@ public final class CpuBackend implements Backend {
         final float[] xSel = f(xSelT, "gathered input"), dy = f(dyt, "output gradient");
         final float[] dw = f(dwt, "sparse weight gradient");
         if (usesDepthwiseKernels(g)) {
-            Depthwise.weightGrad(parallel, g, xSel, sel, dy, dw);
+            if (channelVectorized(g, ns)) {
+                DepthwiseChannels.weightGrad(parallel, g, xSel, sel, dy, dw);
+            } else {
+                Depthwise.weightGrad(parallel, g, xSel, sel, dy, dw);
+            }
         } else {
             int parts = Math.max(0, Math.min(batch, parallel.threads()) - 1);
             ConvGemm.weightGrad(parallel, g, xSel, sel, dy, dw, partials(parts, dw.length));

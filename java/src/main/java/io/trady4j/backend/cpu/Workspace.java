@@ -9,11 +9,14 @@ final class Workspace {
     private static final ThreadLocal<Workspace> LOCAL = ThreadLocal.withInitial(Workspace::new);
 
     /** Row sets, by purpose. */
-    static final int PANEL = 0, ACC = 1, COLS = 2, TAPS = 3;
+    static final int PANEL = 0, ACC = 1, COLS = 2, TAPS = 3, PIX_IN = 4, PIX_OUT = 5;
     /** Flat buffers, by purpose. */
     static final int BUF_A = 0, BUF_B = 1, BUF_C = 2, BUF_D = 3, BUF_PART = 4;
 
-    private final float[][][] rows = new float[4][][];
+    private final float[][][] rows = new float[6][][];
+    private float[][] pointers = new float[0][];
+    private float[] zero = new float[0];
+    private float[] sink = new float[0];
     private final float[][] bufs = new float[5][];
     private final float[][][] phases = new float[1][][];
 
@@ -31,6 +34,30 @@ final class Workspace {
             rows[which] = r;
         }
         return r;
+    }
+
+    /** A table of at least {@code count} row references, for the caller to fill. */
+    float[][] pointers(int count) {
+        if (pointers.length < count) {
+            pointers = new float[count][];
+        }
+        return pointers;
+    }
+
+    /** A row of at least {@code length} zeros; callers must never write to it. */
+    float[] zeros(int length) {
+        if (zero.length < length) {
+            zero = new float[length];
+        }
+        return zero;
+    }
+
+    /** A row of at least {@code length} floats that absorbs writes nobody reads. */
+    float[] sink(int length) {
+        if (sink.length < length) {
+            sink = new float[length];
+        }
+        return sink;
     }
 
     /** A flat buffer of at least {@code length} floats (contents undefined). */

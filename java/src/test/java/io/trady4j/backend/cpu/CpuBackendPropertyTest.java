@@ -127,6 +127,67 @@ class CpuBackendPropertyTest {
         });
     }
 
+    /** A random depthwise (maybe with a multiplier) geometry, small or layer-like. */
+    private static ConvCase randomDepthwise(Random rnd) {
+        int c = 1 + rnd.nextInt(rnd.nextBoolean() ? 8 : 80);
+        int mult = rnd.nextInt(3) == 0 ? 2 : 1;
+        int[] kernels = {1, 3, 5, 7};
+        int d = kernels[rnd.nextInt(4)];
+        Conv2dSpec spec = new Conv2dSpec(c, c * mult, d, 1 + rnd.nextInt(2), rnd.nextInt(4), 1 + rnd.nextInt(2), c);
+        int min = Math.max(1, spec.effectiveKernel() - 2 * spec.padding());
+        int h = min + rnd.nextInt(rnd.nextBoolean() ? 6 : 20), w = min + rnd.nextInt(12);
+        return new ConvCase(spec, 1 + rnd.nextInt(3), h, w);
+    }
+
+    /** Both depthwise layouts (channels as the vector, polyphase planes) on the same random cases. */
+    @Test
+    void depthwiseLayoutsBothMatchReference() {
+        int savedMin = CpuBackend.channelVectorMin, savedPlane = CpuBackend.channelVectorMaxPlane;
+        try {
+            forAll("depthwise layouts", 60, (rnd, desc) -> {
+                CpuBackend be = pick(rnd, desc);
+                boolean channels = rnd.nextBoolean();
+                CpuBackend.channelVectorMin = channels ? 1 : Integer.MAX_VALUE;
+                CpuBackend.channelVectorMaxPlane = channels ? Integer.MAX_VALUE : 0;
+                ConvCase cc = randomDepthwise(rnd);
+                Conv2dSpec s = cc.spec();
+                Activation act = randomAct(rnd);
+                int[] sel = randomSelection(rnd, s.inChannels());
+                desc.append(channels ? "channel-vector layout; " : "polyphase layout; ").append(cc).append(", ")
+                        .append(act).append(", S=").append(Arrays.toString(sel));
+                int ho = s.outSize(cc.h()), wo = s.outSize(cc.w()), c = s.inChannels(), co = s.outChannels();
+                float[] x = convValues(rnd, cc.batch() * c * cc.h() * cc.w(), 3f);
+                float[] w = randoms(rnd, s.weightShape().numel());
+                float[] b = randoms(rnd, co);
+                float[] dy = randoms(rnd, cc.batch() * co * ho * wo);
+                float[] xSel = toFloats(Reference64.gather(x, cc.batch(), c, cc.h() * cc.w(), sel));
+                try (Tensor xt = upload(be, x, cc.batch(), c, cc.h(), cc.w());
+                     Tensor wt = be.upload(w, s.weightShape(), io.trady4j.tensor.MemoryCategory.PARAMETER);
+                     Tensor bt = upload(be, b, co);
+                     Tensor yt = poisoned(be, cc.batch(), co, ho, wo);
+                     Tensor dyt = upload(be, dy, cc.batch(), co, ho, wo);
+                     Tensor dx = poisoned(be, cc.batch(), c, cc.h(), cc.w());
+                     Tensor xs = upload(be, xSel, cc.batch(), sel.length, cc.h(), cc.w());
+                     ChannelIndex idx = selection(be, sel, c);
+                     Tensor dw = poisoned(be, s.sparseWeightGradShape(sel.length).dims())) {
+                    be.conv2d(xt, wt, bt, s, act, yt);
+                    assertClose("y", be, yt, Reference64.conv2d(x, cc.batch(), cc.h(), cc.w(), w, b, s, act),
+                            Reference64.conv2d(abs(x), cc.batch(), cc.h(), cc.w(), abs(w), abs(b), s, Activation.NONE));
+                    be.conv2dDx(dyt, wt, s, dx);
+                    assertClose("dx", be, dx, Reference64.conv2dDx(dy, cc.batch(), cc.h(), cc.w(), w, s),
+                            Reference64.conv2dDx(abs(dy), cc.batch(), cc.h(), cc.w(), abs(w), s));
+                    be.conv2dDwSparse(xs, dyt, idx, s, dw);
+                    assertClose("dwSel", be, dw,
+                            Reference64.sliceDw(Reference64.conv2dDwFull(x, cc.batch(), cc.h(), cc.w(), dy, s), s, sel),
+                            Reference64.sliceDw(Reference64.conv2dDwFull(abs(x), cc.batch(), cc.h(), cc.w(), abs(dy), s), s, sel));
+                }
+            });
+        } finally {
+            CpuBackend.channelVectorMin = savedMin;
+            CpuBackend.channelVectorMaxPlane = savedPlane;
+        }
+    }
+
     @Test
     void sparseWeightGradientLayoutForDepthwise() {
         Conv2dSpec dw = Conv2dSpec.depthwise(6, 3, 1, 1);
