@@ -15,7 +15,9 @@ import java.util.Random;
 /**
  * A development timer, not the benchmark of record (that is JMH, {@link ConvBenchmark}): median
  * wall time of conv forward, dense and sparse dW and dx per layer, for quick before/after checks.
- * Usage: java -cp benchmarks.jar io.trady4j.bench.Quick [layer-name-prefix] [batch] [reps]
+ * Usage: java -cp benchmarks.jar io.trady4j.bench.Quick [layer-name-prefix] [batch] [reps] [threads] [min|median]
+ * With 1 thread the backend runs on the calling thread and the timer is that thread's CPU time, which
+ * other processes on a shared machine cannot inflate.
  */
 public final class Quick {
     private Quick() {
@@ -25,8 +27,11 @@ public final class Quick {
         String prefix = args.length > 0 ? args[0] : "mbv2";
         int batch = args.length > 1 ? Integer.parseInt(args[1]) : 32;
         int reps = args.length > 2 ? Integer.parseInt(args[2]) : 7;
+        int threads = args.length > 3 ? Integer.parseInt(args[3]) : Runtime.getRuntime().availableProcessors();
+        useMin = args.length > 4 && args[4].equals("min");
+        cpuTime = threads == 1;
         double[] densities = {0.01, 0.1, 1.0};
-        try (CpuBackend be = new CpuBackend()) {
+        try (CpuBackend be = new CpuBackend(threads)) {
             System.out.printf(Locale.ROOT, "%-28s %9s %9s %9s %9s %9s %9s%n", "layer (ms)", "fwd", "gather10", "dw1%",
                     "dw10%", "dw100%", "dx");
             double[] tot = new double[6];
@@ -89,17 +94,25 @@ public final class Quick {
         return be.channelIndex(s, channels);
     }
 
+    static boolean useMin, cpuTime;
+    private static final java.lang.management.ThreadMXBean MX = java.lang.management.ManagementFactory.getThreadMXBean();
+
+    private static long now() {
+        return cpuTime ? MX.getCurrentThreadCpuTime() : System.nanoTime();
+    }
+
     static double time(int reps, Runnable r) {
-        for (int i = 0; i < 3; i++) {
+        long warm = now() + 400_000_000L; // C2 needs a while on the first layer that uses a path
+        for (int i = 0; i < 3 || now() < warm; i++) {
             r.run();
         }
         double[] t = new double[reps];
         for (int i = 0; i < reps; i++) {
-            long t0 = System.nanoTime();
+            long t0 = now();
             r.run();
-            t[i] = (System.nanoTime() - t0) / 1e6;
+            t[i] = (now() - t0) / 1e6;
         }
         Arrays.sort(t);
-        return t[reps / 2];
+        return useMin ? t[0] : t[reps / 2];
     }
 }

@@ -16,36 +16,55 @@ final class ConvGemm {
     private ConvGemm() {
     }
 
-    /** Column block for q in [0, total): at most 256, a multiple of 16, and enough blocks to keep every thread busy. */
+    /** Column block for q in [0, total): a multiple of 16, at most 256, at least 64 where there are that many. */
     static int columnBlock(long total, int tasksPerBlock, int threads) {
-        long perThread = (total * tasksPerBlock + 4L * threads - 1) / (4L * threads);
-        long nc = Math.max(16, Math.min(256, (perThread + 15) / 16 * 16));
-        return (int) Math.min(nc, Math.max(1, total));
+        long perThread = (total * tasksPerBlock + 2L * threads - 1) / (2L * threads);
+        long nc = Math.max(Math.min(64, (total + 15) / 16 * 16), Math.min(256, (perThread + 15) / 16 * 16));
+        return (int) Math.max(1, Math.min(nc, (total + 15) / 16 * 16));
+    }
+
+    /** Output-row chunks per column block: split M too when there are fewer blocks than 2 per thread. */
+    static int rowChunks(int m, int tasks, int threads) {
+        int want = (2 * threads + tasks - 1) / tasks;
+        return Math.max(1, Math.min(want, m / 32));
     }
 
     /** y = act(conv(x, w) + bias) for every group; act is 0 none, 1 ReLU, 2 ReLU6. */
     static void forward(Parallel par, Geometry g, float[] x, float[] w, float[] bias, int act, float[] y) {
-        final int k = g.cg * g.d2;
+        final int k = g.cg * g.d2, k4 = (k + 3) & ~3;
+        final float[] wp = Gemm.packA(g.cout, k, w, 0, k, 1); // rows of k4, zero-padded
         final int total = g.batch * g.outPlane;
         final int nc = columnBlock(total, g.groups, par.threads());
         final int blocks = (total + nc - 1) / nc;
-        par.forRange(blocks * g.groups, t -> {
-            int grp = t % g.groups, q0 = (t / g.groups) * nc, n = Math.min(nc, total - q0);
+        final int chunks = rowChunks(g.mg, blocks * g.groups, par.threads());
+        final int rows = (g.mg + chunks - 1) / chunks;
+        par.forRange(blocks * g.groups * chunks, t -> {
+            int chunk = t % chunks, rest = t / chunks;
+            int grp = rest % g.groups, q0 = (rest / g.groups) * nc, n = Math.min(nc, total - q0);
+            int m0 = chunk * rows, m1 = Math.min(g.mg, m0 + rows);
+            if (m0 >= m1) {
+                return;
+            }
             Workspace ws = Workspace.get();
-            float[][] acc = ws.rows(Workspace.ACC, g.mg, nc);
-            for (int k0 = 0; k0 < k; k0 += KC) {
-                int kn = Math.min(KC, k - k0);
+            float[][] acc = ws.rows(Workspace.ACC, m1 - m0, nc);
+            for (int k0 = 0; k0 < k4; k0 += KC) {
+                int kn = Math.min(KC, k4 - k0);
                 float[][] panel = ws.rows(Workspace.PANEL, kn, nc);
                 for (int kk = 0; kk < kn; kk++) {
-                    int row = k0 + kk, ci = row / g.d2, tap = row - ci * g.d2;
+                    int row = k0 + kk;
+                    if (row >= k) {
+                        java.util.Arrays.fill(panel[kk], 0, n, 0f);
+                        continue;
+                    }
+                    int ci = row / g.d2, tap = row - ci * g.d2;
                     packColumns(g, x, grp * g.cg + ci, tap / g.d, tap % g.d, q0, n, panel[kk]);
                 }
-                Gemm.run(g.mg, n, kn, w, grp * g.mg * k + k0, k, 1, panel, acc, k0 == 0);
+                Gemm.run(m1 - m0, n, kn, wp, (grp * g.mg + m0) * k4 + k0, k4, 1, panel, acc, k0 == 0);
             }
-            for (int o = 0; o < g.mg; o++) {
+            for (int o = m0; o < m1; o++) {
                 int oc = grp * g.mg + o;
-                Gemm.biasAct(acc[o], n, bias == null ? 0f : bias[oc], act);
-                scatterColumns(acc[o], q0, n, y, g.cout, oc, g.outPlane);
+                Gemm.biasAct(acc[o - m0], n, bias == null ? 0f : bias[oc], act);
+                scatterColumns(acc[o - m0], q0, n, y, g.cout, oc, g.outPlane);
             }
         });
     }
@@ -58,7 +77,7 @@ final class ConvGemm {
             int len = Math.min(n - jj, g.outPlane - p);
             int off = (b * g.c + ch) * g.plane;
             if (g.pointwise) {
-                System.arraycopy(x, off + p, dst, jj, len);
+                Gemm.copy(x, off + p, dst, jj, len);
             } else {
                 g.gatherRow(x, off, kh, kw, p, len, dst, jj);
             }
@@ -73,7 +92,7 @@ final class ConvGemm {
         while (jj < n) {
             int b = q / plane, p = q - b * plane;
             int len = Math.min(n - jj, plane - p);
-            System.arraycopy(src, jj, dst, (b * channels + ch) * plane + p, len);
+            Gemm.copy(src, jj, dst, (b * channels + ch) * plane + p, len);
             jj += len;
             q += len;
         }
@@ -123,7 +142,7 @@ final class ConvGemm {
                 while (jj < n) {
                     int b = q / g.outPlane, p = q - b * g.outPlane;
                     int len = Math.min(n - jj, g.outPlane - p);
-                    System.arraycopy(dy, (b * g.cout + oc) * g.outPlane + p, panel[oo], jj, len);
+                    Gemm.copy(dy, (b * g.cout + oc) * g.outPlane + p, panel[oo], jj, len);
                     jj += len;
                     q += len;
                 }

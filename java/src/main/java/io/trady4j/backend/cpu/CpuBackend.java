@@ -182,10 +182,12 @@ public final class CpuBackend implements Backend {
 
     /** Depthwise layouts: channels as the vector (many channels, small planes) or polyphase planes. */
     static int channelVectorMin = Integer.getInteger("trady4j.cpu.dwChannelMin", 64);
-    static int channelVectorMaxPlane = Integer.getInteger("trady4j.cpu.dwChannelMaxPlane", 1024);
+    static int channelVectorMaxPlane = Integer.getInteger("trady4j.cpu.dwChannelMaxPlane", 256);
+    /** The weight gradient vectorizes over the selected channels, padded to 48 lanes: worth it from 12 on small planes. */
+    static int channelVectorMinSelected = Integer.getInteger("trady4j.cpu.dwChannelMinSelected", 12);
 
     private static boolean channelVectorized(Geometry g, int vectorLength) {
-        return vectorLength >= channelVectorMin && g.plane <= channelVectorMaxPlane;
+        return vectorLength >= channelVectorMin && g.outPlane <= channelVectorMaxPlane;
     }
 
     /** xSel[b, j] = x[b, S_j] (whole planes), parallel over samples. */
@@ -235,7 +237,7 @@ public final class CpuBackend implements Backend {
         final float[] xSel = f(xSelT, "gathered input"), dy = f(dyt, "output gradient");
         final float[] dw = f(dwt, "sparse weight gradient");
         if (usesDepthwiseKernels(g)) {
-            if (channelVectorized(g, ns)) {
+            if (ns >= channelVectorMinSelected && g.outPlane <= channelVectorMaxPlane) {
                 DepthwiseChannels.weightGrad(parallel, g, xSel, sel, dy, dw);
             } else {
                 Depthwise.weightGrad(parallel, g, xSel, sel, dy, dw);

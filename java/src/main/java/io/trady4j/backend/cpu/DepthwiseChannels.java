@@ -13,6 +13,9 @@ import java.util.Arrays;
  * and H·W small, where the polyphase kernels of {@link Depthwise} copy too many short rows.
  */
 final class DepthwiseChannels {
+    /** Shortest loop C2 runs vectorized (measured on JDK 25: scalar below 48 floats). */
+    static final int PAD_TO = 48;
+
     private DepthwiseChannels() {
     }
 
@@ -29,14 +32,59 @@ final class DepthwiseChannels {
         return wt;
     }
 
-    /** rows[p][j] = src[(b·channels + ch(j))·plane + p] for j < n, where ch(j) = chan[j] (or j when chan is null) times mult plus add. */
+    /**
+     * rows[p][j] = src[(b·channels + ch(j))·plane + p] for j < n, where ch(j) = (chan == null ? j : chan[j])·mult + add.
+     * Eight pixel rows at a time, so the row references stay in registers.
+     */
     private static void transposeIn(float[] src, int b, int channels, int plane, int n, int[] chan, int mult, int add,
                                     float[][] rows) {
-        for (int j = 0; j < n; j++) {
-            int ch = (chan == null ? j : chan[j]) * mult + add;
-            int off = (b * channels + ch) * plane;
-            for (int p = 0; p < plane; p++) {
-                rows[p][j] = src[off + p];
+        int p = 0;
+        for (; p + 8 <= plane; p += 8) {
+            float[] r0 = rows[p], r1 = rows[p + 1], r2 = rows[p + 2], r3 = rows[p + 3];
+            float[] r4 = rows[p + 4], r5 = rows[p + 5], r6 = rows[p + 6], r7 = rows[p + 7];
+            for (int j = 0; j < n; j++) {
+                int off = (b * channels + (chan == null ? j : chan[j]) * mult + add) * plane + p;
+                r0[j] = src[off];
+                r1[j] = src[off + 1];
+                r2[j] = src[off + 2];
+                r3[j] = src[off + 3];
+                r4[j] = src[off + 4];
+                r5[j] = src[off + 5];
+                r6[j] = src[off + 6];
+                r7[j] = src[off + 7];
+            }
+        }
+        for (; p < plane; p++) {
+            float[] r0 = rows[p];
+            for (int j = 0; j < n; j++) {
+                r0[j] = src[(b * channels + (chan == null ? j : chan[j]) * mult + add) * plane + p];
+            }
+        }
+    }
+
+    /** dst[(b·channels + c·mult + add)·plane + p] = rows[p][c] for c < n; eight pixel rows at a time. */
+    private static void transposeOut(float[][] rows, int n, float[] dst, int b, int channels, int plane, int mult,
+                                     int add) {
+        int p = 0;
+        for (; p + 8 <= plane; p += 8) {
+            float[] r0 = rows[p], r1 = rows[p + 1], r2 = rows[p + 2], r3 = rows[p + 3];
+            float[] r4 = rows[p + 4], r5 = rows[p + 5], r6 = rows[p + 6], r7 = rows[p + 7];
+            for (int c = 0; c < n; c++) {
+                int off = (b * channels + c * mult + add) * plane + p;
+                dst[off] = r0[c];
+                dst[off + 1] = r1[c];
+                dst[off + 2] = r2[c];
+                dst[off + 3] = r3[c];
+                dst[off + 4] = r4[c];
+                dst[off + 5] = r5[c];
+                dst[off + 6] = r6[c];
+                dst[off + 7] = r7[c];
+            }
+        }
+        for (; p < plane; p++) {
+            float[] r0 = rows[p];
+            for (int c = 0; c < n; c++) {
+                dst[(b * channels + c * mult + add) * plane + p] = r0[c];
             }
         }
     }
@@ -81,8 +129,23 @@ final class DepthwiseChannels {
                 for (int oh = 0; oh < g.ho; oh++) {
                     for (int ow = 0; ow < g.wo; ow++) {
                         float[] acc = yr[oh * g.wo + ow];
-                        System.arraycopy(bm, 0, acc, 0, n);
                         int t = 0;
+                        if (g.d2 >= 4) { // first four taps start from the bias instead of a copy of it
+                            int i0 = tapIndex(g, oh, ow, 0, 0), i1 = tapIndex(g, oh, ow, 1 / g.d, 1 % g.d);
+                            int i2 = tapIndex(g, oh, ow, 2 / g.d, 2 % g.d), i3 = tapIndex(g, oh, ow, 3 / g.d, 3 % g.d);
+                            fma4init(n, bm, wt[m * g.d2], ptr[i0], wt[m * g.d2 + 1], ptr[i1], wt[m * g.d2 + 2], ptr[i2],
+                                    wt[m * g.d2 + 3], ptr[i3], acc);
+                            t = 4;
+                        } else {
+                            System.arraycopy(bm, 0, acc, 0, n);
+                        }
+                        if (g.d2 == 9) { // 3x3: taps 4..8 and the activation in one pass
+                            int wb = m * g.d2 + 4;
+                            fma5act(n, wt[wb], ptr[tapIndex(g, oh, ow, 1, 1)], wt[wb + 1], ptr[tapIndex(g, oh, ow, 1, 2)],
+                                    wt[wb + 2], ptr[tapIndex(g, oh, ow, 2, 0)], wt[wb + 3], ptr[tapIndex(g, oh, ow, 2, 1)],
+                                    wt[wb + 4], ptr[tapIndex(g, oh, ow, 2, 2)], acc, act);
+                            continue;
+                        }
                         for (; t + 4 <= g.d2; t += 4) {
                             int i0 = tapIndex(g, oh, ow, t / g.d, t % g.d), i1 = tapIndex(g, oh, ow, (t + 1) / g.d, (t + 1) % g.d);
                             int i2 = tapIndex(g, oh, ow, (t + 2) / g.d, (t + 2) % g.d), i3 = tapIndex(g, oh, ow, (t + 3) / g.d, (t + 3) % g.d);
@@ -98,14 +161,40 @@ final class DepthwiseChannels {
                         Gemm.biasAct(acc, n, 0f, act);
                     }
                 }
-                for (int c = 0; c < n; c++) {
-                    int off = (b * g.cout + c * g.mg + m) * g.outPlane;
-                    for (int p = 0; p < g.outPlane; p++) {
-                        y[off + p] = yr[p][c];
-                    }
-                }
+                transposeOut(yr, n, y, b, g.cout, g.outPlane, g.mg, m);
             }
         });
+    }
+
+    private static void fma4init(int n, float[] init, float[] w0, float[] x0, float[] w1, float[] x1, float[] w2,
+                                 float[] x2, float[] w3, float[] x3, float[] acc) {
+        for (int c = 0; c < n; c++) {
+            acc[c] = Math.fma(w3[c], x3[c], Math.fma(w2[c], x2[c], Math.fma(w1[c], x1[c], Math.fma(w0[c], x0[c], init[c]))));
+        }
+    }
+
+    private static void fma5act(int n, float[] w0, float[] x0, float[] w1, float[] x1, float[] w2, float[] x2,
+                                float[] w3, float[] x3, float[] w4, float[] x4, float[] acc, int act) {
+        switch (act) {
+            case 0 -> {
+                for (int c = 0; c < n; c++) {
+                    acc[c] = Math.fma(w4[c], x4[c], Math.fma(w3[c], x3[c], Math.fma(w2[c], x2[c],
+                            Math.fma(w1[c], x1[c], Math.fma(w0[c], x0[c], acc[c])))));
+                }
+            }
+            case 1 -> {
+                for (int c = 0; c < n; c++) {
+                    acc[c] = Math.max(Math.fma(w4[c], x4[c], Math.fma(w3[c], x3[c], Math.fma(w2[c], x2[c],
+                            Math.fma(w1[c], x1[c], Math.fma(w0[c], x0[c], acc[c]))))), 0f);
+                }
+            }
+            default -> {
+                for (int c = 0; c < n; c++) {
+                    acc[c] = Math.min(Math.max(Math.fma(w4[c], x4[c], Math.fma(w3[c], x3[c], Math.fma(w2[c], x2[c],
+                            Math.fma(w1[c], x1[c], Math.fma(w0[c], x0[c], acc[c]))))), 0f), 6f);
+                }
+            }
+        }
     }
 
     private static void fma4(int n, float[] w0, float[] x0, float[] w1, float[] x1, float[] w2, float[] x2, float[] w3,
@@ -140,12 +229,7 @@ final class DepthwiseChannels {
                     }
                 }
             }
-            for (int c = 0; c < n; c++) {
-                int off = (b * g.c + c) * g.plane;
-                for (int p = 0; p < g.plane; p++) {
-                    dx[off + p] = dxr[p][c];
-                }
-            }
+            transposeOut(dxr, n, dx, b, g.c, g.plane, 1, 0);
         });
     }
 
@@ -154,16 +238,18 @@ final class DepthwiseChannels {
         int ns = sel.size();
         int[] chan = sel.toArray();
         int tasks = Math.min(g.batch, par.threads());
-        float[][][] acc = new float[tasks][g.mg * g.d2][ns];
+        // vector length padded to 48, where C2's vectorized main loop starts; lanes >= ns hold junk and are ignored
+        int nv = Math.max(ns, PAD_TO);
+        float[][][] acc = new float[tasks][g.mg * g.d2][nv];
         par.forRange(tasks, task -> {
             Workspace ws = Workspace.get();
             float[][] a = acc[task];
-            float[][] xr = ws.rows(Workspace.PIX_IN, g.plane, ns);
-            float[][] dyr = ws.rows(Workspace.PIX_OUT, g.outPlane, ns);
+            float[][] xr = ws.rows(Workspace.PIX_IN, g.plane, nv);
+            float[][] dyr = ws.rows(Workspace.PIX_OUT, g.outPlane, nv);
             int b0 = g.batch * task / tasks, b1 = g.batch * (task + 1) / tasks;
             for (int b = b0; b < b1; b++) {
                 transposeIn(xSel, b, ns, g.plane, ns, null, 1, 0, xr);
-                float[][] ptr = padded(g, xr, ws.zeros(ns), ws);
+                float[][] ptr = padded(g, xr, ws.zeros(nv), ws);
                 for (int m = 0; m < g.mg; m++) {
                     transposeIn(dy, b, g.cout, g.outPlane, ns, chan, g.mg, m, dyr);
                     for (int oh = 0; oh < g.ho; oh++) {
@@ -171,7 +257,7 @@ final class DepthwiseChannels {
                             float[] gy = dyr[oh * g.wo + ow];
                             for (int t = 0; t < g.d2; t++) {
                                 float[] av = a[m * g.d2 + t], xv = ptr[tapIndex(g, oh, ow, t / g.d, t % g.d)];
-                                for (int j = 0; j < ns; j++) {
+                                for (int j = 0; j < nv; j++) {
                                     av[j] = Math.fma(gy[j], xv[j], av[j]);
                                 }
                             }

@@ -92,6 +92,36 @@ final class Gemm {
         }
     }
 
+    /**
+     * Copies len floats; short runs (planes of 4×4 or 8×8 pixels) in a plain loop, which beats the
+     * System.arraycopy stub call below a few dozen elements.
+     */
+    static void copy(float[] src, int srcPos, float[] dst, int dstPos, int len) {
+        if (len < 32) {
+            for (int i = 0; i < len; i++) {
+                dst[dstPos + i] = src[srcPos + i];
+            }
+        } else {
+            System.arraycopy(src, srcPos, dst, dstPos, len);
+        }
+    }
+
+    /**
+     * A packed copy of an M×K operand, A(i, k) = a[aOff + i·ars + k·acs], as rows of roundUp(K, 4)
+     * with zeros beyond K, so that {@link #run} never needs its one-k remainder tiles; the caller
+     * zero-fills panel rows K .. roundUp(K, 4) − 1 to match.
+     */
+    static float[] packA(int m, int k, float[] a, int aOff, int ars, int acs) {
+        int k4 = (k + 3) & ~3;
+        float[] p = new float[m * k4];
+        for (int i = 0; i < m; i++) {
+            for (int kk = 0; kk < k; kk++) {
+                p[i * k4 + kk] = a[aOff + i * ars + kk * acs];
+            }
+        }
+        return p;
+    }
+
     /** c[0..n) += a · b[0..n). */
     static void axpy(int n, float a, float[] b, float[] c) {
         for (int j = 0; j < n; j++) {

@@ -143,11 +143,13 @@ class CpuBackendPropertyTest {
     @Test
     void depthwiseLayoutsBothMatchReference() {
         int savedMin = CpuBackend.channelVectorMin, savedPlane = CpuBackend.channelVectorMaxPlane;
+        int savedSel = CpuBackend.channelVectorMinSelected;
         try {
             forAll("depthwise layouts", 60, (rnd, desc) -> {
                 CpuBackend be = pick(rnd, desc);
                 boolean channels = rnd.nextBoolean();
                 CpuBackend.channelVectorMin = channels ? 1 : Integer.MAX_VALUE;
+                CpuBackend.channelVectorMinSelected = channels ? 1 : Integer.MAX_VALUE;
                 CpuBackend.channelVectorMaxPlane = channels ? Integer.MAX_VALUE : 0;
                 ConvCase cc = randomDepthwise(rnd);
                 Conv2dSpec s = cc.spec();
@@ -185,6 +187,7 @@ class CpuBackendPropertyTest {
         } finally {
             CpuBackend.channelVectorMin = savedMin;
             CpuBackend.channelVectorMaxPlane = savedPlane;
+            CpuBackend.channelVectorMinSelected = savedSel;
         }
     }
 
