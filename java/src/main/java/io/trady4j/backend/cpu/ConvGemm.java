@@ -107,33 +107,52 @@ final class ConvGemm {
             final int blocks = (total + nc - 1) / nc;
             par.forRange(blocks * g.groups, t -> {
                 int grp = t % g.groups, q0 = (t / g.groups) * nc, n = Math.min(nc, total - q0);
-                float[][] acc = dxColumns(g, dy, w, grp, q0, n, nc, k);
+                float[][] acc = dxColumns(g, dy, w, grp, q0, n, nc, k, 0, k);
                 for (int ci = 0; ci < g.cg; ci++) {
                     scatterColumns(acc[ci], q0, n, dx, g.c, grp * g.cg + ci, g.plane);
                 }
             });
             return;
         }
-        // col2im adds into overlapping input pixels: one task owns one sample and group.
-        final int nc = Math.min(256, Math.max(16, (g.outPlane + 15) / 16 * 16));
-        par.forRange(g.batch * g.groups, t -> {
-            int b = t / g.groups, grp = t % g.groups;
-            java.util.Arrays.fill(dx, (b * g.c + grp * g.cg) * g.plane, (b * g.c + (grp + 1) * g.cg) * g.plane, 0f);
-            for (int p0 = 0; p0 < g.outPlane; p0 += nc) {
-                int n = Math.min(nc, g.outPlane - p0);
-                float[][] acc = dxColumns(g, dy, w, grp, b * g.outPlane + p0, n, nc, k);
-                for (int row = 0; row < k; row++) {
+        // col2im adds into overlapping pixels of the same input channel: a task owns whole samples (as
+        // many as fit in 256 columns) and a range of input channels, so tasks never write the same dx.
+        final int spb = Math.max(1, Math.min(g.batch, 256 / g.outPlane));
+        final int blocks = (g.batch + spb - 1) / spb;
+        final int nc = Math.min(256, spb * g.outPlane);
+        final int cchunks = Math.max(1, Math.min(g.cg / 8, (2 * par.threads() + blocks * g.groups - 1)
+                / (blocks * g.groups)));
+        par.forRange(blocks * g.groups * cchunks, t -> {
+            int cc = t % cchunks, rest = t / cchunks, grp = rest % g.groups, blk = rest / g.groups;
+            int c0 = g.cg * cc / cchunks, c1 = g.cg * (cc + 1) / cchunks;
+            int b0 = blk * spb, b1 = Math.min(g.batch, b0 + spb);
+            for (int b = b0; b < b1; b++) {
+                java.util.Arrays.fill(dx, (b * g.c + grp * g.cg + c0) * g.plane, (b * g.c + grp * g.cg + c1) * g.plane, 0f);
+            }
+            int qEnd = b1 * g.outPlane;
+            for (int q0 = b0 * g.outPlane; q0 < qEnd; q0 += nc) {
+                int n = Math.min(nc, qEnd - q0);
+                float[][] acc = dxColumns(g, dy, w, grp, q0, n, nc, k, c0 * g.d2, c1 * g.d2);
+                for (int row = c0 * g.d2; row < c1 * g.d2; row++) {
                     int ci = row / g.d2, tap = row - ci * g.d2;
-                    g.scatterAddRow(acc[row], 0, tap / g.d, tap % g.d, p0, n, dx, (b * g.c + grp * g.cg + ci) * g.plane);
+                    // columns q0 .. q0 + n − 1 may span several samples
+                    int q = q0, jj = 0;
+                    while (jj < n) {
+                        int b = q / g.outPlane, p = q - b * g.outPlane, len = Math.min(n - jj, g.outPlane - p);
+                        g.scatterAddRow(acc[row - c0 * g.d2], jj, tap / g.d, tap % g.d, p, len, dx,
+                                (b * g.c + grp * g.cg + ci) * g.plane);
+                        jj += len;
+                        q += len;
+                    }
                 }
             }
         });
     }
 
-    /** acc[row][jj] = Σ_o W[grp·mg + o, row] · dY[column q0 + jj, grp·mg + o] for the k = C/g·D² rows. */
-    private static float[][] dxColumns(Geometry g, float[] dy, float[] w, int grp, int q0, int n, int nc, int k) {
+    /** acc[row − r0][jj] = Σ_o W[grp·mg + o, row] · dY[column q0 + jj, grp·mg + o] for rows r0 .. r1 − 1 of k = C/g·D². */
+    private static float[][] dxColumns(Geometry g, float[] dy, float[] w, int grp, int q0, int n, int nc, int k,
+                                       int r0, int r1) {
         Workspace ws = Workspace.get();
-        float[][] acc = ws.rows(Workspace.ACC, k, nc);
+        float[][] acc = ws.rows(Workspace.ACC, r1 - r0, nc);
         for (int o0 = 0; o0 < g.mg; o0 += KC) {
             int on = Math.min(KC, g.mg - o0);
             float[][] panel = ws.rows(Workspace.PANEL, on, nc);
@@ -148,7 +167,7 @@ final class ConvGemm {
                 }
             }
             // A(row, o) = W[grp·mg + o0 + o, row]: row stride 1, column stride k
-            Gemm.run(k, n, on, w, (grp * g.mg + o0) * k, 1, k, panel, acc, o0 == 0);
+            Gemm.run(r1 - r0, n, on, w, (grp * g.mg + o0) * k + r0, 1, k, panel, acc, o0 == 0);
         }
         return acc;
     }

@@ -130,7 +130,13 @@ final class PropertyHarness {
         int batch = 1 + rnd.nextInt(4);
         Conv2dSpec spec;
         int h;
-        switch (rnd.nextInt(5)) {
+        switch (rnd.nextInt(6)) {
+            case 5 -> { // many input channels, small planes (ResNet's last stages): channel-chunked col2im
+                int groups = 1 + rnd.nextInt(2);
+                spec = new Conv2dSpec(groups * (16 + rnd.nextInt(40)), groups * (1 + rnd.nextInt(12)),
+                        1 + 2 * rnd.nextInt(2), 1 + rnd.nextInt(2), rnd.nextInt(2), 1, groups);
+                h = 3 + rnd.nextInt(6);
+            }
             case 0 -> { // depthwise 3x3 (MobileNet), maybe with a multiplier, planes > 2048 pixels
                 int c = 1 + rnd.nextInt(5);
                 spec = new Conv2dSpec(c, c * (1 + rnd.nextInt(2)), 3, 1 + rnd.nextInt(2), 1, 1, c);
