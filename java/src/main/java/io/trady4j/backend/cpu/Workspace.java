@@ -9,29 +9,35 @@ final class Workspace {
     private static final ThreadLocal<Workspace> LOCAL = ThreadLocal.withInitial(Workspace::new);
 
     /** Row sets, by purpose. */
-    static final int PANEL = 0, ACC = 1, COLS = 2, TAPS = 3, PIX_IN = 4, PIX_OUT = 5;
+    static final int PANEL = 0, ACC = 1, COLS = 2, TAPS = 3, PIX_IN = 4, PIX_OUT = 5, PHASES = 6;
     /** Flat buffers, by purpose. */
     static final int BUF_A = 0, BUF_B = 1, BUF_C = 2, BUF_D = 3, BUF_PART = 4;
 
-    private final float[][][] rows = new float[6][][];
+    private final float[][][] rows = new float[7][][];
     private float[][] pointers = new float[0][];
     private float[] zero = new float[0];
     private float[] sink = new float[0];
     private final float[][] bufs = new float[5][];
-    private final float[][][] phases = new float[1][][];
 
     static Workspace get() {
         return LOCAL.get();
     }
 
-    /** At least {@code count} separate rows of at least {@code length} floats each (contents undefined). */
+    /**
+     * At least {@code count} separate rows of at least {@code length} floats each (contents undefined).
+     * Only the rows asked for are grown, so a call with many short rows and one with few long rows do
+     * not together cost many long rows.
+     */
     float[][] rows(int which, int count, int length) {
         float[][] r = rows[which];
-        if (r == null || r.length < count || (count > 0 && r[0].length < length)) {
-            int n = Math.max(count, r == null ? 0 : r.length);
-            int len = Math.max(length, r == null || r.length == 0 ? 0 : r[0].length);
-            r = new float[n][len];
+        if (r == null || r.length < count) {
+            r = r == null ? new float[count][] : java.util.Arrays.copyOf(r, count);
             rows[which] = r;
+        }
+        for (int i = 0; i < count; i++) {
+            if (r[i] == null || r[i].length < length) {
+                r[i] = new float[length];
+            }
         }
         return r;
     }
@@ -72,17 +78,6 @@ final class Workspace {
 
     /** {@code count} separate arrays of at least {@code length} floats, for polyphase planes. */
     float[][] phases(int count, int length) {
-        return rowsIn(phases, 0, count, length);
-    }
-
-    private static float[][] rowsIn(float[][][] holder, int which, int count, int length) {
-        float[][] r = holder[which];
-        if (r == null || r.length < count || r[0].length < length) {
-            int n = Math.max(count, r == null ? 0 : r.length);
-            int len = Math.max(length, r == null ? 0 : r[0].length);
-            r = new float[n][len];
-            holder[which] = r;
-        }
-        return r;
+        return rows(PHASES, count, length);
     }
 }
