@@ -16,8 +16,11 @@ def ratio(a, b):
     return None if a is None or b in (None, 0) else a / b
 
 
+METRIC = "ms"
+
+
 def ms(d):
-    return None if not d else d.get("ms")
+    return None if not d else d.get(METRIC)
 
 
 def shape(l):
@@ -38,20 +41,34 @@ def totals(layers, net, get):
 
 
 def summary(res):
+    """Network totals from medians (the tables' metric) and, as a second row, from minima."""
+    global METRIC
+    main = METRIC
+    out = []
+    for stat, key in (("median", main), ("min", main.replace("_ms", "_min_ms") if main != "ms" else "min_ms")):
+        METRIC = key
+        for row in summary_for(res):
+            row["statistic"] = stat
+            out.append(row)
+    METRIC = main
+    return out
+
+
+def summary_for(res):
     layers = res["layers"]
     out = []
     for net in ("mbv2", "resnet18"):
         if not any(l["net"] == net for l in layers):
             continue
         f_ours = totals(layers, net, lambda l: ms(l["ours"]["forward"]))
-        f_torch = totals(layers, net, lambda l: l["torch"]["forward"]["ms"])
+        f_torch = totals(layers, net, lambda l: ms(l["torch"]["forward"]))
         g_ours = totals(layers, net, lambda l: ms(l["ours"]["forward_gather_10pct"]))
         d100 = totals(layers, net, lambda l: ms(l["ours"]["dw"].get("1.0")))
         d10 = totals(layers, net, lambda l: ms(l["ours"]["dw"].get("0.1")))
         d1 = totals(layers, net, lambda l: ms(l["ours"]["dw"].get("0.01")))
-        t100 = totals(layers, net, lambda l: l["torch"]["dw_dense"]["ms"])
+        t100 = totals(layers, net, lambda l: ms(l["torch"]["dw_dense"]))
         t10 = totals(layers, net, lambda l: ms(l["torch"]["dw_sliced"].get("0.1")))
-        per = [ratio(ms(l["ours"]["forward"]), l["torch"]["forward"]["ms"]) for l in layers if l["net"] == net]
+        per = [ratio(ms(l["ours"]["forward"]), ms(l["torch"]["forward"])) for l in layers if l["net"] == net]
         per = [p for p in per if p is not None]
         within2 = sum(1 for p in per if p <= 2.0)
         out.append({"net": net, "forward_ours_ms": f_ours, "forward_torch_ms": f_torch,
@@ -70,8 +87,8 @@ def markdown(res):
     L.append("")
     L.append(f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs; {res['jdk'][0] if res['jdk'] else ''}; "
              f"{res['threads']} threads on both sides (PyTorch oneDNN={res['torch']['mkldnn']}); batch {res['batch']}, "
-             f"{res['resolution']}×{res['resolution']} inputs. Load average at start / after JMH / end: "
-             f"{m['loadavg_start']} / {m['loadavg_after_jmh']} / {m['loadavg_end']}. {m['note']}.")
+             f"{res['resolution']}×{res['resolution']} inputs. Load average at start / after the measurements / end: "
+             f"{m['loadavg_start']} / {m.get('loadavg_after_measurements', m.get('loadavg_after_jmh'))} / {m['loadavg_end']}. {m['note']}.")
     L.append("")
     L.append(f"Command: `{res['command']}` ({res['wall_minutes']} min). Ours: JMH, {res['jmh']['forks']} fork, "
              f"warm-up {res['jmh']['warmup']}, measurement {res['jmh']['measurement']}, median of iterations. "
@@ -81,18 +98,21 @@ def markdown(res):
     L.append(f"Densities {res['densities_all_layers']} on every layer; {res['densities_sweep_layers']} in addition on "
              f"the sweep subset: {', '.join(res['sweep_layers'])}.")
     L.append("")
+    L.append(f"Timing metric of the tables: {res.get('metric_note', 'wall time')}; the JSON has wall-clock medians "
+             "and minima for both sides as well.")
+    L.append("")
     L.append("## Network totals (Σ over conv layers, each unique shape × the number of layers that have it)")
     L.append("")
-    L.append("| net | forward ours / PyTorch (ms) | ratio | layers within 2× | gather-10% forward / plain | dense dW ours / PyTorch (ms) | ratio | sparse dW 10% / dense | 1% / dense | dW 10% ours / PyTorch sliced (ms) |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|")
+    L.append("| net | statistic | forward ours / PyTorch (ms) | ratio | layers within 2× | gather-10% forward / plain | dense dW ours / PyTorch (ms) | ratio | sparse dW 10% / dense | 1% / dense | dW 10% ours / PyTorch sliced (ms) |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for s in summary(res):
-        L.append(f"| {s['net']} | {fmt(s['forward_ours_ms'], 1)} / {fmt(s['forward_torch_ms'], 1)} | {fmt(s['forward_ratio'], 2)} | "
+        L.append(f"| {s['net']} | {s['statistic']} | {fmt(s['forward_ours_ms'], 1)} / {fmt(s['forward_torch_ms'], 1)} | {fmt(s['forward_ratio'], 2)} | "
                  f"{s['forward_layers_within_2x']} of {s['forward_layers']} | {fmt(s['gather10_over_forward'], 2)} | "
                  f"{fmt(s['dw_dense_ours_ms'], 1)} / {fmt(s['dw_dense_torch_ms'], 1)} | {fmt(s['dw_dense_ratio'], 2)} | "
                  f"{fmt(s['dw10_over_dense'], 3)} | {fmt(s['dw1_over_dense'], 3)} | "
                  f"{fmt(s['dw10_ours_ms'], 1)} / {fmt(s['dw10_torch_sliced_ms'], 1)} |")
     L.append("")
-    L.append("## Per layer (ms, median)")
+    L.append(f"## Per layer (ms, median {res.get('metric_note', 'wall time')})")
     L.append("")
     L.append("| layer | shape | × | fwd ours | fwd PyTorch | ratio | fwd+gather 10% | dW 100% ours | dW PyTorch | ratio | dW 10% (#sel) | 10%/100% | dW 1% (#sel) | 1%/100% | PyTorch sliced 10% |")
     L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -107,6 +127,15 @@ def markdown(res):
                  f"{fmt(d100)} | {fmt(t['dw_dense']['ms'])} | {fmt(ratio(d100, t['dw_dense']['ms']), 2)} | "
                  f"{fmt(d10)} ({s10}) | {fmt(ratio(d10, d100), 2)} | {fmt(d1)} ({s1}) | {fmt(ratio(d1, d100), 2)} | "
                  f"{fmt(ms(t['dw_sliced'].get('0.1')))} |")
+    L.append("")
+    cond = [(l["name"], l.get("conditions") or {}) for l in res["layers"]]
+    reran = [n for n, c in cond if c.get("rerun")]
+    suspect = [f"{n} ({c.get('spread')})" for n, c in cond if (c.get("spread") or 1) >= 1.5]
+    L.append("## Measurement conditions")
+    L.append("")
+    L.append(f"Re-run once because a median was ≥ 1.5× its minimum: {', '.join(reran) or 'none'}. "
+             f"Still ≥ 1.5× after that (treat with care; worst median/min ratio in parentheses): "
+             f"{', '.join(suspect) or 'none'}. Per-layer readings of other processes' CPU use are in the JSON.")
     L.append("")
     L.append("## Density sweep (sparse dW, ms: ours / PyTorch sliced)")
     L.append("")
@@ -135,7 +164,8 @@ def svg(res):
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="10">',
            f'<rect width="{W}" height="{H}" fill="white"/>',
            f'<text x="10" y="18" font-size="13">Sparse weight gradient time vs density, batch {res["batch"]}, '
-           f'{res["threads"]} threads, {res["date"]} ({res["machine"]["cpu"]})</text>',
+           f'{res["threads"]} thread(s), {res.get("metric_note", "wall time").split(" (")[0]}, {res["date"]} '
+           f'({res["machine"]["cpu"]})</text>',
            '<g font-size="11"><line x1="10" y1="34" x2="30" y2="34" stroke="#1f77b4" stroke-width="2"/>'
            '<text x="34" y="38">trady4j CPU (conv2dDwSparse)</text>'
            '<line x1="210" y1="34" x2="230" y2="34" stroke="#ff7f0e" stroke-width="2"/>'
@@ -149,7 +179,7 @@ def svg(res):
         x0, x1, y0, y1 = ox + mx, ox + pw - 10, oy + ph - my, oy + 20
         series = {}
         for key, src in (("ours", l["ours"]["dw"]), ("torch", l["torch"]["dw_sliced"])):
-            pts = sorted((float(d), v["ms"]) for d, v in src.items() if v and v.get("ms"))
+            pts = sorted((float(d), v[METRIC]) for d, v in src.items() if v and v.get(METRIC))
             series[key] = pts
         dense = ms(l["ours"]["dw"].get("1.0"))
         series["ideal"] = [(d, dense * d) for d in (0.01, 1.0)] if dense else []
@@ -190,8 +220,10 @@ def svg(res):
 
 
 def main():
+    global METRIC
     path = sys.argv[1]
     res = json.load(open(path))
+    METRIC = res.get("metric", "ms")
     res["summary"] = summary(res)
     json.dump(res, open(path, "w"), indent=1)
     base = path[:-len(".json")]

@@ -27,17 +27,27 @@ from torch.nn.grad import conv2d_weight
 
 
 TIMER = time.perf_counter
+CPU_TIMES = {}
 
 
 def median_ms(fn, warmup, reps):
+    """Median wall time (ms) and all wall times; the calling thread's CPU times go to CPU_TIMES[fn]."""
     for _ in range(warmup):
         fn()
-    times = []
+    times, cpu = [], []
     for _ in range(reps):
+        c0 = time.thread_time()
         t0 = TIMER()
         fn()
         times.append((TIMER() - t0) * 1e3)
+        cpu.append((time.thread_time() - c0) * 1e3)
+    CPU_TIMES["last"] = cpu
     return statistics.median(times), times
+
+
+def cpu_stats():
+    c = CPU_TIMES["last"]
+    return statistics.median(c), min(c)
 
 
 def selection(rng, channels, density):
@@ -85,7 +95,9 @@ def main():
             o = layer["out_size"]
             dy = torch.rand(b, co, o, o) * 2 - 1
             fwd, fwd_all = median_ms(lambda: F.relu6(F.conv2d(x, w, None, s, p, 1, g)), args.warmup, args.reps)
+            fwd_cpu = cpu_stats()
             dense, dense_all = median_ms(lambda: conv2d_weight(x, w.shape, dy, s, p, 1, g), args.warmup, args.reps)
+            dense_cpu = cpu_stats()
             dens = sorted(set(args.densities) | (set(args.sweep_densities) if name in sweep else set()))
             sparse = {}
             for d in dens:
@@ -102,9 +114,12 @@ def main():
                 else:
                     continue  # grouped non-depthwise: no layer of the benchmarked nets
                 med, all_times = median_ms(fn, args.warmup, args.reps)
-                sparse[str(d)] = {"selected": len(sel), "ms": med, "min_ms": min(all_times)}
-            row = {"name": name, "forward_ms": fwd, "forward_min_ms": min(fwd_all), "dw_dense_ms": dense,
-                   "dw_dense_min_ms": min(dense_all), "dw_sliced": sparse}
+                cs = cpu_stats()
+                sparse[str(d)] = {"selected": len(sel), "ms": med, "min_ms": min(all_times), "cpu_ms": cs[0],
+                                  "cpu_min_ms": cs[1]}
+            row = {"name": name, "forward_ms": fwd, "forward_min_ms": min(fwd_all), "forward_cpu_ms": fwd_cpu[0],
+                   "forward_cpu_min_ms": fwd_cpu[1], "dw_dense_ms": dense, "dw_dense_min_ms": min(dense_all),
+                   "dw_dense_cpu_ms": dense_cpu[0], "dw_dense_cpu_min_ms": dense_cpu[1], "dw_sliced": sparse}
             results.append(row)
             print(f"{name:32s} fwd {fwd:8.3f} (min {min(fwd_all):7.3f})  dW {dense:8.3f} (min {min(dense_all):7.3f})  " +
                   " ".join(f"{d}:{v['ms']:.3f}" for d, v in sparse.items()), file=sys.stderr, flush=True)
@@ -116,7 +131,8 @@ def main():
         "batch": args.batch,
         "warmup": args.warmup,
         "reps": args.reps,
-        "timer": "time.perf_counter around each call, after warm-up",
+        "timer": "time.perf_counter (wall) and time.thread_time (CPU of the calling thread; the whole cost "
+                 "only with 1 thread) around each call, after warm-up",
         "statistic": "median",
         "layers": results,
     }

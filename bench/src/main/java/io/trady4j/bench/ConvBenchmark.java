@@ -7,6 +7,7 @@ import io.trady4j.backend.cpu.CpuBackend;
 import io.trady4j.tensor.MemoryCategory;
 import io.trady4j.tensor.Shape;
 import io.trady4j.tensor.Tensor;
+import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -107,21 +108,56 @@ public class ConvBenchmark {
         }
     }
 
+    /**
+     * CPU time of the benchmark thread, a secondary metric per iteration (cpuNanos / calls). It is the
+     * whole cost only with threads = 1, where the backend computes on the calling thread; unlike wall
+     * time it does not grow when other processes take the core.
+     */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.EVENTS)
+    public static class CpuTime {
+        private static final java.lang.management.ThreadMXBean MX =
+                java.lang.management.ManagementFactory.getThreadMXBean();
+        public long cpuNanos;
+        public long calls;
+
+        @Setup(Level.Iteration)
+        public void reset() {
+            cpuNanos = 0;
+            calls = 0;
+        }
+
+        long now() {
+            return MX.getCurrentThreadCpuTime();
+        }
+
+        void add(long since) {
+            cpuNanos += MX.getCurrentThreadCpuTime() - since;
+            calls++;
+        }
+    }
+
     @Benchmark
-    public Tensor forward(LayerState s) {
+    public Tensor forward(LayerState s, CpuTime ct) {
+        long t0 = ct.now();
         s.be.conv2d(s.x, s.w, null, s.spec, Activation.RELU6, s.y);
+        ct.add(t0);
         return s.y;
     }
 
     @Benchmark
-    public Tensor forwardGather(LayerState s, GatherState g) {
+    public Tensor forwardGather(LayerState s, GatherState g, CpuTime ct) {
+        long t0 = ct.now();
         s.be.conv2dGather(s.x, s.w, null, s.spec, Activation.RELU6, g.sel, s.y, g.xSel);
+        ct.add(t0);
         return g.xSel;
     }
 
     @Benchmark
-    public Tensor weightGradSparse(LayerState s, SparseState sp) {
+    public Tensor weightGradSparse(LayerState s, SparseState sp, CpuTime ct) {
+        long t0 = ct.now();
         s.be.conv2dDwSparse(sp.xSel, s.dy, sp.sel, s.spec, sp.dw);
+        ct.add(t0);
         return sp.dw;
     }
 
