@@ -15,13 +15,14 @@ import java.util.Arrays;
 
 /**
  * The pure-Java backend: the reference for the CUDA kernels and the default where no GPU exists.
- * Convolutions run as per-sample, per-group GEMMs over an im2col buffer (skipped for 1×1 stride-1
- * convs) or as direct loops for depthwise layers, parallel over samples and groups.
+ * Dense and grouped convolutions and linear layers run on one packed GEMM kernel ({@link Gemm},
+ * {@link ConvGemm}); convolutions with one input channel per group run on polyphase depthwise
+ * kernels ({@link Depthwise}). Work is split over a fork-join pool; scratch memory is per thread
+ * ({@link Workspace}) and reused, so steady-state calls allocate (almost) nothing.
  */
 public final class CpuBackend implements Backend {
     private final MemoryMeter meter = new MemoryMeter();
     private final Parallel parallel;
-    private final ThreadLocal<float[]> scratch = ThreadLocal.withInitial(() -> new float[0]);
 
     public CpuBackend() {
         this(Runtime.getRuntime().availableProcessors());
@@ -131,17 +132,23 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void conv2d(Tensor x, Tensor w, Tensor bias, Conv2dSpec spec, Activation act, Tensor y) {
+        need(x, "input");
         convForward(x, w, bias, spec, act, null, y, null);
     }
 
     @Override
     public void conv2dGather(Tensor x, Tensor w, Tensor bias, Conv2dSpec spec, Activation act, ChannelIndex sel,
                              Tensor y, Tensor xSel) {
+        need(x, "input");
+        need(sel, "channel selection");
+        need(xSel, "gathered input");
         convForward(x, w, bias, spec, act, sel, y, xSel);
     }
 
     private void convForward(Tensor xt, Tensor wt, Tensor bt, Conv2dSpec spec, Activation act, ChannelIndex sel,
                              Tensor yt, Tensor xSelT) {
+        need(spec, "conv spec");
+        need(act, "activation");
         Shape xs = xt.shape();
         spec.checkInput(xs);
         expect(wt, spec.weightShape(), "weight");
@@ -149,315 +156,124 @@ public final class CpuBackend implements Backend {
             expect(bt, Shape.of(spec.outChannels()), "bias");
         }
         expect(yt, spec.outputShape(xs), "output");
-        final int batch = xs.dim(0), c = spec.inChannels(), h = xs.dim(2), wd = xs.dim(3);
+        final int batch = xs.dim(0), c = spec.inChannels(), plane = xs.dim(2) * xs.dim(3);
         float[] xSel = null;
         if (sel != null) {
             checkSelection(sel, c);
-            expect(xSelT, Shape.of(batch, sel.size(), h, wd), "gathered input");
+            expect(xSelT, Shape.of(batch, sel.size(), xs.dim(2), xs.dim(3)), "gathered input");
             xSel = f(xSelT, "gathered input");
         }
         final float[] x = f(xt, "input"), w = f(wt, "weight"), y = f(yt, "output");
         final float[] b = bt == null ? null : f(bt, "bias");
-        final float[] xs2 = xSel;
-        final int groups = spec.groups(), cg = spec.inPerGroup(), mg = spec.outPerGroup(), d = spec.kernel();
-        final int ho = spec.outSize(h), wo = spec.outSize(wd), n = ho * wo, k = cg * d * d, plane = h * wd;
-        final int cout = spec.outChannels();
-        final boolean pointwise = isPointwise(spec);
-        parallel.forRange(batch * groups, t -> {
-            int bi = t / groups, g = t % groups;
-            int xOff = (bi * c + g * cg) * plane;
-            int yOff = (bi * cout + g * mg) * n;
-            if (cg == 1 && mg == 1) {
-                depthwiseForwardPlane(x, xOff, h, wd, w, g * d * d, spec, y, yOff, ho, wo);
-            } else if (pointwise) {
-                Sgemm.nn(mg, n, k, w, g * mg * k, k, x, xOff, plane, y, yOff, n, false);
+        Geometry g = new Geometry(spec, batch, xs.dim(2), xs.dim(3));
+        if (usesDepthwiseKernels(g)) {
+            if (channelVectorized(g, g.c)) {
+                DepthwiseChannels.forward(parallel, g, x, w, b, act.ordinal(), y);
             } else {
-                float[] cols = scratch(k * n);
-                im2col(x, xOff, cg, h, wd, spec, ho, wo, cols);
-                Sgemm.nn(mg, n, k, w, g * mg * k, k, cols, 0, n, y, yOff, n, false);
+                Depthwise.forward(parallel, g, x, w, b, act.ordinal(), y);
             }
-            for (int o = 0; o < mg; o++) {
-                float bv = b == null ? 0f : b[g * mg + o];
-                int off = yOff + o * n;
-                for (int p = off; p < off + n; p++) {
-                    y[p] = act.apply(y[p] + bv);
-                }
-            }
-            if (xs2 != null) {
-                int j0 = lowerBound(sel, g * cg), j1 = lowerBound(sel, (g + 1) * cg);
-                for (int j = j0; j < j1; j++) {
-                    System.arraycopy(x, (bi * c + sel.get(j)) * plane, xs2, (bi * sel.size() + j) * plane, plane);
-                }
+        } else {
+            ConvGemm.forward(parallel, g, x, w, b, act.ordinal(), y);
+        }
+        if (xSel != null) {
+            gatherPlanes(x, batch, c, plane, sel, xSel);
+        }
+    }
+
+    /** One input channel per group and few outputs per group: the GEMM would be 1-row thin. */
+    private static boolean usesDepthwiseKernels(Geometry g) {
+        return g.cg == 1 && g.mg <= 4;
+    }
+
+    /** Depthwise layouts: channels as the vector (many channels, small planes) or polyphase planes. */
+    static int channelVectorMin = Integer.getInteger("trady4j.cpu.dwChannelMin", 64);
+    static int channelVectorMaxPlane = Integer.getInteger("trady4j.cpu.dwChannelMaxPlane", 256);
+    /** The weight gradient vectorizes over the selected channels, padded to 48 lanes: worth it from 12 on small planes. */
+    static int channelVectorMinSelected = Integer.getInteger("trady4j.cpu.dwChannelMinSelected", 12);
+
+    private static boolean channelVectorized(Geometry g, int vectorLength) {
+        return vectorLength >= channelVectorMin && g.outPlane <= channelVectorMaxPlane;
+    }
+
+    /** xSel[b, j] = x[b, S_j] (whole planes), parallel over samples. */
+    private void gatherPlanes(float[] x, int batch, int c, int plane, ChannelIndex sel, float[] xSel) {
+        int ns = sel.size();
+        parallel.forRange(batch, bi -> {
+            for (int j = 0; j < ns; j++) {
+                System.arraycopy(x, (bi * c + sel.get(j)) * plane, xSel, (bi * ns + j) * plane, plane);
             }
         });
-    }
-
-    private static boolean isPointwise(Conv2dSpec spec) {
-        return spec.kernel() == 1 && spec.stride() == 1 && spec.padding() == 0;
-    }
-
-    /** Direct depthwise convolution of one plane (one input and one output channel). */
-    private static void depthwiseForwardPlane(float[] x, int xOff, int h, int w, float[] wt, int wOff,
-                                              Conv2dSpec spec, float[] y, int yOff, int ho, int wo) {
-        int d = spec.kernel(), s = spec.stride(), p = spec.padding(), dil = spec.dilation();
-        Arrays.fill(y, yOff, yOff + ho * wo, 0f);
-        for (int oh = 0; oh < ho; oh++) {
-            int yRow = yOff + oh * wo;
-            for (int kh = 0; kh < d; kh++) {
-                int ih = oh * s + kh * dil - p;
-                if (ih < 0 || ih >= h) {
-                    continue;
-                }
-                int xRow = xOff + ih * w;
-                for (int kw = 0; kw < d; kw++) {
-                    float wv = wt[wOff + kh * d + kw];
-                    int shift = kw * dil - p;
-                    int lo = firstValid(shift, s), hi = Math.min(wo, lastValid(shift, s, w) + 1);
-                    for (int ow = lo; ow < hi; ow++) {
-                        y[yRow + ow] += wv * x[xRow + ow * s + shift];
-                    }
-                }
-            }
-        }
-    }
-
-    /** Smallest ow ≥ 0 with ow·s + shift ≥ 0. */
-    private static int firstValid(int shift, int s) {
-        return shift >= 0 ? 0 : (-shift + s - 1) / s;
-    }
-
-    /** Largest ow with ow·s + shift ≤ w − 1 (may be negative). */
-    private static int lastValid(int shift, int s, int w) {
-        int lim = w - 1 - shift;
-        return lim < 0 ? -1 : lim / s;
-    }
-
-    /** cols[(c·D + kh)·D + kw][oh·Wo + ow] = x[c, oh·s + kh·dil − p, ow·s + kw·dil − p] (0 outside). */
-    private static void im2col(float[] x, int xOff, int channels, int h, int w, Conv2dSpec spec, int ho, int wo,
-                               float[] cols) {
-        int d = spec.kernel(), s = spec.stride(), p = spec.padding(), dil = spec.dilation(), n = ho * wo;
-        for (int c = 0; c < channels; c++) {
-            int xc = xOff + c * h * w;
-            for (int kh = 0; kh < d; kh++) {
-                for (int kw = 0; kw < d; kw++) {
-                    int row = ((c * d + kh) * d + kw) * n;
-                    int shift = kw * dil - p;
-                    int lo = Math.min(wo, firstValid(shift, s)), hi = Math.max(lo, Math.min(wo, lastValid(shift, s, w) + 1));
-                    for (int oh = 0; oh < ho; oh++) {
-                        int ih = oh * s + kh * dil - p;
-                        int r = row + oh * wo;
-                        if (ih < 0 || ih >= h) {
-                            Arrays.fill(cols, r, r + wo, 0f);
-                            continue;
-                        }
-                        int xr = xc + ih * w + shift;
-                        Arrays.fill(cols, r, r + lo, 0f);
-                        if (s == 1) {
-                            if (hi > lo) {
-                                // (an empty copy still checks its source index, which may be negative here)
-                                System.arraycopy(x, xr + lo, cols, r + lo, hi - lo);
-                            }
-                        } else {
-                            for (int ow = lo; ow < hi; ow++) {
-                                cols[r + ow] = x[xr + ow * s];
-                            }
-                        }
-                        Arrays.fill(cols, r + hi, r + wo, 0f);
-                    }
-                }
-            }
-        }
-    }
-
-    /** Adds cols (layout as {@link #im2col}) back into the input-shaped dx. */
-    private static void col2im(float[] cols, int channels, int h, int w, Conv2dSpec spec, int ho, int wo, float[] dx,
-                               int dxOff) {
-        int d = spec.kernel(), s = spec.stride(), p = spec.padding(), dil = spec.dilation(), n = ho * wo;
-        for (int c = 0; c < channels; c++) {
-            int xc = dxOff + c * h * w;
-            for (int kh = 0; kh < d; kh++) {
-                for (int kw = 0; kw < d; kw++) {
-                    int row = ((c * d + kh) * d + kw) * n;
-                    int shift = kw * dil - p;
-                    int lo = firstValid(shift, s), hi = Math.min(wo, lastValid(shift, s, w) + 1);
-                    for (int oh = 0; oh < ho; oh++) {
-                        int ih = oh * s + kh * dil - p;
-                        if (ih < 0 || ih >= h) {
-                            continue;
-                        }
-                        int xr = xc + ih * w + shift, r = row + oh * wo;
-                        for (int ow = lo; ow < hi; ow++) {
-                            dx[xr + ow * s] += cols[r + ow];
-                        }
-                    }
-                }
-            }
-        }
     }
 
     @Override
     public void conv2dDx(Tensor dyt, Tensor wt, Conv2dSpec spec, Tensor dxt) {
+        need(spec, "conv spec");
+        need(dxt, "input gradient");
         Shape dxs = dxt.shape();
         spec.checkInput(dxs);
         expect(wt, spec.weightShape(), "weight");
         expect(dyt, spec.outputShape(dxs), "output gradient");
-        final int batch = dxs.dim(0), c = spec.inChannels(), h = dxs.dim(2), wd = dxs.dim(3);
         final float[] dy = f(dyt, "output gradient"), w = f(wt, "weight"), dx = f(dxt, "input gradient");
-        final int groups = spec.groups(), cg = spec.inPerGroup(), mg = spec.outPerGroup(), d = spec.kernel();
-        final int ho = spec.outSize(h), wo = spec.outSize(wd), n = ho * wo, k = cg * d * d, plane = h * wd;
-        final int cout = spec.outChannels();
-        final boolean pointwise = isPointwise(spec);
-        parallel.forRange(batch * groups, t -> {
-            int bi = t / groups, g = t % groups;
-            int dxOff = (bi * c + g * cg) * plane;
-            int dyOff = (bi * cout + g * mg) * n;
-            if (cg == 1 && mg == 1) {
-                depthwiseDxPlane(dy, dyOff, ho, wo, w, g * d * d, spec, dx, dxOff, h, wd);
-            } else if (pointwise) {
-                Sgemm.tn(k, n, mg, w, g * mg * k, k, dy, dyOff, n, dx, dxOff, plane, false);
+        Geometry g = new Geometry(spec, dxs.dim(0), dxs.dim(2), dxs.dim(3));
+        if (usesDepthwiseKernels(g)) {
+            if (channelVectorized(g, g.c)) {
+                DepthwiseChannels.backwardData(parallel, g, dy, w, dx);
             } else {
-                float[] cols = scratch(k * n);
-                Sgemm.tn(k, n, mg, w, g * mg * k, k, dy, dyOff, n, cols, 0, n, false);
-                Arrays.fill(dx, dxOff, dxOff + cg * plane, 0f);
-                col2im(cols, cg, h, wd, spec, ho, wo, dx, dxOff);
+                Depthwise.backwardData(parallel, g, dy, w, dx);
             }
-        });
-    }
-
-    private static void depthwiseDxPlane(float[] dy, int dyOff, int ho, int wo, float[] wt, int wOff, Conv2dSpec spec,
-                                         float[] dx, int dxOff, int h, int w) {
-        int d = spec.kernel(), s = spec.stride(), p = spec.padding(), dil = spec.dilation();
-        Arrays.fill(dx, dxOff, dxOff + h * w, 0f);
-        for (int oh = 0; oh < ho; oh++) {
-            int yRow = dyOff + oh * wo;
-            for (int kh = 0; kh < d; kh++) {
-                int ih = oh * s + kh * dil - p;
-                if (ih < 0 || ih >= h) {
-                    continue;
-                }
-                int xRow = dxOff + ih * w;
-                for (int kw = 0; kw < d; kw++) {
-                    float wv = wt[wOff + kh * d + kw];
-                    int shift = kw * dil - p;
-                    int lo = firstValid(shift, s), hi = Math.min(wo, lastValid(shift, s, w) + 1);
-                    for (int ow = lo; ow < hi; ow++) {
-                        dx[xRow + ow * s + shift] += wv * dy[yRow + ow];
-                    }
-                }
-            }
+        } else {
+            ConvGemm.backwardData(parallel, g, dy, w, dx);
         }
     }
 
     @Override
     public void conv2dDwSparse(Tensor xSelT, Tensor dyt, ChannelIndex sel, Conv2dSpec spec, Tensor dwt) {
+        need(spec, "conv spec");
+        need(xSelT, "gathered input");
         checkSelection(sel, spec.inChannels());
         Shape xs = xSelT.shape();
         if (xs.rank() != 4 || xs.dim(1) != sel.size()) {
             throw new IllegalArgumentException("gathered input must be [B, " + sel.size() + ", H, W], got " + xs);
         }
-        final int batch = xs.dim(0), h = xs.dim(2), wd = xs.dim(3), ns = sel.size();
-        final int ho = spec.outSize(h), wo = spec.outSize(wd), n = ho * wo, plane = h * wd;
-        expect(dyt, Shape.of(batch, spec.outChannels(), ho, wo), "output gradient");
+        final int batch = xs.dim(0), ns = sel.size();
+        Geometry g = new Geometry(spec, batch, xs.dim(2), xs.dim(3));
+        expect(dyt, Shape.of(batch, spec.outChannels(), g.ho, g.wo), "output gradient");
         expect(dwt, spec.sparseWeightGradShape(ns), "sparse weight gradient");
-        final float[] xSel = f(xSelT, "gathered input"), dy = f(dyt, "output gradient"), dw = f(dwt, "sparse weight gradient");
-        final int cg = spec.inPerGroup(), mg = spec.outPerGroup(), d = spec.kernel(), d2 = d * d;
-        final int cout = spec.outChannels(), kp = ns * d2;
-        if (cg == 1 && mg == 1) {
-            parallel.forRange(ns, j -> {
-                int c = sel.get(j);
-                depthwiseDw(xSel, j, ns, plane, h, wd, dy, c, cout, n, ho, wo, batch, spec, dw, j * d2);
-            });
-            return;
-        }
-        final int chunks = Math.min(batch, parallel.threads());
-        final float[][] partial = new float[chunks][mg * kp];
-        parallel.forRange(chunks, ch -> {
-            int b0 = batch * ch / chunks, b1 = batch * (ch + 1) / chunks;
-            for (int g = 0; g < spec.groups(); g++) {
-                int j0 = lowerBound(sel, g * cg), j1 = lowerBound(sel, (g + 1) * cg);
-                if (j0 == j1) {
-                    continue;
-                }
-                int kg = (j1 - j0) * d2;
-                float[] colsT = scratch(n * kg);
-                for (int bi = b0; bi < b1; bi++) {
-                    im2colTransposed(xSel, (bi * ns + j0) * plane, j1 - j0, h, wd, spec, ho, wo, colsT);
-                    Sgemm.nn(mg, kg, n, dy, (bi * cout + g * mg) * n, n, colsT, 0, kg, partial[ch], j0 * d2, kp, true);
-                }
+        final float[] xSel = f(xSelT, "gathered input"), dy = f(dyt, "output gradient");
+        final float[] dw = f(dwt, "sparse weight gradient");
+        if (usesDepthwiseKernels(g)) {
+            if (ns >= channelVectorMinSelected && g.outPlane <= channelVectorMaxPlane) {
+                DepthwiseChannels.weightGrad(parallel, g, xSel, sel, dy, dw);
+            } else {
+                Depthwise.weightGrad(parallel, g, xSel, sel, dy, dw);
             }
-        });
-        System.arraycopy(partial[0], 0, dw, 0, dw.length);
-        for (int ch = 1; ch < chunks; ch++) {
-            float[] p = partial[ch];
-            for (int e = 0; e < dw.length; e++) {
-                dw[e] += p[e];
-            }
+        } else {
+            int parts = Math.max(0, Math.min(batch, parallel.threads()) - 1);
+            ConvGemm.weightGrad(parallel, g, xSel, sel, dy, dw, partials(parts, dw.length));
         }
     }
 
-    /** colsT[oh·Wo + ow][(c·D + kh)·D + kw] = x[c, ih, iw] (0 outside): im2col with rows and columns swapped. */
-    private static void im2colTransposed(float[] x, int xOff, int channels, int h, int w, Conv2dSpec spec, int ho,
-                                         int wo, float[] colsT) {
-        int d = spec.kernel(), s = spec.stride(), p = spec.padding(), dil = spec.dilation();
-        int kg = channels * d * d;
-        for (int oh = 0; oh < ho; oh++) {
-            for (int ow = 0; ow < wo; ow++) {
-                int row = (oh * wo + ow) * kg;
-                for (int c = 0; c < channels; c++) {
-                    int xc = xOff + c * h * w;
-                    for (int kh = 0; kh < d; kh++) {
-                        int ih = oh * s + kh * dil - p;
-                        int col = row + (c * d + kh) * d;
-                        if (ih < 0 || ih >= h) {
-                            Arrays.fill(colsT, col, col + d, 0f);
-                            continue;
-                        }
-                        for (int kw = 0; kw < d; kw++) {
-                            int iw = ow * s + kw * dil - p;
-                            colsT[col + kw] = iw < 0 || iw >= w ? 0f : x[xc + ih * w + iw];
-                        }
-                    }
-                }
-            }
-        }
-    }
+    /** Scratch for per-thread partial weight gradients, reused across calls (grown on demand). */
+    private float[][] partialCache = new float[0][];
 
-    /** dw[kh·D + kw] for one depthwise channel: Σ over batch and output positions of dy·x. */
-    private static void depthwiseDw(float[] xSel, int j, int ns, int plane, int h, int w, float[] dy, int c, int cout,
-                                    int n, int ho, int wo, int batch, Conv2dSpec spec, float[] dw, int dwOff) {
-        int d = spec.kernel(), s = spec.stride(), p = spec.padding(), dil = spec.dilation();
-        float[] acc = new float[wo];
-        for (int kh = 0; kh < d; kh++) {
-            for (int kw = 0; kw < d; kw++) {
-                Arrays.fill(acc, 0f);
-                int shift = kw * dil - p;
-                int lo = firstValid(shift, s), hi = Math.min(wo, lastValid(shift, s, w) + 1);
-                for (int bi = 0; bi < batch; bi++) {
-                    int xOff = (bi * ns + j) * plane;
-                    int yOff = (bi * cout + c) * n;
-                    for (int oh = 0; oh < ho; oh++) {
-                        int ih = oh * s + kh * dil - p;
-                        if (ih < 0 || ih >= h) {
-                            continue;
-                        }
-                        int xr = xOff + ih * w + shift, yr = yOff + oh * wo;
-                        for (int ow = lo; ow < hi; ow++) {
-                            acc[ow] += dy[yr + ow] * xSel[xr + ow * s];
-                        }
-                    }
-                }
-                float sum = 0f;
-                for (int ow = 0; ow < wo; ow++) {
-                    sum += acc[ow];
-                }
-                dw[dwOff + kh * d + kw] = sum;
-            }
+    private synchronized float[][] partials(int count, int length) {
+        float[][] out = new float[count][];
+        if (partialCache.length < count) {
+            partialCache = java.util.Arrays.copyOf(partialCache, count);
         }
+        for (int i = 0; i < count; i++) {
+            if (partialCache[i] == null || partialCache[i].length < length) {
+                partialCache[i] = new float[length];
+            }
+            out[i] = partialCache[i]; // may be longer than needed: only the first `length` elements are used
+        }
+        return out;
     }
 
     // ---------------------------------------------------------------- linear
 
     private static int features(Tensor x, int batch, String name) {
+        need(x, "x");
         Shape s = x.shape();
         boolean ok = s.dim(0) == batch && (s.rank() == 2 || (s.rank() == 4 && s.dim(2) == 1 && s.dim(3) == 1));
         if (!ok) {
@@ -468,6 +284,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void linear(Tensor xt, Tensor wt, Tensor bt, Tensor yt) {
+        need(xt, "linear input");
+        need(wt, "linear weight");
         if (wt.shape().rank() != 2) {
             throw new IllegalArgumentException("linear weight must be [O, F], got " + wt.shape());
         }
@@ -481,20 +299,25 @@ public final class CpuBackend implements Backend {
         }
         float[] x = f(xt, "linear input"), w = f(wt, "linear weight"), y = f(yt, "linear output");
         float[] b = bt == null ? null : f(bt, "linear bias");
-        parallel.forRange(batch, bi -> {
-            for (int oi = 0; oi < o; oi++) {
-                float acc = 0f;
-                int xo = bi * fin, wo = oi * fin;
-                for (int e = 0; e < fin; e++) {
-                    acc += x[xo + e] * w[wo + e];
+        // y[B×O] = x[B×F] · wᵀ: A = x, B(f, o) = w[o·F + f]
+        matmul(batch, o, fin, x, 0, fin, 1, w, 0, 1, fin, y, 0, o);
+        if (b != null) {
+            for (int bi = 0; bi < batch; bi++) {
+                for (int oi = 0; oi < o; oi++) {
+                    y[bi * o + oi] += b[oi];
                 }
-                y[bi * o + oi] = acc + (b == null ? 0f : b[oi]);
             }
-        });
+        }
     }
 
     @Override
     public void linearDx(Tensor dyt, Tensor wt, Tensor dxt) {
+        need(dyt, "linear output gradient");
+        need(wt, "linear weight");
+        need(dxt, "linear input gradient");
+        if (wt.shape().rank() != 2) {
+            throw new IllegalArgumentException("linear weight must be [O, F], got " + wt.shape());
+        }
         int batch = dyt.shape().dim(0);
         int o = wt.shape().dim(0), fin = wt.shape().dim(1);
         expect(dyt, Shape.of(batch, o), "linear output gradient");
@@ -502,11 +325,16 @@ public final class CpuBackend implements Backend {
             throw new IllegalArgumentException("linear input gradient " + dxt.shape() + " does not match weight " + wt.shape());
         }
         float[] dy = f(dyt, "dy"), w = f(wt, "w"), dx = f(dxt, "dx");
-        Sgemm.nn(batch, fin, o, dy, 0, o, w, 0, fin, dx, 0, fin, false);
+        // dx[B×F] = dy[B×O] · w[O×F]
+        matmul(batch, fin, o, dy, 0, o, 1, w, 0, fin, 1, dx, 0, fin);
     }
 
     @Override
     public void linearDwSparse(Tensor xSelT, Tensor dyt, ChannelIndex sel, Tensor dwt) {
+        need(xSelT, "gathered linear input");
+        need(dyt, "linear output gradient");
+        need(sel, "channel selection");
+        checkSelection(sel, sel.bound());
         int batch = dyt.shape().dim(0);
         if (dyt.shape().rank() != 2) {
             throw new IllegalArgumentException("linear output gradient must be [B, O], got " + dyt.shape());
@@ -517,11 +345,13 @@ public final class CpuBackend implements Backend {
         }
         expect(dwt, Shape.of(o, ns), "sparse linear weight gradient");
         float[] x = f(xSelT, "x"), dy = f(dyt, "dy"), dw = f(dwt, "dw");
-        Sgemm.tn(o, ns, batch, dy, 0, o, x, 0, ns, dw, 0, ns, false);
+        // dw[O×|S|] = dyᵀ[O×B] · xSel[B×|S|]
+        matmul(o, ns, batch, dy, 0, 1, o, x, 0, ns, 1, dw, 0, ns);
     }
 
     @Override
     public void biasGrad(Tensor dyt, Tensor dbt) {
+        need(dyt, "dy");
         Shape s = dyt.shape();
         if (s.rank() != 2 && s.rank() != 4) {
             throw new IllegalArgumentException("bias gradient needs dy [B, C] or [B, C, H, W], got " + s);
@@ -545,6 +375,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void gatherChannels(Tensor xt, ChannelIndex sel, Tensor xSelT) {
+        need(xt, "x");
         Shape s = xt.shape();
         if (s.rank() != 2 && s.rank() != 4) {
             throw new IllegalArgumentException("gather needs [B, C] or [B, C, H, W], got " + s);
@@ -564,6 +395,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void activation(Activation act, Tensor xt, Tensor yt) {
+        need(act, "activation");
         sameShape(xt, yt, "activation");
         float[] x = f(xt, "x"), y = f(yt, "y");
         for (int e = 0; e < x.length; e++) {
@@ -573,6 +405,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void activationBackward(Activation act, Tensor yt, Tensor dyt, Tensor dxt) {
+        need(act, "activation");
         sameShape(yt, dyt, "activation backward");
         sameShape(dyt, dxt, "activation backward");
         float[] y = f(yt, "y"), dy = f(dyt, "dy"), dx = f(dxt, "dx");
@@ -593,6 +426,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void globalAvgPool(Tensor xt, Tensor yt) {
+        need(xt, "x");
         Shape s = xt.shape();
         if (s.rank() != 4) {
             throw new IllegalArgumentException("global average pooling needs [B, C, H, W], got " + s);
@@ -611,6 +445,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void globalAvgPoolBackward(Tensor dyt, Tensor dxt) {
+        need(dxt, "dx");
         Shape s = dxt.shape();
         if (s.rank() != 4) {
             throw new IllegalArgumentException("global average pooling gradient needs dx [B, C, H, W], got " + s);
@@ -625,6 +460,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void maxPool2d(Tensor xt, int kernel, int stride, int padding, Tensor yt, Tensor argt) {
+        need(xt, "x");
         Shape s = xt.shape();
         if (s.rank() != 4) {
             throw new IllegalArgumentException("max pooling needs [B, C, H, W], got " + s);
@@ -672,6 +508,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void maxPool2dBackward(Tensor dyt, Tensor argt, Tensor dxt) {
+        need(dyt, "dy");
+        need(dxt, "dx");
         Shape ds = dyt.shape(), xs = dxt.shape();
         expect(argt, ds, "pooling arg-max");
         if (xs.rank() != 4 || ds.rank() != 4 || xs.dim(0) != ds.dim(0) || xs.dim(1) != ds.dim(1)) {
@@ -694,6 +532,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void softmaxCrossEntropy(Tensor logitsT, Tensor labelsT, Tensor statsT, Tensor dLogitsT) {
+        need(logitsT, "logits");
         Shape s = logitsT.shape();
         if (s.rank() != 2) {
             throw new IllegalArgumentException("logits must be [B, K], got " + s);
@@ -746,6 +585,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void sgdUpdate(Tensor pt, Tensor gt, Tensor mt, SgdStep step) {
+        need(step, "sgd step");
         sameShape(pt, gt, "sgd update");
         float[] p = f(pt, "param"), g = f(gt, "grad");
         float[] m = null;
@@ -769,6 +609,9 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void sgdUpdateSparse(Tensor wt, Tensor dwt, ChannelIndex sel, int groups, Tensor mt, SgdStep step) {
+        need(wt, "weight");
+        need(dwt, "sparse gradient");
+        need(step, "sgd step");
         Shape ws = wt.shape();
         if (ws.rank() != 2 && ws.rank() != 4) {
             throw new IllegalArgumentException("sparse sgd needs a weight [C', C/g, D, D] or [O, F], got " + ws);
@@ -811,17 +654,43 @@ public final class CpuBackend implements Backend {
 
     // ---------------------------------------------------------------- helpers
 
-    private float[] scratch(int size) {
-        float[] s = scratch.get();
-        if (s.length < size) {
-            s = new float[size];
-            scratch.set(s);
-        }
-        return s;
+    /**
+     * c[cOff + i·cRow + j] = Σ_k A(i, k) · B(k, j) for i < m, j < n, with A(i, k) = a[aOff + i·ars + k·acs]
+     * and B(k, j) = b[bOff + k·bRow + j·bCol]; parallel over blocks of columns.
+     */
+    private void matmul(int m, int n, int k, float[] a, int aOff, int ars, int acs, float[] b, int bOff, int bRow,
+                        int bCol, float[] c, int cOff, int cRow) {
+        final int nc = ConvGemm.columnBlock(n, Math.max(1, m / 16), parallel.threads());
+        final int blocks = (n + nc - 1) / nc;
+        final int kc = 128;
+        parallel.forRange(blocks, t -> {
+            int j0 = t * nc, nn = Math.min(nc, n - j0);
+            Workspace ws = Workspace.get();
+            float[][] acc = ws.rows(Workspace.ACC, m, nc);
+            for (int k0 = 0; k0 < k; k0 += kc) {
+                int kn = Math.min(kc, k - k0);
+                float[][] panel = ws.rows(Workspace.PANEL, kn, nc);
+                for (int kk = 0; kk < kn; kk++) {
+                    int src = bOff + (k0 + kk) * bRow + j0 * bCol;
+                    float[] row = panel[kk];
+                    if (bCol == 1) {
+                        System.arraycopy(b, src, row, 0, nn);
+                    } else {
+                        for (int j = 0; j < nn; j++) {
+                            row[j] = b[src + j * bCol];
+                        }
+                    }
+                }
+                Gemm.run(m, nn, kn, a, aOff + k0 * acs, ars, acs, panel, acc, k0 == 0);
+            }
+            for (int i = 0; i < m; i++) {
+                System.arraycopy(acc[i], 0, c, cOff + i * cRow + j0, nn);
+            }
+        });
     }
 
     /** First position j in the selection with S_j ≥ channel. */
-    private static int lowerBound(ChannelIndex sel, int channel) {
+    static int lowerBound(ChannelIndex sel, int channel) {
         int lo = 0, hi = sel.size();
         while (lo < hi) {
             int mid = (lo + hi) >>> 1;
@@ -835,9 +704,19 @@ public final class CpuBackend implements Backend {
     }
 
     private static void checkSelection(ChannelIndex sel, int channels) {
+        need(sel, "channel selection");
+        if (sel.tensor().isClosed()) {
+            throw new IllegalArgumentException("channel selection " + sel + " was already closed");
+        }
         if (sel.bound() != channels) {
             throw new IllegalArgumentException("channel selection is over " + sel.bound() + " channels but the layer has "
                     + channels);
+        }
+    }
+
+    private static void need(Object o, String name) {
+        if (o == null) {
+            throw new IllegalArgumentException(name + " is missing (null)");
         }
     }
 
@@ -851,12 +730,15 @@ public final class CpuBackend implements Backend {
     }
 
     private static void sameShape(Tensor a, Tensor b, String op) {
+        need(a, op + " operand");
+        need(b, op + " operand");
         if (!a.shape().equals(b.shape())) {
             throw new IllegalArgumentException(op + " needs equal shapes, got " + a.shape() + " and " + b.shape());
         }
     }
 
     private static float[] f(Tensor t, String name) {
+        need(t, name);
         if (!(t instanceof CpuTensor c)) {
             throw new IllegalArgumentException(name + " is not a CPU tensor (it belongs to another backend): " + t);
         }
@@ -864,6 +746,7 @@ public final class CpuBackend implements Backend {
     }
 
     private static int[] i(Tensor t, String name) {
+        need(t, name);
         if (!(t instanceof CpuTensor c)) {
             throw new IllegalArgumentException(name + " is not a CPU tensor (it belongs to another backend): " + t);
         }

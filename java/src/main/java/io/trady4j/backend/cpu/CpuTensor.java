@@ -24,7 +24,7 @@ final class CpuTensor extends Tensor {
     }
 
     float[] floats() {
-        checkOpen("cpu");
+        requireOpen();
         if (floats == null) {
             throw new IllegalArgumentException("expected a float32 tensor, got " + dtype() + shape());
         }
@@ -32,11 +32,18 @@ final class CpuTensor extends Tensor {
     }
 
     int[] ints() {
-        checkOpen("cpu");
+        requireOpen();
         if (ints == null) {
             throw new IllegalArgumentException("expected an int32 tensor, got " + dtype() + shape());
         }
         return ints;
+    }
+
+    /** Using a closed tensor is bad input, like a wrong shape: IllegalArgumentException. */
+    private void requireOpen() {
+        if (isClosed()) {
+            throw new IllegalArgumentException("tensor " + dtype() + shape() + " was already closed");
+        }
     }
 
     @Override
