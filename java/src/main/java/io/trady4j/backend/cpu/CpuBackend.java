@@ -13,6 +13,12 @@ import io.trady4j.tensor.Tensor;
 
 import java.util.Arrays;
 
+import static io.trady4j.backend.Checks.checkSelection;
+import static io.trady4j.backend.Checks.expect;
+import static io.trady4j.backend.Checks.features;
+import static io.trady4j.backend.Checks.need;
+import static io.trady4j.backend.Checks.sameShape;
+
 /**
  * The pure-Java backend: the reference for the CUDA kernels and the default where no GPU exists.
  * Dense and grouped convolutions and linear layers run on one packed GEMM kernel ({@link Gemm},
@@ -271,16 +277,6 @@ public final class CpuBackend implements Backend {
     }
 
     // ---------------------------------------------------------------- linear
-
-    private static int features(Tensor x, int batch, String name) {
-        need(x, "x");
-        Shape s = x.shape();
-        boolean ok = s.dim(0) == batch && (s.rank() == 2 || (s.rank() == 4 && s.dim(2) == 1 && s.dim(3) == 1));
-        if (!ok) {
-            throw new IllegalArgumentException(name + " must be [" + batch + ", F] or [" + batch + ", F, 1, 1], got " + s);
-        }
-        return s.dim(1);
-    }
 
     @Override
     public void linear(Tensor xt, Tensor wt, Tensor bt, Tensor yt) {
@@ -701,40 +697,6 @@ public final class CpuBackend implements Backend {
             }
         }
         return lo;
-    }
-
-    private static void checkSelection(ChannelIndex sel, int channels) {
-        need(sel, "channel selection");
-        if (sel.tensor().isClosed()) {
-            throw new IllegalArgumentException("channel selection " + sel + " was already closed");
-        }
-        if (sel.bound() != channels) {
-            throw new IllegalArgumentException("channel selection is over " + sel.bound() + " channels but the layer has "
-                    + channels);
-        }
-    }
-
-    private static void need(Object o, String name) {
-        if (o == null) {
-            throw new IllegalArgumentException(name + " is missing (null)");
-        }
-    }
-
-    private static void expect(Tensor t, Shape shape, String name) {
-        if (t == null) {
-            throw new IllegalArgumentException(name + " is missing (expected " + shape + ")");
-        }
-        if (!t.shape().equals(shape)) {
-            throw new IllegalArgumentException(name + " must be " + shape + ", got " + t.shape());
-        }
-    }
-
-    private static void sameShape(Tensor a, Tensor b, String op) {
-        need(a, op + " operand");
-        need(b, op + " operand");
-        if (!a.shape().equals(b.shape())) {
-            throw new IllegalArgumentException(op + " needs equal shapes, got " + a.shape() + " and " + b.shape());
-        }
     }
 
     private static float[] f(Tensor t, String name) {

@@ -16,6 +16,12 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
+import static io.trady4j.backend.Checks.checkSelection;
+import static io.trady4j.backend.Checks.expect;
+import static io.trady4j.backend.Checks.features;
+import static io.trady4j.backend.Checks.need;
+import static io.trady4j.backend.Checks.sameShape;
+
 /**
  * The CUDA backend: every tensor lives in device memory and every operation is a kernel of
  * libtrady4j_cuda.so queued on this backend's stream. Nothing synchronizes with the host except
@@ -455,16 +461,6 @@ public final class CudaBackend implements Backend {
 
     // ---------------------------------------------------------------- linear
 
-    private static int features(Tensor x, int batch, String name) {
-        need(x, name);
-        Shape s = x.shape();
-        boolean ok = s.dim(0) == batch && (s.rank() == 2 || (s.rank() == 4 && s.dim(2) == 1 && s.dim(3) == 1));
-        if (!ok) {
-            throw new IllegalArgumentException(name + " must be [" + batch + ", F] or [" + batch + ", F, 1, 1], got " + s);
-        }
-        return s.dim(1);
-    }
-
     @Override
     public void linear(Tensor x, Tensor w, Tensor bias, Tensor y) {
         need(x, "linear input");
@@ -767,36 +763,6 @@ public final class CudaBackend implements Backend {
     private static void requireLength(int length, Shape shape) {
         if (length != shape.numel()) {
             throw new IllegalArgumentException("array of " + length + " elements does not fit shape " + shape);
-        }
-    }
-
-    private static void need(Object o, String name) {
-        if (o == null) {
-            throw new IllegalArgumentException(name + " is missing (null)");
-        }
-    }
-
-    private static void checkSelection(ChannelIndex sel, int channels) {
-        if (sel.bound() != channels) {
-            throw new IllegalArgumentException("channel selection is over " + sel.bound() + " channels but the layer has "
-                    + channels);
-        }
-    }
-
-    private static void expect(Tensor t, Shape shape, String name) {
-        if (t == null) {
-            throw new IllegalArgumentException(name + " is missing (expected " + shape + ")");
-        }
-        if (!t.shape().equals(shape)) {
-            throw new IllegalArgumentException(name + " must be " + shape + ", got " + t.shape());
-        }
-    }
-
-    private static void sameShape(Tensor a, Tensor b, String op) {
-        need(a, op + " operand");
-        need(b, op + " operand");
-        if (!a.shape().equals(b.shape())) {
-            throw new IllegalArgumentException(op + " needs equal shapes, got " + a.shape() + " and " + b.shape());
         }
     }
 
