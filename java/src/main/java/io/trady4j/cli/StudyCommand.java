@@ -33,6 +33,11 @@ import java.util.Map;
  */
 final class StudyCommand implements Command {
     static final String DEFAULT_BUDGETS = "2.2,5.3,7.5";
+    static final int DEFAULT_EPOCHS = 6;
+    static final int DEFAULT_BATCH = 32;
+    static final double DEFAULT_LR = 0.25;
+    static final int DEFAULT_TRAIN_SIZE = 500;
+    static final int DEFAULT_TEST_SIZE = 400;
 
     @Override
     public String name() {
@@ -66,9 +71,12 @@ final class StudyCommand implements Command {
                                         (pretraining: SGD lr 0.05, momentum 0.9, 1 warm-up epoch, cosine)
                   --out DIR             report directory (default docs/study)
                   --fresh               retrain everything instead of reusing cached rankings and runs
-                Study defaults of the shared options: --epochs 6 --warmup 1 --lr 0.05 --batch-size 64
-                  --train-per-class 100 --test-per-class 100 --work-dir runs/study
-                """.formatted(String.join(",", Strategies.NAMES), DEFAULT_BUDGETS) + TrainingOptions.HELP;
+                  --train-size N        training images per task, a seeded random stratified subset (default %d; 0 = all)
+                  --test-size N         test images per task, likewise (default %d)
+                Study defaults of the shared options: --epochs %d --warmup 1 --lr %s --batch-size %d --work-dir runs/study
+                (fine-tuning is plain SGD, as in the paper; --train-per-class, --test-per-class and --seed do not apply)
+                """.formatted(String.join(",", Strategies.NAMES), DEFAULT_BUDGETS, DEFAULT_TRAIN_SIZE, DEFAULT_TEST_SIZE,
+                DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_BATCH) + TrainingOptions.HELP;
     }
 
     @Override
@@ -93,13 +101,25 @@ final class StudyCommand implements Command {
         double topFraction = a.real("top-fraction", 0.1);
         int pretrainEpochs = a.integer("pretrain-epochs", 10);
         int pretrainPerClass = a.integer("pretrain-per-class", 1500);
+        if (a.has("train-per-class") || a.has("test-per-class")) {
+            throw new UsageException("the study samples its subsets per task: use --train-size N and --test-size N");
+        }
+        int trainSize = a.integer("train-size", DEFAULT_TRAIN_SIZE);
+        int testSize = a.integer("test-size", DEFAULT_TEST_SIZE);
         Path outDir = Path.of(a.string("out", "docs/study"));
         boolean fresh = a.flag("fresh");
         boolean explicitWorkDir = a.has("work-dir");
-        TrainingOptions parsed = TrainingOptions.parse(a, 6, 0.05, 1, 100, 100);
+        boolean explicitBatch = a.has("batch-size");
+        if (a.has("seed")) {
+            throw new UsageException("the study runs seeds 0 .. N-1: use --seeds N instead of --seed");
+        }
+        TrainingOptions parsed = TrainingOptions.parse(a, DEFAULT_EPOCHS, DEFAULT_LR, 1, 0, 100);
         a.finish();
-        TrainingOptions opts = explicitWorkDir ? parsed : new TrainingOptions(parsed.model(), parsed.width(), parsed.resolution(),
-                parsed.backend(), parsed.config(), parsed.trainPerClass(), parsed.testPerClass(), Path.of("runs", "study"));
+        TrainConfig c = parsed.config();
+        TrainConfig studyConfig = explicitBatch ? c : new TrainConfig(c.epochs(), DEFAULT_BATCH, c.learningRate(), c.warmupEpochs(),
+                c.momentum(), c.weightDecay(), c.seed(), c.maxBatchesPerEpoch(), c.maxEvalBatches());
+        TrainingOptions opts = new TrainingOptions(parsed.model(), parsed.width(), parsed.resolution(), parsed.backend(), studyConfig,
+                parsed.trainPerClass(), parsed.testPerClass(), explicitWorkDir ? parsed.workDir() : Path.of("runs", "study"));
         TrainConfig cfg = opts.config();
         if (cfg.momentum() != 0 || cfg.weightDecay() != 0) {
             throw new UsageException("the study fine-tunes with plain SGD as the paper does: --momentum and --weight-decay must be 0");
@@ -117,8 +137,8 @@ final class StudyCommand implements Command {
         StudySettings settings;
         try {
             settings = new StudySettings(opts.model(), opts.width(), opts.resolution(), source, targets, strategies, budgets, seeds,
-                    cfg.epochs(), cfg.batchSize(), cfg.learningRate(), cfg.warmupEpochs(), opts.trainPerClass(),
-                    opts.testPerClass(), cfg.maxBatchesPerEpoch(), rankEpochs, rankBatches, topFraction);
+                    cfg.epochs(), cfg.batchSize(), cfg.learningRate(), cfg.warmupEpochs(), trainSize, testSize,
+                    cfg.maxBatchesPerEpoch(), rankEpochs, rankBatches, topFraction);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
@@ -203,8 +223,8 @@ final class StudyCommand implements Command {
         w.addAll(List.of("--strategies", String.join(",", s.strategies()), "--budgets",
                 String.join(",", s.budgetPercents().stream().map(StudyCommand::num).toList()), "--seeds", String.valueOf(s.seeds()),
                 "--epochs", String.valueOf(s.epochs()), "--warmup", String.valueOf(s.warmupEpochs()), "--lr", num(s.learningRate()),
-                "--batch-size", String.valueOf(s.batchSize()), "--train-per-class", String.valueOf(s.trainPerClass()),
-                "--test-per-class", String.valueOf(s.testPerClass())));
+                "--batch-size", String.valueOf(s.batchSize()), "--train-size", String.valueOf(s.trainSize()),
+                "--test-size", String.valueOf(s.testSize())));
         if (s.maxBatchesPerEpoch() > 0) {
             w.addAll(List.of("--max-batches", String.valueOf(s.maxBatchesPerEpoch())));
         }

@@ -1,6 +1,7 @@
 package io.trady4j.study;
 
 import io.trady4j.backend.Backend;
+import io.trady4j.data.Dataset;
 import io.trady4j.data.Task;
 import io.trady4j.io.AtomicFiles;
 import io.trady4j.io.Json;
@@ -9,6 +10,7 @@ import io.trady4j.nn.Architecture;
 import io.trady4j.nn.ConvLayerSpec;
 import io.trady4j.nn.HostWeights;
 import io.trady4j.train.Experiment;
+import io.trady4j.train.LoaderSource;
 import io.trady4j.train.Progress;
 import io.trady4j.train.RunReport;
 import io.trady4j.train.TrainConfig;
@@ -186,8 +188,8 @@ public final class Study {
         m.put("batch_size", s.batchSize());
         m.put("learning_rate", s.learningRate());
         m.put("warmup_epochs", s.warmupEpochs());
-        m.put("train_per_class", s.trainPerClass());
-        m.put("test_per_class", s.testPerClass());
+        m.put("train_size", s.trainSize());
+        m.put("test_size", s.testSize());
         m.put("max_batches_per_epoch", s.maxBatchesPerEpoch());
         m.put("ranking", rankingSettings(rankingSpecs().getFirst()));
         m.put("base_sha256", baseHash);
@@ -206,7 +208,7 @@ public final class Study {
         m.put("batches_per_epoch", s.rankBatches());
         m.put("batch_size", s.batchSize());
         m.put("learning_rate", s.learningRate());
-        m.put("train_per_class", s.trainPerClass());
+        m.put("train_size", s.trainSize());
         m.put("base_sha256", baseHash);
         return m;
     }
@@ -222,8 +224,15 @@ public final class Study {
         return w;
     }
 
+    /** The task's subsets (the same for every run: subset seed 0) fed in the run's seeded order and augmentation. */
     private Experiment.TaskData data(String spec, Architecture arch, long seed) {
-        return Experiment.TaskData.of(tasks.get(spec), s.resolution(), arch.inChannels(), s.trainPerClass(), s.testPerClass(), seed);
+        Task task = tasks.get(spec);
+        Dataset train = Subsets.randomStratified(task.train(), s.trainSize(), 0);
+        Dataset test = Subsets.randomStratified(task.test(), s.testSize(), 0);
+        int r = s.resolution(), c = arch.inChannels();
+        return new Experiment.TaskData(task, r,
+                new LoaderSource(train, task.trainTransform(r, c), task.evalTransform(r, c), seed),
+                new LoaderSource(test, task.trainTransform(r, c), task.evalTransform(r, c), seed));
     }
 
     private RankingRun ranking(Experiment experiment, RankingSpec spec) throws IOException {

@@ -126,11 +126,11 @@ public final class StudyReport {
                 machineLine(), ctx.started(), dur(ctx.totalSeconds()), dur(result.rankingSeconds()), dur(result.gridSeconds()),
                 result.runsTrained(), result.runsCached()));
         md.append(f("Model %s at %d×%d; base model: %s. Fine-tuning: %d epochs (%d warm-up, cosine), batch %d, SGD lr %s without "
-                        + "momentum, %s training and %s test images per class; full fine-tuning = %,d units; budgets %s; seeds 0–%d. "
+                        + "momentum, %s training and %s test images per task (random stratified subsets, the same for every run); full fine-tuning = %,d units; budgets %s; seeds 0–%d. "
                         + "Rankings: %d epochs × %d batches of full fine-tuning; trady, s-topk-random and su use the source's ranking "
                         + "on every target.%n%n",
                 s.model(), s.resolution(), s.resolution(), baseLine(), s.epochs(), s.warmupEpochs(), s.batchSize(),
-                trim(s.learningRate()), perClass(s.trainPerClass()), perClass(s.testPerClass()), fullUnits,
+                trim(s.learningRate()), size(s.trainSize()), size(s.testSize()), fullUnits,
                 String.join(", ", s.budgetPercents().stream().map(b -> f("%.1f%% = %,d u", b, budgetUnits.get(b))).toList()),
                 s.seeds() - 1, s.rankEpochs(), s.rankBatches()));
         accuracyTables(md);
@@ -142,7 +142,7 @@ public final class StudyReport {
         return md.toString();
     }
 
-    private static String perClass(int n) {
+    private static String size(int n) {
         return n == 0 ? "all" : String.valueOf(n);
     }
 

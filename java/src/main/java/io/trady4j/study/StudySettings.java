@@ -12,13 +12,15 @@ import java.util.Map;
  * @param targets         target tasks fine-tuned under every strategy, budget and seed
  * @param budgetPercents  budgets as percentages of full fine-tuning's memory units at this resolution
  * @param seeds           seeds 0 .. seeds−1 (fresh classifier, data order and augmentation, channel draws)
+ * @param trainSize       training images per task: a random stratified subset, the same for every run (0 = all)
+ * @param testSize        test images per task, likewise
  * @param rankEpochs      epochs of full fine-tuning per ranking run (RGN measured every step)
  * @param rankBatches     batches per epoch of a ranking run
  * @param topFraction     the share of channels called "top" in the channel-overlap analysis (0.1)
  */
 public record StudySettings(String model, double width, int resolution, String source, List<String> targets,
                             List<String> strategies, List<Double> budgetPercents, int seeds, int epochs, int batchSize,
-                            double learningRate, int warmupEpochs, int trainPerClass, int testPerClass,
+                            double learningRate, int warmupEpochs, int trainSize, int testSize,
                             int maxBatchesPerEpoch, int rankEpochs, int rankBatches, double topFraction) {
     public StudySettings {
         targets = List.copyOf(targets);
@@ -34,6 +36,9 @@ public record StudySettings(String model, double width, int resolution, String s
             if (!(b > 0 && b <= 100)) {
                 throw new IllegalArgumentException("budgets are percentages of full fine-tuning in (0, 100], got " + b);
             }
+        }
+        if (trainSize < 0 || testSize < 0) {
+            throw new IllegalArgumentException("--train-size and --test-size must be >= 0");
         }
         if (seeds < 1) {
             throw new IllegalArgumentException("--seeds must be >= 1, got " + seeds);
@@ -63,8 +68,8 @@ public record StudySettings(String model, double width, int resolution, String s
         m.put("learning_rate", learningRate);
         m.put("warmup_epochs", warmupEpochs);
         m.put("momentum", 0.0);
-        m.put("train_per_class", trainPerClass);
-        m.put("test_per_class", testPerClass);
+        m.put("train_size", trainSize);
+        m.put("test_size", testSize);
         m.put("max_batches_per_epoch", maxBatchesPerEpoch);
         m.put("rank_epochs", rankEpochs);
         m.put("rank_batches", rankBatches);

@@ -37,7 +37,7 @@ class StudyCommandTest {
         Path out = dir.resolve("report");
         String[] argv = {"study", "--backend", "cpu", "--work-dir", dir.resolve("work").toString(), "--out", out.toString(),
                 "--targets", "fmnist:5-9,letters:A-C", "--resolution", "16", "--epochs", "2", "--batch-size", "16",
-                "--train-per-class", "8", "--test-per-class", "4", "--max-batches", "2", "--budgets", "5.3", "--seeds", "1",
+                "--train-size", "40", "--test-size", "20", "--max-batches", "2", "--budgets", "5.3", "--seeds", "1",
                 "--rank-epochs", "2", "--rank-batches", "2", "--pretrain-epochs", "2", "--pretrain-per-class", "8"};
         Result r = run(argv);
         assertEquals(0, r.status(), r.err() + r.out());
@@ -90,6 +90,9 @@ class StudyCommandTest {
                 new String[]{"study", "--seeds", "0"},
                 new String[]{"study", "--momentum", "0.9"},
                 new String[]{"study", "--model", "alexnet"},
+                new String[]{"study", "--train-per-class", "5"},
+                new String[]{"study", "--seed", "1"},
+                new String[]{"study", "--train-size", "-1"},
                 new String[]{"study", "--frobnicate"})) {
             Result r = run(argv);
             assertEquals(2, r.status(), String.join(" ", argv) + " -> " + r.err());
