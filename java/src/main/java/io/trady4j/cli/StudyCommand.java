@@ -33,11 +33,11 @@ import java.util.Map;
  */
 final class StudyCommand implements Command {
     static final String DEFAULT_BUDGETS = "2.2,5.3,7.5";
-    static final int DEFAULT_EPOCHS = 6;
+    static final int DEFAULT_EPOCHS = 8;
     static final int DEFAULT_BATCH = 32;
     static final double DEFAULT_LR = 0.25;
     static final int DEFAULT_TRAIN_SIZE = 500;
-    static final int DEFAULT_TEST_SIZE = 400;
+    static final int DEFAULT_TEST_SIZE = 500;
 
     @Override
     public String name() {
@@ -53,7 +53,7 @@ final class StudyCommand implements Command {
     public String usage() {
         return """
                 usage: trady4j study [options]
-                With no options (about 40 minutes on 2 CPU cores): pretrain mbv2-w0.35 on fmnist:0-4 if no base model is
+                With no options (about 35 minutes on 2 CPU cores): pretrain mbv2-w0.35 on fmnist:0-4 if no base model is
                 cached, rank its layers on the source and on each target, fine-tune fmnist:5-9 and letters:A-J with every
                 strategy at 2.2, 5.3 and 7.5%% of full fine-tuning's memory units for 3 seeds, and write the report to docs/study.
                 Finished runs are cached in WORK_DIR/cache and reused; an interrupted study resumes.
