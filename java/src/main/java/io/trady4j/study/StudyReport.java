@@ -133,6 +133,9 @@ public final class StudyReport {
                 trim(s.learningRate()), size(s.trainSize()), size(s.testSize()), fullUnits,
                 String.join(", ", s.budgetPercents().stream().map(b -> f("%.1f%% = %,d u", b, budgetUnits.get(b))).toList()),
                 s.seeds() - 1, s.rankEpochs(), s.rankBatches()));
+        if (ctx.base().get("warning") != null) {
+            md.append("**WARNING: ").append(ctx.base().get("warning")).append(".**\n\n");
+        }
         accuracyTables(md);
         pairedTable(md);
         costTable(md);
