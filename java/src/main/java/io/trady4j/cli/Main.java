@@ -22,7 +22,8 @@ public final class Main {
                 new OpCommand(),
                 new FinetuneCommand(),
                 new PretrainCommand(),
-                new RankCommand())) {
+                new RankCommand(),
+                new StudyCommand())) {
             m.put(c.name(), c);
         }
         return m;

@@ -82,6 +82,16 @@ public final class Experiment {
      * per channel averaged over each epoch's steps and summed over epochs; layer score = Σ_c RGN.
      */
     public LayerRanking rank(Architecture arch, HostWeights base, TaskData data, TrainConfig config) throws IOException {
+        return rank(arch, base, data, config, null);
+    }
+
+    /**
+     * {@link #rank(Architecture, HostWeights, TaskData, TrainConfig)}, also handing {@code epochRgn}, after
+     * every epoch, that epoch's per-channel RGN (conv layer × input channel, averaged over the epoch's steps);
+     * times Θspace(c) it is the mean gradient norm ||dW[:, c]||₂. Used by the study's analyses.
+     */
+    public LayerRanking rank(Architecture arch, HostWeights base, TaskData data, TrainConfig config,
+                             java.util.function.Consumer<double[][]> epochRgn) throws IOException {
         CostModel cost = CostModel.of(arch, data.resolution());
         List<ConvLayerSpec> layers = arch.convLayers();
         Conv2dSpec[] specs = layers.stream().map(ConvLayerSpec::conv).toArray(Conv2dSpec[]::new);
@@ -97,7 +107,17 @@ public final class Experiment {
 
             @Override
             public void epochEnded(EpochResult result, Network network) {
+                double[][] before = epochRgn == null ? null : acc.channelScores();
                 acc.endEpoch();
+                if (epochRgn != null) {
+                    double[][] after = acc.channelScores();
+                    for (int l = 0; l < after.length; l++) {
+                        for (int c = 0; c < after[l].length; c++) {
+                            after[l][c] -= before[l][c];
+                        }
+                    }
+                    epochRgn.accept(after);
+                }
             }
         };
         RunReport report = new RunReport(Map.of("job", "rank"), cost, 0);

@@ -1,0 +1,304 @@
+package io.trady4j.cli;
+
+import io.trady4j.backend.Backend;
+import io.trady4j.data.Task;
+import io.trady4j.io.Json;
+import io.trady4j.nn.Architecture;
+import io.trady4j.study.Study;
+import io.trady4j.study.StudyReport;
+import io.trady4j.study.StudySettings;
+import io.trady4j.train.Experiment;
+import io.trady4j.train.Progress;
+import io.trady4j.train.TrainConfig;
+import io.trady4j.trady.CostModel;
+import io.trady4j.trady.Strategies;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code trady4j study}: the study of issue 7 — layer rankings on the source and the targets, the grid
+ * target × seed × budget × strategy from one base model, the four analyses, and the report (tables, JSON,
+ * SVG plots) in {@code --out}.
+ */
+final class StudyCommand implements Command {
+    static final String DEFAULT_BUDGETS = "2.2,5.3,7.5";
+    static final int DEFAULT_EPOCHS = 8;
+    static final int DEFAULT_BATCH = 32;
+    /** Pretraining from scratch (momentum 0.9) collapsed to chance at batch 32 in our runs; 64 trains stably. */
+    static final int PRETRAIN_BATCH = 64;
+    static final double DEFAULT_LR = 0.25;
+    static final int DEFAULT_TRAIN_SIZE = 500;
+    static final int DEFAULT_TEST_SIZE = 500;
+
+    @Override
+    public String name() {
+        return "study";
+    }
+
+    @Override
+    public String summary() {
+        return "reproduce the paper's findings: rankings, strategy × budget × seed grid, analyses, report";
+    }
+
+    @Override
+    public String usage() {
+        return """
+                usage: trady4j study [options]
+                With no options (about 35 minutes on 2 CPU cores): pretrain mbv2-w0.35 on fmnist:0-4 if no base model is
+                cached, rank its layers on the source and on each target, fine-tune fmnist:5-9 and letters:A-J with every
+                strategy at 2.2, 5.3 and 7.5%% of full fine-tuning's memory units for 3 seeds, and write the report to docs/study.
+                Finished runs are cached in WORK_DIR/cache and reused; an interrupted study resumes.
+                  --source SPEC         pretraining task of the base model, and the task whose layer ranking trady,
+                                        s-topk-random and su use on every target (default fmnist:0-4)
+                  --targets LIST        target tasks, comma-separated (default fmnist:5-9,letters:A-J)
+                  --weights FILE        base model instead of pretraining on --source: a trady4j checkpoint or a
+                                        PyTorch/torchvision state dict (safetensors)
+                  --strategies LIST     (default all: %s)
+                  --budgets LIST        percent of full fine-tuning units (default %s, the paper's MobileNetV2 budgets)
+                  --seeds N             (default 3)
+                  --rank-epochs N       (default 4)   --rank-batches N (default 20 per epoch)
+                  --top-fraction X      share of channels called top in the overlap and tail analyses (default 0.1)
+                  --pretrain-epochs N   (default 10)  --pretrain-per-class N (default 1500)
+                                        (pretraining: batch 64, SGD lr 0.05, momentum 0.9, 1 warm-up epoch, cosine)
+                  --out DIR             report directory (default docs/study)
+                  --fresh               retrain everything instead of reusing cached rankings and runs
+                  --train-size N        training images per task, a seeded random stratified subset (default %d; 0 = all)
+                  --test-size N         test images per task, likewise (default %d)
+                Study defaults of the shared options: --epochs %d --warmup 1 --lr %s --batch-size %d --work-dir runs/study
+                (fine-tuning is plain SGD, as in the paper; --train-per-class, --test-per-class and --seed do not apply)
+                """.formatted(String.join(",", Strategies.NAMES), DEFAULT_BUDGETS, DEFAULT_TRAIN_SIZE, DEFAULT_TEST_SIZE,
+                DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_BATCH) + TrainingOptions.HELP;
+    }
+
+    @Override
+    public int run(Args a, PrintStream out) throws Exception {
+        long start = System.nanoTime();
+        String started = ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'"));
+        String source = a.string("source", "fmnist:0-4");
+        List<String> targets = list(a.string("targets", "fmnist:5-9,letters:A-J"), "--targets");
+        String weights = a.string("weights", null);
+        List<String> strategies = list(a.string("strategies", String.join(",", Strategies.NAMES)), "--strategies");
+        List<Double> budgets = new ArrayList<>();
+        for (String b : list(a.string("budgets", DEFAULT_BUDGETS), "--budgets")) {
+            try {
+                budgets.add(Double.parseDouble(b));
+            } catch (NumberFormatException e) {
+                throw new UsageException("--budgets takes percentages like 2.2,5.3,7.5, got '" + b + "'");
+            }
+        }
+        int seeds = a.integer("seeds", 3);
+        int rankEpochs = a.integer("rank-epochs", 4);
+        int rankBatches = a.integer("rank-batches", 20);
+        double topFraction = a.real("top-fraction", 0.1);
+        int pretrainEpochs = a.integer("pretrain-epochs", 10);
+        int pretrainPerClass = a.integer("pretrain-per-class", 1500);
+        if (a.has("train-per-class") || a.has("test-per-class")) {
+            throw new UsageException("the study samples its subsets per task: use --train-size N and --test-size N");
+        }
+        int trainSize = a.integer("train-size", DEFAULT_TRAIN_SIZE);
+        int testSize = a.integer("test-size", DEFAULT_TEST_SIZE);
+        Path outDir = Path.of(a.string("out", "docs/study"));
+        boolean fresh = a.flag("fresh");
+        boolean explicitWorkDir = a.has("work-dir");
+        boolean explicitBatch = a.has("batch-size");
+        if (a.has("seed")) {
+            throw new UsageException("the study runs seeds 0 .. N-1: use --seeds N instead of --seed");
+        }
+        TrainingOptions parsed = TrainingOptions.parse(a, DEFAULT_EPOCHS, DEFAULT_LR, 1, 0, 100);
+        a.finish();
+        TrainConfig c = parsed.config();
+        TrainConfig studyConfig = explicitBatch ? c : new TrainConfig(c.epochs(), DEFAULT_BATCH, c.learningRate(), c.warmupEpochs(),
+                c.momentum(), c.weightDecay(), c.seed(), c.maxBatchesPerEpoch(), c.maxEvalBatches());
+        TrainingOptions opts = new TrainingOptions(parsed.model(), parsed.width(), parsed.resolution(), parsed.backend(), studyConfig,
+                parsed.trainPerClass(), parsed.testPerClass(), explicitWorkDir ? parsed.workDir() : Path.of("runs", "study"));
+        TrainConfig cfg = opts.config();
+        if (cfg.momentum() != 0 || cfg.weightDecay() != 0) {
+            throw new UsageException("the study fine-tunes with plain SGD as the paper does: --momentum and --weight-decay must be 0");
+        }
+        for (String s : strategies) {
+            try {
+                Strategies.byName(s);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
+        }
+        if (pretrainEpochs < 2) {
+            throw new UsageException("--pretrain-epochs must be >= 2, got " + pretrainEpochs);
+        }
+        StudySettings settings;
+        try {
+            settings = new StudySettings(opts.model(), opts.width(), opts.resolution(), source, targets, strategies, budgets, seeds,
+                    cfg.epochs(), cfg.batchSize(), cfg.learningRate(), cfg.warmupEpochs(), trainSize, testSize,
+                    cfg.maxBatchesPerEpoch(), rankEpochs, rankBatches, topFraction);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        opts.architecture(1); // an unknown model is a usage error before anything is loaded
+        String command = canonical(settings, weights, pretrainEpochs, pretrainPerClass, outDir, opts);
+
+        try (Backend backend = opts.openBackend()) {
+            out.println("backend: " + backend.deviceDescription());
+            Map<String, Task> tasks = new LinkedHashMap<>();
+            tasks.put(source, TrainingOptions.task(source, out));
+            for (String t : targets) {
+                if (!tasks.containsKey(t)) {
+                    tasks.put(t, TrainingOptions.task(t, out));
+                }
+            }
+            Workspace ws = new Workspace(opts, new Experiment(backend, out, Progress.forConsole(out)), out);
+            Path base;
+            Map<String, Object> baseInfo = new LinkedHashMap<>();
+            if (weights != null) {
+                base = Path.of(weights);
+                if (!Files.exists(base)) {
+                    throw new java.nio.file.NoSuchFileException(weights);
+                }
+                baseInfo.put("file", weights);
+            } else {
+                base = ws.basePath(source);
+                if (!Files.exists(base)) {
+                    TrainConfig pre = new TrainConfig(pretrainEpochs, PRETRAIN_BATCH, 0.05, 1, 0.9, 0, 0, 0, 0);
+                    ws.pretrain(source, pre, pretrainPerClass, base, backend.deviceDescription());
+                } else {
+                    out.println("base model: " + base + " (cached; delete it to pretrain again)");
+                }
+                baseInfo.put("file", base.toString());
+                baseInfo.putAll(pretrainSummary(base));
+                Object top1 = baseInfo.get("source_top1");
+                double chance = 1.0 / tasks.get(source).numClasses();
+                if (top1 instanceof Number n && n.doubleValue() < chance + 0.1) {
+                    String warning = String.format(Locale.ROOT, "the base model reaches only %.1f%% top-1 on %s (chance: %.1f%%): "
+                            + "pretraining failed or was too short; delete %s to pretrain again", 100 * n.doubleValue(), source,
+                            100 * chance, base);
+                    out.println("WARNING: " + warning);
+                    baseInfo.put("warning", warning);
+                }
+            }
+            Study study = new Study(backend, settings, tasks, base, opts.workDir().resolve("cache"), out, fresh);
+            Architecture arch = study.architecture(1);
+            long fullUnits = CostModel.of(arch, opts.resolution()).totalUnits();
+            Map<Double, Long> units = new LinkedHashMap<>();
+            for (double b : budgets) {
+                units.put(b, study.budgetUnits(b));
+            }
+            out.printf(Locale.ROOT, "study: %d targets x %d seeds x (%d budgets x budgeted strategies + the others); full fine-tuning = %,d units%n",
+                    targets.size(), seeds, budgets.size(), fullUnits);
+            Study.Result result = study.run();
+            double seconds = (System.nanoTime() - start) / 1e9;
+            StudyReport.Context ctx = new StudyReport.Context(command, machine(backend), baseInfo, started, seconds);
+            List<Path> files = new StudyReport(settings, result, ctx, units, fullUnits).write(outDir);
+            out.printf(Locale.ROOT, "study done in %s; wrote:%n", Progress.duration(seconds));
+            files.forEach(p -> out.println("  " + p));
+        }
+        return 0;
+    }
+
+    private static List<String> list(String text, String option) {
+        List<String> out = new ArrayList<>();
+        for (String s : text.split(",")) {
+            if (!s.isBlank()) {
+                out.add(s.trim());
+            }
+        }
+        if (out.isEmpty()) {
+            throw new UsageException(option + " must not be empty");
+        }
+        return out;
+    }
+
+    /** The command with every setting spelled out, for the report. */
+    private static String canonical(StudySettings s, String weights, int pretrainEpochs, int pretrainPerClass, Path out,
+                                    TrainingOptions o) {
+        List<String> w = new ArrayList<>(List.of("./scripts/trady4j", "study", "--model", s.model()));
+        if (s.width() != 1.0) {
+            w.addAll(List.of("--width", String.valueOf(s.width())));
+        }
+        w.addAll(List.of("--resolution", String.valueOf(s.resolution()), "--source", s.source(), "--targets",
+                String.join(",", s.targets())));
+        if (weights != null) {
+            w.addAll(List.of("--weights", weights));
+        } else {
+            w.addAll(List.of("--pretrain-epochs", String.valueOf(pretrainEpochs), "--pretrain-per-class", String.valueOf(pretrainPerClass)));
+        }
+        w.addAll(List.of("--strategies", String.join(",", s.strategies()), "--budgets",
+                String.join(",", s.budgetPercents().stream().map(StudyCommand::num).toList()), "--seeds", String.valueOf(s.seeds()),
+                "--epochs", String.valueOf(s.epochs()), "--warmup", String.valueOf(s.warmupEpochs()), "--lr", num(s.learningRate()),
+                "--batch-size", String.valueOf(s.batchSize()), "--train-size", String.valueOf(s.trainSize()),
+                "--test-size", String.valueOf(s.testSize())));
+        if (s.maxBatchesPerEpoch() > 0) {
+            w.addAll(List.of("--max-batches", String.valueOf(s.maxBatchesPerEpoch())));
+        }
+        w.addAll(List.of("--rank-epochs", String.valueOf(s.rankEpochs()), "--rank-batches", String.valueOf(s.rankBatches()),
+                "--top-fraction", num(s.topFraction()), "--backend", o.backend(), "--work-dir", o.workDir().toString(),
+                "--out", out.toString()));
+        return String.join(" ", w);
+    }
+
+    private static String num(double d) {
+        return d == Math.rint(d) ? String.valueOf((long) d) : String.valueOf(d);
+    }
+
+    /** The pretraining report next to a base model, if any: its final top-1 on the source test subset. */
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> pretrainSummary(Path base) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        Path report = base.resolveSibling(base.getFileName().toString().replace(".safetensors", ".report.json"));
+        try {
+            Map<String, Object> r = (Map<String, Object>) Json.parse(Files.readString(report));
+            Map<String, Object> s = (Map<String, Object>) r.get("summary");
+            m.put("source_top1", s.get("final_test_top1"));
+            m.put("pretrain_epochs", r.get("epochs") instanceof List<?> l ? l.size() : null);
+            List<Object> epochs = (List<Object>) r.get("epochs");
+            m.put("pretrain_images_per_epoch", ((Map<String, Object>) epochs.getFirst()).get("images"));
+            m.put("pretrain_seconds", s.get("seconds"));
+        } catch (IOException | RuntimeException e) {
+            m.put("source_top1", null);
+        }
+        return m;
+    }
+
+    private static Map<String, Object> machine(Backend backend) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("cpu", firstMatch(Path.of("/proc/cpuinfo"), "model name"));
+        m.put("cpus", Runtime.getRuntime().availableProcessors());
+        String mem = firstMatch(Path.of("/proc/meminfo"), "MemTotal");
+        if (mem != null) {
+            try {
+                long kb = Long.parseLong(mem.replaceAll("[^0-9]", ""));
+                mem = String.format(Locale.ROOT, "%.0f GiB RAM", kb / 1048576.0);
+            } catch (NumberFormatException e) {
+                // keep the raw text
+            }
+        }
+        m.put("memory", mem);
+        m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
+        m.put("java", System.getProperty("java.version"));
+        m.put("backend", backend.deviceDescription());
+        return m;
+    }
+
+    private static String firstMatch(Path file, String key) {
+        try {
+            for (String line : Files.readAllLines(file)) {
+                if (line.startsWith(key)) {
+                    int i = line.indexOf(':');
+                    return i < 0 ? line : line.substring(i + 1).trim();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+        return null;
+    }
+}

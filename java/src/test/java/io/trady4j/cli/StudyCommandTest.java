@@ -1,0 +1,107 @@
+package io.trady4j.cli;
+
+import io.trady4j.io.Json;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** The study command on a tiny grid (one budget, one seed, few batches, 16×16 inputs), so it cannot rot. */
+class StudyCommandTest {
+    @TempDir
+    Path dir;
+
+    private record Result(int status, String out, String err) {
+    }
+
+    private static Result run(String... argv) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int status = Main.run(argv, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void tinyGridRunsEndToEndAndResumesFromItsCache() throws Exception {
+        assumeTrue(Files.isDirectory(Path.of("/usr/share/datasets/fashion-mnist")), "Fashion-MNIST not installed");
+        try {
+            io.trady4j.data.Tasks.parse("letters:A-C");
+        } catch (Exception e) {
+            assumeTrue(false, "the letters task cannot be built here (fonts?): " + e.getMessage());
+        }
+        Path out = dir.resolve("report");
+        String[] argv = {"study", "--backend", "cpu", "--work-dir", dir.resolve("work").toString(), "--out", out.toString(),
+                "--targets", "fmnist:5-9,letters:A-C", "--resolution", "16", "--epochs", "2", "--batch-size", "16",
+                "--train-size", "40", "--test-size", "20", "--max-batches", "2", "--budgets", "5.3", "--seeds", "1",
+                "--rank-epochs", "2", "--rank-batches", "2", "--pretrain-epochs", "2", "--pretrain-per-class", "8"};
+        Result r = run(argv);
+        assertEquals(0, r.status(), r.err() + r.out());
+        for (String f : List.of("RESULTS.md", "study.json", "rankings.json", "accuracy_vs_budget.svg", "layer_rank_spearman.svg",
+                "layer_rank_spearman_raw.svg", "layer_scores.svg", "sparsity_flops_per_epoch.svg", "heavy_tail.svg")) {
+            assertTrue(Files.size(out.resolve(f)) > 200, f);
+        }
+        Map<String, Object> json = (Map<String, Object>) Json.parse(Files.readString(out.resolve("study.json")));
+        List<Object> runs = (List<Object>) json.get("runs");
+        assertEquals(2 * 9, runs.size());   // 2 targets × (7 budgeted strategies × 1 budget + full + classifier) × 1 seed
+        Map<String, Object> analyses = (Map<String, Object>) json.get("analyses");
+        assertEquals(4, ((List<Object>) analyses.get("ranking_runs")).size());   // source, source seed 1, two targets
+        assertEquals(4 * 2, ((List<Object>) analyses.get("heavy_tail")).size());  // per ranking run and epoch
+        assertEquals(3, ((List<Object>) analyses.get("paired_tests")).stream()
+                .filter(t -> ((Map<String, Object>) t).get("b").toString().startsWith("s-")).count());
+        for (Object o : runs) {
+            Map<String, Object> run = (Map<String, Object>) o;
+            Map<String, Object> report = (Map<String, Object>) run.get("report");
+            List<Map<String, Object>> epochs = (List<Map<String, Object>>) report.get("epochs");
+            assertEquals(2, epochs.size());
+            if (run.get("budget_percent") != null) {
+                long units = ((Number) epochs.getFirst().get("selected_units")).longValue();
+                long budget = ((Number) epochs.getFirst().get("budget_units")).longValue();
+                assertTrue(units > 0 && units <= budget, units + " units for a budget of " + budget);
+            }
+        }
+        String md = Files.readString(out.resolve("RESULTS.md"));
+        for (String section : List.of("## Accuracy", "## Dynamic vs static", "## Memory and compute", "## Layer rankings",
+                "## Top channels", "## Heavy tails", "**")) {
+            assertTrue(md.contains(section), section);
+        }
+
+        // a second run trains nothing: rankings and runs come from the cache
+        Result again = run(argv);
+        assertEquals(0, again.status(), again.err());
+        assertTrue(again.out().contains("18 runs") || again.out().contains("(cached)"), again.out());
+        assertTrue(!again.out().contains("pretraining"), again.out());
+        Map<String, Object> json2 = (Map<String, Object>) Json.parse(Files.readString(out.resolve("study.json")));
+        assertEquals(0L, ((Number) json2.get("runs_trained")).longValue());
+        assertEquals(18L, ((Number) json2.get("runs_cached")).longValue());
+    }
+
+    @Test
+    void badInputGetsOneLineAndStatusTwo() {
+        for (String[] argv : List.of(
+                new String[]{"study", "--budgets", "0"},
+                new String[]{"study", "--budgets", "x"},
+                new String[]{"study", "--strategies", "nope"},
+                new String[]{"study", "--targets", ","},
+                new String[]{"study", "--seeds", "0"},
+                new String[]{"study", "--momentum", "0.9"},
+                new String[]{"study", "--model", "alexnet"},
+                new String[]{"study", "--train-per-class", "5"},
+                new String[]{"study", "--seed", "1"},
+                new String[]{"study", "--train-size", "-1"},
+                new String[]{"study", "--frobnicate"})) {
+            Result r = run(argv);
+            assertEquals(2, r.status(), String.join(" ", argv) + " -> " + r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+        }
+    }
+}
