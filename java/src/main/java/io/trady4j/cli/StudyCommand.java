@@ -169,7 +169,7 @@ final class StudyCommand implements Command {
                 base = ws.basePath(source);
                 if (!Files.exists(base)) {
                     TrainConfig pre = new TrainConfig(pretrainEpochs, PRETRAIN_BATCH, 0.05, 1, 0.9, 0, 0, 0, 0);
-                    ws.pretrain(source, pre, pretrainPerClass, base, backend.deviceDescription());
+                    ws.pretrain(source, pre, pretrainPerClass, base, backend.deviceDescription(), false);
                 } else {
                     out.println("base model: " + base + " (cached; delete it to pretrain again)");
                 }

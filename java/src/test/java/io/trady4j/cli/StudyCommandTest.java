@@ -79,7 +79,7 @@ class StudyCommandTest {
         Result again = run(argv);
         assertEquals(0, again.status(), again.err());
         assertTrue(again.out().contains("18 runs") || again.out().contains("(cached)"), again.out());
-        assertTrue(!again.out().contains("pretraining"), again.out());
+        assertTrue(!again.out().contains("pretraining mbv2"), again.out());
         Map<String, Object> json2 = (Map<String, Object>) Json.parse(Files.readString(out.resolve("study.json")));
         assertEquals(0L, ((Number) json2.get("runs_trained")).longValue());
         assertEquals(18L, ((Number) json2.get("runs_cached")).longValue());
