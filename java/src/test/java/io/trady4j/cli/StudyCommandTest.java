@@ -60,9 +60,9 @@ class StudyCommandTest {
                 .filter(t -> ((Map<String, Object>) t).get("b").toString().startsWith("s-")).count());
         for (Object o : runs) {
             Map<String, Object> run = (Map<String, Object>) o;
-            Map<String, Object> report = (Map<String, Object>) run.get("report");
-            List<Map<String, Object>> epochs = (List<Map<String, Object>>) report.get("epochs");
+            List<Map<String, Object>> epochs = (List<Map<String, Object>>) run.get("epochs");
             assertEquals(2, epochs.size());
+            assertEquals(52, ((List<Object>) epochs.getFirst().get("selected_channels_by_layer")).size());
             if (run.get("budget_percent") != null) {
                 long units = ((Number) epochs.getFirst().get("selected_units")).longValue();
                 long budget = ((Number) epochs.getFirst().get("budget_units")).longValue();
@@ -79,7 +79,7 @@ class StudyCommandTest {
         Result again = run(argv);
         assertEquals(0, again.status(), again.err());
         assertTrue(again.out().contains("18 runs") || again.out().contains("(cached)"), again.out());
-        assertTrue(!again.out().contains("pretraining"), again.out());
+        assertTrue(!again.out().contains("pretraining mbv2"), again.out());
         Map<String, Object> json2 = (Map<String, Object>) Json.parse(Files.readString(out.resolve("study.json")));
         assertEquals(0L, ((Number) json2.get("runs_trained")).longValue());
         assertEquals(18L, ((Number) json2.get("runs_cached")).longValue());
