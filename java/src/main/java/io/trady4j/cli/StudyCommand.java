@@ -165,6 +165,9 @@ final class StudyCommand implements Command {
                     throw new java.nio.file.NoSuchFileException(weights);
                 }
                 baseInfo.put("file", weights);
+                if (Files.exists(base.resolveSibling(base.getFileName().toString().replace(".safetensors", ".report.json")))) {
+                    baseInfo.putAll(pretrainSummary(base));   // a base pretrained by trady4j, reused
+                }
             } else {
                 base = ws.basePath(source);
                 if (!Files.exists(base)) {

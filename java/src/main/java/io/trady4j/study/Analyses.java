@@ -85,6 +85,22 @@ public final class Analyses {
         return new double[]{half / reps, exp / reps};
     }
 
+    /**
+     * {@link #lightTailReference} for the within-layer estimate: the median over the layers with at least 40
+     * channels of the half-normal and exponential references at that layer's n and k = ⌈fraction·n⌉.
+     */
+    public static double[] withinLayerReference(RankingRun run, double fraction) {
+        List<Double> half = new ArrayList<>(), exp = new ArrayList<>();
+        for (double[] layer : run.epochRgn().getFirst()) {
+            if (layer.length >= 40) {
+                double[] r = lightTailReference(layer.length, (int) Math.ceil(fraction * layer.length));
+                half.add(r[0]);
+                exp.add(r[1]);
+            }
+        }
+        return half.isEmpty() ? new double[]{Double.NaN, Double.NaN} : new double[]{median(half), median(exp)};
+    }
+
     private static double median(List<Double> v) {
         double[] a = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         return a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;

@@ -60,9 +60,9 @@ class StudyCommandTest {
                 .filter(t -> ((Map<String, Object>) t).get("b").toString().startsWith("s-")).count());
         for (Object o : runs) {
             Map<String, Object> run = (Map<String, Object>) o;
-            Map<String, Object> report = (Map<String, Object>) run.get("report");
-            List<Map<String, Object>> epochs = (List<Map<String, Object>>) report.get("epochs");
+            List<Map<String, Object>> epochs = (List<Map<String, Object>>) run.get("epochs");
             assertEquals(2, epochs.size());
+            assertEquals(52, ((List<Object>) epochs.getFirst().get("selected_channels_by_layer")).size());
             if (run.get("budget_percent") != null) {
                 long units = ((Number) epochs.getFirst().get("selected_units")).longValue();
                 long budget = ((Number) epochs.getFirst().get("budget_units")).longValue();
