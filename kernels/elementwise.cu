@@ -88,6 +88,56 @@ cudaError_t activation_backward(int act, int64_t n, const float* y, const float*
     return cudaGetLastError();
 }
 
+// ---- activation mask: bit e%32 of mask[e/32] = activation_passes(act, y[e]), one warp per 32 elements
+
+__global__ void activation_mask_kernel(int act, int64_t n, const float* __restrict__ y, uint32_t* __restrict__ mask) {
+    // Block size and grid stride are multiples of 32 and the bound is rounded up to one, so every lane
+    // of a warp runs the same iterations and takes part in each ballot.
+    const int64_t padded = (n + 31) & ~int64_t(31);
+    for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < padded; e += (int64_t)gridDim.x * blockDim.x) {
+        const bool pass = e < n && activation_passes(act, y[e]);
+        const unsigned bits = __ballot_sync(0xffffffffu, pass);
+        if ((threadIdx.x & 31) == 0) mask[e >> 5] = bits;
+    }
+}
+
+cudaError_t activation_mask(int act, int64_t n, const float* y, uint32_t* mask, cudaStream_t stream) {
+    T4J_LAUNCH(elementwise_blocks((n + 31) & ~int64_t(31), 256), 256, 0, stream, activation_mask_kernel)(act, n, y, mask);
+    return cudaGetLastError();
+}
+
+// ---- masked activation backward: dx = bit e of mask ? dy : 0, dx may alias dy
+
+__global__ void activation_backward_masked_kernel(int64_t n, const uint32_t* __restrict__ mask, const float* dy,
+                                                  float* dx) {
+    for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (int64_t)gridDim.x * blockDim.x)
+        dx[e] = (__ldg(mask + (e >> 5)) >> (e & 31)) & 1u ? dy[e] : 0.f;
+}
+
+__global__ void activation_backward_masked_vec4_kernel(int64_t n4, const uint32_t* __restrict__ mask, const float4* dy,
+                                                       float4* dx) {
+    for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < n4; e += (int64_t)gridDim.x * blockDim.x) {
+        const unsigned bits = (__ldg(mask + (e >> 3)) >> ((e & 7) * 4)) & 0xfu;
+        const float4 g = dy[e];
+        float4 r;
+        r.x = bits & 1u ? g.x : 0.f;
+        r.y = bits & 2u ? g.y : 0.f;
+        r.z = bits & 4u ? g.z : 0.f;
+        r.w = bits & 8u ? g.w : 0.f;
+        dx[e] = r;
+    }
+}
+
+cudaError_t activation_backward_masked(int64_t n, const uint32_t* mask, const float* dy, float* dx, cudaStream_t stream) {
+    if (n % 4 == 0 && aligned16(dy) && aligned16(dx)) {
+        T4J_LAUNCH(elementwise_blocks(n / 4, 256), 256, 0, stream, activation_backward_masked_vec4_kernel)(
+            n / 4, mask, reinterpret_cast<const float4*>(dy), reinterpret_cast<float4*>(dx));
+    } else {
+        T4J_LAUNCH(elementwise_blocks(n, 256), 256, 0, stream, activation_backward_masked_kernel)(n, mask, dy, dx);
+    }
+    return cudaGetLastError();
+}
+
 // ---- add: out = a + b, out may alias a or b
 
 __global__ void add_kernel(int64_t n, const float* a, const float* b, float* out) {

@@ -40,6 +40,8 @@ cudaError_t fill_f32(float* dst, float value, int64_t n, cudaStream_t stream);
 cudaError_t fill_i32(int32_t* dst, int32_t value, int64_t n, cudaStream_t stream);
 cudaError_t activation_forward(int act, int64_t n, const float* x, float* y, cudaStream_t stream);
 cudaError_t activation_backward(int act, int64_t n, const float* y, const float* dy, float* dx, cudaStream_t stream);
+cudaError_t activation_mask(int act, int64_t n, const float* y, uint32_t* mask, cudaStream_t stream);
+cudaError_t activation_backward_masked(int64_t n, const uint32_t* mask, const float* dy, float* dx, cudaStream_t stream);
 cudaError_t add(int64_t n, const float* a, const float* b, float* out, cudaStream_t stream);
 cudaError_t bias_grad(int batch, int channels, int plane, const float* dy, float* db, cudaStream_t stream);
 cudaError_t gather_channels(int batch, int channels, int plane, const float* x, const int32_t* sel, int nsel,

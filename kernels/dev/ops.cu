@@ -34,6 +34,27 @@ static void check_elementwise(Checker& ck, Rng& rng, int64_t n) {
         }
         snprintf(what, sizeof what, "activation backward %d n=%lld", act, (long long)n);
         ck.expect(what, out.download(), refb, 0.0);
+        // the same gradient through a 1-bit mask of y (a NaN output passes nothing)
+        std::vector<float> ym(ref.begin(), ref.end());
+        if (n > 2) ym[n / 2] = NAN;
+        const int64_t words = (n + 31) / 32;
+        std::vector<int32_t> bits(words, 0);
+        for (int64_t i = 0; i < n; ++i) {
+            const float yy = ym[i];
+            const bool pass = act == 0 || (act == 1 ? yy > 0.f : (yy > 0.f && yy < 6.f));
+            if (pass) bits[i / 32] |= (int32_t)(1u << (i % 32));
+            refb[i] = pass ? y2[i] : 0.0;
+        }
+        DeviceBuffer<float> ymd(ym);
+        DeviceBuffer<int32_t> mask(words);
+        mask.poison();
+        CUDA_CHECK(trady4j::activation_mask(act, n, ymd.p, reinterpret_cast<uint32_t*>(mask.p), nullptr));
+        snprintf(what, sizeof what, "activation mask %d n=%lld", act, (long long)n);
+        ck.expect_equal(what, mask.download(), bits);
+        out.poison();
+        CUDA_CHECK(trady4j::activation_backward_masked(n, reinterpret_cast<const uint32_t*>(mask.p), d2.p, out.p, nullptr));
+        snprintf(what, sizeof what, "masked activation backward %d n=%lld", act, (long long)n);
+        ck.expect(what, out.download(), refb, 0.0);
     }
     out.poison();
     CUDA_CHECK(trady4j::add(n, dx.p, d2.p, out.p, nullptr));

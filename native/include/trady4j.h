@@ -153,6 +153,12 @@ TRADY4J_API int trady4j_activation(int activation, int64_t n, const float* x, fl
 /* dx = dy where the activation passes the gradient at its output y, else 0; dx may equal dy. */
 TRADY4J_API int trady4j_activation_backward(int activation, int64_t n, const float* y, const float* dy,
                                             float* dx, void* stream);
+/* mask: bit e%32 of mask[e/32] = whether the activation passes the gradient at y[e]; (n+31)/32 words,
+ * unused bits of the last word 0. The backward pass keeps these bits instead of y (1/32 of the bytes). */
+TRADY4J_API int trady4j_activation_mask(int activation, int64_t n, const float* y, uint32_t* mask, void* stream);
+/* dx = dy where mask's bit is set, else 0; dx may equal dy. */
+TRADY4J_API int trady4j_activation_backward_masked(int64_t n, const uint32_t* mask, const float* dy, float* dx,
+                                                   void* stream);
 /* out = a + b; out may equal a or b. */
 TRADY4J_API int trady4j_add(int64_t n, const float* a, const float* b, float* out, void* stream);
 

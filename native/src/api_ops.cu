@@ -98,6 +98,26 @@ TRADY4J_API int trady4j_activation_backward(int activation, int64_t n, const flo
     return api::launched(__func__, activation_backward(activation, n, y, dy, dx, api::as_stream(stream)));
 }
 
+TRADY4J_API int trady4j_activation_mask(int activation, int64_t n, const float* y, uint32_t* mask, void* stream) {
+    T4J_REQUIRE(activation >= TRADY4J_ACT_NONE && activation <= TRADY4J_ACT_RELU6, "unknown activation code %d",
+                activation);
+    T4J_REQUIRE(n >= 0, "n must be >= 0, got %lld", (long long)n);
+    if (n == 0) return TRADY4J_OK;
+    T4J_NOT_NULL(y);
+    T4J_NOT_NULL(mask);
+    return api::launched(__func__, activation_mask(activation, n, y, mask, api::as_stream(stream)));
+}
+
+TRADY4J_API int trady4j_activation_backward_masked(int64_t n, const uint32_t* mask, const float* dy, float* dx,
+                                                   void* stream) {
+    T4J_REQUIRE(n >= 0, "n must be >= 0, got %lld", (long long)n);
+    if (n == 0) return TRADY4J_OK;
+    T4J_NOT_NULL(mask);
+    T4J_NOT_NULL(dy);
+    T4J_NOT_NULL(dx);
+    return api::launched(__func__, activation_backward_masked(n, mask, dy, dx, api::as_stream(stream)));
+}
+
 TRADY4J_API int trady4j_add(int64_t n, const float* a, const float* b, float* out, void* stream) {
     T4J_REQUIRE(n >= 0, "n must be >= 0, got %lld", (long long)n);
     if (n == 0) return TRADY4J_OK;

@@ -212,6 +212,20 @@ inline unsigned __match_any_sync(unsigned, int v) {
     return m;
 }
 
+inline unsigned __ballot_sync(unsigned, int predicate) {
+    cuda_emu::Warp& w = cuda_emu::my_warp();
+    const unsigned lane = cuda_emu::linear_thread() & 31;
+    const unsigned lanes = std::min<unsigned>(32, cuda_emu::g_block_dim.x * cuda_emu::g_block_dim.y *
+                                                          cuda_emu::g_block_dim.z - (cuda_emu::linear_thread() & ~31u));
+    w.buf[lane] = predicate != 0;
+    w.bar->arrive_and_wait();
+    unsigned m = 0;
+    for (unsigned l = 0; l < lanes; ++l)
+        if (w.buf[l]) m |= 1u << l;
+    w.bar->arrive_and_wait();
+    return m;
+}
+
 inline int __ffs(unsigned x) { return __builtin_ffs((int)x); }
 inline float __fadd_rn(float a, float b) { return a + b; }
 inline float __fmul_rn(float a, float b) { return a * b; }

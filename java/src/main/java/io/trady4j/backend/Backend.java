@@ -120,6 +120,22 @@ public interface Backend extends AutoCloseable {
     /** dx = dy where act passes the gradient at output y, else 0; dx may be dy. */
     void activationBackward(Activation act, Tensor y, Tensor dy, Tensor dx);
 
+    /**
+     * Packs where {@code act} passes the gradient at output y into bits, for the backward pass to keep
+     * 1 bit per element instead of y's 32: bit {@code e % 32} of {@code mask[e / 32]} (I32, shape
+     * [{@link #maskWords}(y's element count)]) is set iff the gradient passes at {@code y[e]}; unused
+     * bits of the last word are 0. A NaN output passes no gradient, as in {@link #activationBackward}.
+     */
+    void activationMask(Activation act, Tensor y, Tensor mask);
+
+    /** dx = dy where the bit of {@link #activationMask}'s mask is set, else 0; dx may be dy. */
+    void activationBackwardMasked(Tensor mask, Tensor dy, Tensor dx);
+
+    /** The I32 words of an activation mask over {@code elements} elements. */
+    static int maskWords(int elements) {
+        return (int) ((elements + 31L) / 32);
+    }
+
     /** out = a + b (same shapes); out may alias a or b. */
     void add(Tensor a, Tensor b, Tensor out);
 

@@ -1,5 +1,6 @@
 package io.trady4j.backend;
 
+import io.trady4j.tensor.DType;
 import io.trady4j.tensor.Shape;
 import io.trady4j.tensor.Tensor;
 
@@ -52,5 +53,19 @@ public final class Checks {
             throw new IllegalArgumentException(name + " must be [" + batch + ", F] or [" + batch + ", F, 1, 1], got " + s);
         }
         return s.dim(1);
+    }
+
+    /** An activation mask over {@code values}: I32 of shape [{@link Backend#maskWords}(values' element count)]. */
+    public static void activationMask(Tensor mask, Tensor values, String op) {
+        need(values, op + " operand");
+        need(mask, op + " mask");
+        if (values.dtype() != DType.F32) {
+            throw new IllegalArgumentException(op + " needs a float tensor, got " + values.dtype());
+        }
+        Shape want = Shape.of(Backend.maskWords(values.numel()));
+        if (mask.dtype() != DType.I32 || !mask.shape().equals(want)) {
+            throw new IllegalArgumentException(op + " needs an I32 mask of shape " + want + " for " + values.shape()
+                    + ", got " + mask.dtype() + " " + mask.shape());
+        }
     }
 }

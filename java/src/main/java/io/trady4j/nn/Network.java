@@ -213,14 +213,14 @@ public final class Network implements AutoCloseable {
         classifierBias.close();
     }
 
-    /** What the forward pass keeps of one block for the backward pass. */
+    /** What the forward pass keeps of one block for the backward pass (activation masks as 1 bit per element). */
     private static final class BlockState {
         Tensor[] masks;
         Tensor[] gathered;
         Shape[] inputShapes;
         Tensor shortcutGathered;
         Shape blockInput;
-        Tensor sum;
+        Tensor sumMask;
         Tensor argmax;
         Shape beforePool;
     }
@@ -248,26 +248,17 @@ public final class Network implements AutoCloseable {
         }
 
         private void free(Tensor t) {
-            if (t != null && t != input && !isKept(t)) {
+            if (t != null && t != input) {
                 t.close();
             }
         }
 
-        private boolean isKept(Tensor t) {
-            for (BlockState s : states) {
-                if (s == null) {
-                    continue;
-                }
-                if (t == s.sum) {
-                    return true;
-                }
-                for (Tensor m : s.masks) {
-                    if (t == m) {
-                        return true;
-                    }
-                }
-            }
-            return false;
+        /** The bits of where {@code act} passes the gradient at output y, kept for the backward pass. */
+        private Tensor mask(Activation act, Tensor y) {
+            Tensor m = backend.allocate(Shape.of(Backend.maskWords(y.numel())), DType.I32, MemoryCategory.GRADIENT_PATH);
+            owned.add(m);
+            backend.activationMask(act, y, m);
+            return m;
         }
 
         /** Runs the blocks; returns the pooled features [B, F] (owned by this pass). */
@@ -304,10 +295,10 @@ public final class Network implements AutoCloseable {
                 int li = blockStart[b] + j;
                 boolean keepMask = onPath && j >= first && c.activation() != Activation.NONE;
                 st.inputShapes[j] = h.shape();
-                Tensor y = alloc(c.conv().outputShape(h.shape()), keepMask ? MemoryCategory.GRADIENT_PATH : MemoryCategory.WORKSPACE);
+                Tensor y = alloc(c.conv().outputShape(h.shape()), MemoryCategory.WORKSPACE);
                 st.gathered[j] = conv(c, li, h, y);
                 if (keepMask) {
-                    st.masks[j] = y;
+                    st.masks[j] = mask(c.activation(), y);
                 }
                 if (h != blockIn) {
                     free(h);
@@ -322,7 +313,7 @@ public final class Network implements AutoCloseable {
                     st.shortcutGathered = conv(c, blockStart[b] + n, blockIn, shortcut);
                 }
                 boolean keepSum = onPath && block.afterAdd() != Activation.NONE;
-                Tensor out = alloc(h.shape(), keepSum ? MemoryCategory.GRADIENT_PATH : MemoryCategory.WORKSPACE);
+                Tensor out = alloc(h.shape(), MemoryCategory.WORKSPACE);
                 backend.add(h, shortcut, out);
                 if (block.afterAdd() != Activation.NONE) {
                     backend.activation(block.afterAdd(), out, out);
@@ -332,7 +323,7 @@ public final class Network implements AutoCloseable {
                     free(shortcut);
                 }
                 if (keepSum) {
-                    st.sum = out;
+                    st.sumMask = mask(block.afterAdd(), out);
                 }
                 h = out;
             }
@@ -436,9 +427,9 @@ public final class Network implements AutoCloseable {
             int n = block.convs().size();
             Tensor shortcutGrad = null;
             if (block.residual()) {
-                if (st.sum != null) {
-                    backend.activationBackward(block.afterAdd(), st.sum, g, g);
-                    st.sum.close();
+                if (st.sumMask != null) {
+                    backend.activationBackwardMasked(st.sumMask, g, g);
+                    st.sumMask.close();
                 }
                 if (block.shortcut() != null) {
                     ConvLayerSpec c = block.shortcut();
@@ -463,7 +454,7 @@ public final class Network implements AutoCloseable {
                 Tensor dz = dy;
                 if (c.activation() != Activation.NONE) {
                     dz = dy == shortcutGrad ? alloc(dy.shape(), MemoryCategory.GRADIENT_PATH) : dy;
-                    backend.activationBackward(c.activation(), st.masks[j], dy, dz);
+                    backend.activationBackwardMasked(st.masks[j], dy, dz);
                     st.masks[j].close();
                 }
                 if (st.gathered[j] != null) {

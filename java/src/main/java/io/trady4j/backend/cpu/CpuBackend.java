@@ -3,6 +3,7 @@ package io.trady4j.backend.cpu;
 import io.trady4j.backend.Activation;
 import io.trady4j.backend.Backend;
 import io.trady4j.backend.ChannelIndex;
+import io.trady4j.backend.Checks;
 import io.trady4j.backend.Conv2dSpec;
 import io.trady4j.backend.SgdStep;
 import io.trady4j.tensor.DType;
@@ -406,8 +407,51 @@ public final class CpuBackend implements Backend {
         sameShape(dyt, dxt, "activation backward");
         float[] y = f(yt, "y"), dy = f(dyt, "dy"), dx = f(dxt, "dx");
         for (int e = 0; e < y.length; e++) {
-            dx[e] = act.passesGradient(y[e]) ? dy[e] : 0f;
+            dx[e] = keepIf(passes(act, y[e]), dy[e]);
         }
+    }
+
+    @Override
+    public void activationMask(Activation act, Tensor yt, Tensor maskt) {
+        need(act, "activation");
+        Checks.activationMask(maskt, yt, "activation mask");
+        float[] y = f(yt, "y");
+        int[] mask = i(maskt, "mask");
+        for (int w = 0; w < mask.length; w++) {
+            int base = w * 32, end = Math.min(32, y.length - base), bits = 0;
+            for (int k = 0; k < end; k++) {
+                bits |= passes(act, y[base + k]) << k;
+            }
+            mask[w] = bits;
+        }
+    }
+
+    @Override
+    public void activationBackwardMasked(Tensor maskt, Tensor dyt, Tensor dxt) {
+        Checks.activationMask(maskt, dyt, "masked activation backward");
+        sameShape(dyt, dxt, "masked activation backward");
+        int[] mask = i(maskt, "mask");
+        float[] dy = f(dyt, "dy"), dx = f(dxt, "dx");
+        for (int e = 0; e < dy.length; e++) {
+            dx[e] = keepIf((mask[e >>> 5] >>> (e & 31)) & 1, dy[e]);
+        }
+    }
+
+    /** 1 where {@code act} passes the gradient at output y, else 0, without a data-dependent branch. */
+    private static int passes(Activation act, float y) {
+        return switch (act) {
+            case NONE -> 1;
+            case RELU -> y > 0f ? 1 : 0;
+            case RELU6 -> (y > 0f ? 1 : 0) & (y < 6f ? 1 : 0);
+        };
+    }
+
+    /**
+     * v if keep is 1, +0 if keep is 0, by masking v's bits: the sign of gradient pass/stop is random
+     * data, and a branch on it costs a misprediction per element (it was a quarter of a training step).
+     */
+    private static float keepIf(int keep, float v) {
+        return Float.intBitsToFloat(Float.floatToRawIntBits(v) & -keep);
     }
 
     @Override

@@ -4,6 +4,7 @@ import io.trady4j.backend.Activation;
 import io.trady4j.backend.Backend;
 import io.trady4j.backend.BackendUnavailableException;
 import io.trady4j.backend.ChannelIndex;
+import io.trady4j.backend.Checks;
 import io.trady4j.backend.Conv2dSpec;
 import io.trady4j.backend.SgdStep;
 import io.trady4j.tensor.DType;
@@ -591,6 +592,27 @@ public final class CudaBackend implements Backend {
         long dxa = f32(dx, "dx");
         live();
         NativeCalls.activationBackward(act.code(), y.numel(), ya, dya, dxa, streamHandle);
+    }
+
+    @Override
+    public void activationMask(Activation act, Tensor y, Tensor mask) {
+        need(act, "activation");
+        Checks.activationMask(mask, y, "activation mask");
+        long ya = f32(y, "y");
+        long ma = i32(mask, "mask");
+        live();
+        NativeCalls.activationMask(act.code(), y.numel(), ya, ma, streamHandle);
+    }
+
+    @Override
+    public void activationBackwardMasked(Tensor mask, Tensor dy, Tensor dx) {
+        Checks.activationMask(mask, dy, "masked activation backward");
+        sameShape(dy, dx, "masked activation backward");
+        long ma = i32(mask, "mask");
+        long dya = f32(dy, "dy");
+        long dxa = f32(dx, "dx");
+        live();
+        NativeCalls.activationBackwardMasked(dy.numel(), ma, dya, dxa, streamHandle);
     }
 
     @Override

@@ -83,6 +83,10 @@ final class NativeCalls {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS));
     private static final MethodHandle ACTIVATION_BACKWARD = h("trady4j_activation_backward",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle ACTIVATION_MASK = h("trady4j_activation_mask",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle ACTIVATION_BACKWARD_MASKED = h("trady4j_activation_backward_masked",
+            FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
     private static final MethodHandle ADD = h("trady4j_add",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
     private static final MethodHandle GLOBAL_AVG_POOL = h("trady4j_global_avg_pool",
@@ -366,6 +370,26 @@ final class NativeCalls {
             st = (int) ACTIVATION_BACKWARD.invokeExact(act, n, a(y), a(dy), a(dx), a(stream));
         } catch (Throwable t) {
             throw unexpected("trady4j_activation_backward", t);
+        }
+        check(st);
+    }
+
+    static void activationMask(int act, long n, long y, long mask, long stream) {
+        int st;
+        try {
+            st = (int) ACTIVATION_MASK.invokeExact(act, n, a(y), a(mask), a(stream));
+        } catch (Throwable t) {
+            throw unexpected("trady4j_activation_mask", t);
+        }
+        check(st);
+    }
+
+    static void activationBackwardMasked(long n, long mask, long dy, long dx, long stream) {
+        int st;
+        try {
+            st = (int) ACTIVATION_BACKWARD_MASKED.invokeExact(n, a(mask), a(dy), a(dx), a(stream));
+        } catch (Throwable t) {
+            throw unexpected("trady4j_activation_backward_masked", t);
         }
         check(st);
     }

@@ -132,6 +132,14 @@ class CudaAbiSignatureTest {
         expect("y is null", () -> NativeCalls.activationBackward(1, 4, 0, P, P, 0));
         expect("dy is null", () -> NativeCalls.activationBackward(1, 4, P, 0, P, 0));
         expect("dx is null", () -> NativeCalls.activationBackward(1, 4, P, P, 0, 0));
+        expect("unknown activation code 3", () -> NativeCalls.activationMask(3, 4, P, P, 0));
+        expect("n must be >= 0, got -4", () -> NativeCalls.activationMask(1, -4, P, P, 0));
+        expect("y is null", () -> NativeCalls.activationMask(1, 4, 0, P, 0));
+        expect("mask is null", () -> NativeCalls.activationMask(1, 4, P, 0, 0));
+        expect("n must be >= 0, got -3", () -> NativeCalls.activationBackwardMasked(-3, P, P, P, 0));
+        expect("mask is null", () -> NativeCalls.activationBackwardMasked(4, 0, P, P, 0));
+        expect("dy is null", () -> NativeCalls.activationBackwardMasked(4, P, 0, P, 0));
+        expect("dx is null", () -> NativeCalls.activationBackwardMasked(4, P, P, 0, 0));
         expect("n must be >= 0, got -1", () -> NativeCalls.add(-1, P, P, P, 0));
         expect("a is null", () -> NativeCalls.add(4, 0, P, P, 0));
         expect("b is null", () -> NativeCalls.add(4, P, 0, P, 0));

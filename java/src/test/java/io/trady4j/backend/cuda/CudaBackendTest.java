@@ -320,6 +320,15 @@ class CudaBackendTest {
                 cpu.activationBackward(act, y[0], dy[0], dx[0]);
                 gpu.activationBackward(act, y[1], dy[1], dx[1]);
                 assertArrayEquals(cpu.toFloatArray(dx[0]), gpu.toFloatArray(dx[1]), "activation backward " + act + " " + s);
+                Tensor[] mask = {own(cpu.allocate(Shape.of(Backend.maskWords(s.numel())), DType.I32, MemoryCategory.WORKSPACE)),
+                    own(gpu.allocate(Shape.of(Backend.maskWords(s.numel())), DType.I32, MemoryCategory.WORKSPACE))};
+                cpu.activationMask(act, y[0], mask[0]);
+                gpu.activationMask(act, y[1], mask[1]);
+                assertArrayEquals(cpu.toIntArray(mask[0]), gpu.toIntArray(mask[1]), "activation mask " + act + " " + s);
+                Tensor[] dxm = out(s);
+                cpu.activationBackwardMasked(mask[0], dy[0], dxm[0]);
+                gpu.activationBackwardMasked(mask[1], dy[1], dxm[1]);
+                assertArrayEquals(cpu.toFloatArray(dx[0]), gpu.toFloatArray(dxm[1]), "masked activation backward " + act + " " + s);
                 gpu.activation(act, x[1], x[1]);  // in place is allowed
                 cpu.activation(act, x[0], x[0]);
                 assertArrayEquals(cpu.toFloatArray(x[0]), gpu.toFloatArray(x[1]), "in-place activation " + act);
