@@ -419,8 +419,19 @@ public final class CpuBackend implements Backend {
         int[] mask = i(maskt, "mask");
         for (int w = 0; w < mask.length; w++) {
             int base = w * 32, end = Math.min(32, y.length - base), bits = 0;
-            for (int k = 0; k < end; k++) {
-                bits |= passes(act, y[base + k]) << k;
+            switch (act) {  // outside the element loop, so that the JIT compiles three tight loops
+                case NONE -> bits = end == 32 ? -1 : (1 << end) - 1;
+                case RELU -> {
+                    for (int k = 0; k < end; k++) {
+                        bits |= (y[base + k] > 0f ? 1 : 0) << k;
+                    }
+                }
+                case RELU6 -> {
+                    for (int k = 0; k < end; k++) {
+                        float v = y[base + k];
+                        bits |= ((v > 0f ? 1 : 0) & (v < 6f ? 1 : 0)) << k;
+                    }
+                }
             }
             mask[w] = bits;
         }
@@ -432,8 +443,11 @@ public final class CpuBackend implements Backend {
         sameShape(dyt, dxt, "masked activation backward");
         int[] mask = i(maskt, "mask");
         float[] dy = f(dyt, "dy"), dx = f(dxt, "dx");
-        for (int e = 0; e < dy.length; e++) {
-            dx[e] = keepIf((mask[e >>> 5] >>> (e & 31)) & 1, dy[e]);
+        for (int w = 0; w < mask.length; w++) {
+            int bits = mask[w], base = w * 32, end = Math.min(32, dy.length - base);
+            for (int k = 0; k < end; k++) {
+                dx[base + k] = keepIf((bits >>> k) & 1, dy[base + k]);
+            }
         }
     }
 
