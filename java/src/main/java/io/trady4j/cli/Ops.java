@@ -112,6 +112,18 @@ final class Ops {
                         List.of(ACT),
                         List.of(OpSpec.Tensor.f32("dx", "shape of y")),
                         Ops::activationBackward),
+                new OpSpec("activation_mask", "1 bit per element: where act passes the gradient at output y",
+                        List.of(OpSpec.Tensor.f32("y", "any shape").note("the activation's output")),
+                        List.of(ACT),
+                        List.of(OpSpec.Tensor.i32("mask", "[ceil(numel(y) / 32)]")
+                                .note("bit e % 32 of word e / 32 is element e's; unused bits 0")),
+                        Ops::activationMask),
+                new OpSpec("activation_backward_masked", "dx = dy where the mask's bit is set, else 0",
+                        List.of(OpSpec.Tensor.i32("mask", "[ceil(numel(dy) / 32)]").note("from activation_mask"),
+                                OpSpec.Tensor.f32("dy", "any shape")),
+                        List.of(),
+                        List.of(OpSpec.Tensor.f32("dx", "shape of dy")),
+                        Ops::activationBackwardMasked),
                 new OpSpec("add", "out = a + b (residual add)",
                         List.of(OpSpec.Tensor.f32("a", "any shape"), OpSpec.Tensor.f32("b", "shape of a")),
                         List.of(),
@@ -350,6 +362,19 @@ final class Ops {
         ctx.expect("dy", ctx.shape("dy"), ys, "the shape of y");
         Tensor dx = ctx.output("dx", ys);
         ctx.backend().activationBackward(act, ctx.f32("y"), ctx.f32("dy"), dx);
+    }
+
+    private static void activationMask(OpContext ctx) {
+        Activation act = act(ctx);
+        Tensor mask = ctx.intOutput("mask", Shape.of(Backend.maskWords(ctx.shape("y").numel())));
+        ctx.backend().activationMask(act, ctx.f32("y"), mask);
+    }
+
+    private static void activationBackwardMasked(OpContext ctx) {
+        Shape dys = ctx.shape("dy");
+        ctx.expect("mask", ctx.shape("mask"), Shape.of(Backend.maskWords(dys.numel())), "ceil(numel(dy) / 32) words");
+        Tensor dx = ctx.output("dx", dys);
+        ctx.backend().activationBackwardMasked(ctx.i32("mask"), ctx.f32("dy"), dx);
     }
 
     private static void add(OpContext ctx) {
