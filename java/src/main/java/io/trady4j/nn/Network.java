@@ -300,7 +300,7 @@ public final class Network implements AutoCloseable {
                 if (keepMask) {
                     st.masks[j] = mask(c.activation(), y);
                 }
-                if (h != blockIn) {
+                if (h != blockIn || !block.residual()) {  // a residual block keeps its input until the add
                     free(h);
                 }
                 h = y;
@@ -344,7 +344,9 @@ public final class Network implements AutoCloseable {
                 free(h);
                 h = pooled;
             }
-            free(blockIn);
+            if (block.residual()) {
+                free(blockIn);
+            }
             return h;
         }
 
