@@ -141,6 +141,10 @@ public final class LayerTimes {
         h.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
                 + System.getProperty("os.arch"));
         h.put("host_cpus", Runtime.getRuntime().availableProcessors());
+        Map<String, Object> shapes = new LinkedHashMap<>();
+        shapes.put("mbv2", Layers.mbv2().size());
+        shapes.put("resnet18", Layers.resnet18().size());
+        h.put("network_layer_shapes", shapes);
         h.put("batches", options.batches());
         h.put("densities", options.densities());
         h.put("seed", options.seed());
