@@ -3,6 +3,7 @@
 
     python3 bench/gpu/report.py --ours ours.json --torch torch.json [--out-dir bench/results]
     python3 bench/gpu/report.py --merged bench/results/gpu-<date>-<device>.json   # regenerate .md and .svg
+    python3 bench/gpu/report.py --targets bench/results/gpu-<date>-<device>.json  # the targets, one JSON line
 
 ours.json comes from io.trady4j.bench.LayerTimes, torch.json from bench/gpu/torch_layers.py. Writes
 <out-dir>/gpu-<date>-<device>.json (both inputs, per layer and batch side by side, plus the network
@@ -358,6 +359,13 @@ def dump(obj):
                   lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text) + "\n"
 
 
+def target_lines(res):
+    return [f"{s['net']} B={s['batch']}: {tg['target']}: {tg['measured']:.3f}x {'met' if tg['met'] else 'missed'}"
+            + ("" if s["layer_shapes"] == s["layer_shapes_expected"]
+               else f" (partial: {s['layer_shapes']} of {s['layer_shapes_expected']} shapes)")
+            for s in res["summary"] for tg in s["targets"]]
+
+
 def write_all(res, base):
     res["summary"] = summarize(res)
     with open(base + ".json", "w") as f:
@@ -366,10 +374,7 @@ def write_all(res, base):
         f.write(markdown(res))
     with open(base + ".svg", "w") as f:
         f.write(svg(res))
-    for s in res["summary"]:
-        for tg in s["targets"]:
-            print(f"{s['net']:8s} B={s['batch']:<4d} {tg['target']:50s} {tg['measured']:7.3f}x  "
-                  f"{'met' if tg['met'] else 'MISSED'}")
+    print("\n".join(target_lines(res)))
     print(f"wrote {base}.json, .md, .svg")
 
 
@@ -378,9 +383,12 @@ def main():
     ap.add_argument("--ours")
     ap.add_argument("--torch")
     ap.add_argument("--merged", help="a merged result JSON to regenerate the .md and .svg from")
+    ap.add_argument("--targets", help="print the targets of a merged result JSON as a JSON list of lines")
     ap.add_argument("--out-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "results"))
     args = ap.parse_args()
-    if args.merged:
+    if args.targets:
+        print(json.dumps(target_lines(json.load(open(args.targets))), ensure_ascii=False))
+    elif args.merged:
         write_all(json.load(open(args.merged)), args.merged[:-len(".json")])
     elif args.ours and args.torch:
         res = merge(json.load(open(args.ours)), json.load(open(args.torch)))

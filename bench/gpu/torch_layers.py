@@ -25,6 +25,7 @@ import argparse
 import datetime
 import json
 import math
+import os
 import platform
 import sys
 import time
@@ -37,17 +38,20 @@ def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def set_fp32_precision(device):
+def set_fp32_precision():
     """Switches TF32 off for convolutions and matrix products; returns the settings as read back."""
     cudnn = torch.backends.cudnn
     if hasattr(cudnn, "conv") and hasattr(cudnn.conv, "fp32_precision"):
         # PyTorch >= 2.9: use only the per-backend API (mixing it with the legacy allow_tf32 flags raises
-        # at run time); rnn is set too so that cuDNN's conv and rnn flags agree.
-        torch.backends.cuda.matmul.fp32_precision = "ieee"
-        cudnn.conv.fp32_precision = "ieee"
-        cudnn.rnn.fp32_precision = "ieee"
-        return {"api": "fp32_precision", "cuda.matmul": torch.backends.cuda.matmul.fp32_precision,
-                "cudnn.conv": cudnn.conv.fp32_precision, "cudnn.rnn": cudnn.rnn.fp32_precision}
+        # at run time); rnn is set too so that cuDNN's conv and rnn flags agree. fp32_check() verifies.
+        try:
+            torch.backends.cuda.matmul.fp32_precision = "ieee"
+            cudnn.conv.fp32_precision = "ieee"
+            cudnn.rnn.fp32_precision = "ieee"
+            return {"api": "fp32_precision", "cuda.matmul": torch.backends.cuda.matmul.fp32_precision,
+                    "cudnn.conv": cudnn.conv.fp32_precision, "cudnn.rnn": cudnn.rnn.fp32_precision}
+        except (AttributeError, RuntimeError, ValueError) as e:
+            log(f"the fp32_precision API failed ({e!r}); using allow_tf32")
     cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False
     return {"api": "allow_tf32", "cudnn.allow_tf32": cudnn.allow_tf32,
@@ -178,6 +182,13 @@ def measure_peak(timer, device, n, copy_mib):
             "copy_gbps": 2 * src.numel() * 4 / (cp["ms"] * 1e6)}
 
 
+def write_json(result, path):
+    """Written aside and renamed, so that a run killed mid-write still leaves the previous layers' JSON."""
+    with open(path + ".partial", "w") as f:
+        json.dump(result, f, indent=1)
+    os.replace(path + ".partial", path)
+
+
 def device_info(device):
     if device.type != "cuda":
         return {"type": "cpu", "name": platform.processor() or platform.machine(), "threads": torch.get_num_threads()}
@@ -209,7 +220,7 @@ def main():
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         sys.exit("torch_layers.py: --device cuda but torch.cuda.is_available() is False")
-    precision = set_fp32_precision(device)
+    precision = set_fp32_precision()
     torch.backends.cudnn.benchmark = not args.no_cudnn_benchmark
     torch.manual_seed(args.seed)
     ours = json.load(open(args.ours))
@@ -260,14 +271,14 @@ def main():
                 f"dW {r['dw_dense']['ms']:8.4f} ms  sliced " +
                 " ".join(f"{d}:{v['ms']:.4f}" for d, v in r["dw_sliced"].items()) + f"  dx {r['dx']['ms']:8.4f} ms")
         result["wall_seconds"] = time.time() - started
-        json.dump(result, open(args.out, "w"), indent=1)
+        write_json(result, args.out)
     if not_measured:
         log(f"time budget of {args.max_seconds:g} s used up: {len(not_measured)} layer(s) not measured: "
             + ", ".join(not_measured))
     result["stopped_early"] = bool(not_measured)
     result["wall_seconds"] = time.time() - started
     result["finished"] = True
-    json.dump(result, open(args.out, "w"), indent=1)
+    write_json(result, args.out)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 package io.trady4j.bench;
 
 import io.trady4j.backend.Backend;
+import io.trady4j.backend.BackendUnavailableException;
 import io.trady4j.backend.Backends;
 import io.trady4j.backend.cuda.CudaBackend;
 import io.trady4j.io.Json;
@@ -9,6 +10,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -16,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Per-layer times of our conv kernels, the "ours" half of the GPU benchmark (issue 5, items 1, 2
@@ -55,6 +58,10 @@ public final class LayerTimes {
         try (Backend backend = Backends.open(options.backend());
              CallTimer timer = timerFor(backend, options)) {
             clean = new LayerTimes(backend, timer, options).run(String.join(" ", args));
+        } catch (BackendUnavailableException e) {
+            System.err.println("LayerTimes: the " + options.backend() + " backend is not available here: " + e.getMessage());
+            System.exit(3);
+            return;
         }
         System.exit(clean ? 0 : 1);
     }
@@ -134,8 +141,8 @@ public final class LayerTimes {
         h.put("backend", backend.name());
         h.put("device", backend.deviceDescription());
         if (backend instanceof CudaBackend cuda) {
-            h.put("versions", cuda.versions());
-            h.put("kernel_version", CudaBackend.kernelVersion());
+            h.put("versions", described(cuda::versions));
+            h.put("kernel_version", described(() -> String.valueOf(CudaBackend.kernelVersion())));
         }
         h.put("java", System.getProperty("java.vm.name") + " " + Runtime.version());
         h.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
@@ -173,6 +180,15 @@ public final class LayerTimes {
         h.put("max_seconds", options.maxSeconds());
         h.put("finished", false);
         return h;
+    }
+
+    /** A description for the header; a failure to read it must not cost the measurements. */
+    private static String described(Supplier<String> what) {
+        try {
+            return what.get();
+        } catch (RuntimeException e) {
+            return "unavailable: " + e;
+        }
     }
 
     private static Map<String, Object> layerRow(Layers.Layer l) {
@@ -218,7 +234,10 @@ public final class LayerTimes {
             if (parent != null) {
                 Files.createDirectories(parent);
             }
-            Files.writeString(options.out(), Json.writePretty(result));
+            // Written aside and renamed, so that a run killed mid-write still leaves the previous layers' JSON.
+            Path partial = options.out().resolveSibling(options.out().getFileName() + ".partial");
+            Files.writeString(partial, Json.writePretty(result));
+            Files.move(partial, options.out(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + options.out(), e);
         }
