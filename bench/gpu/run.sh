@@ -179,7 +179,7 @@ json_escape() { python3 -c 'import json,sys; print(json.dumps(sys.stdin.read().s
     for result in "$OUT"/gpu-*.json; do
         [ -f "$result" ] || continue
         echo "  \"bench_result\": $(basename "$result" | json_escape),"
-        echo "  \"bench_targets\": $(python3 bench/gpu/report.py --targets "$result"),"
+        echo "  \"bench_targets\": $(python3 bench/gpu/report.py --targets "$result" 2>/dev/null || echo null),"
     done
     if [ -f "$OUT/sanitizer.log" ]; then
         echo "  \"sanitizer_summaries\": $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/sanitizer.log" | json_escape),"
