@@ -4,9 +4,10 @@
 # has CUDA 13, CMake and PyTorch but no Java, Maven or network; prepare with bench/gpu/prepare.sh
 # here and carry .devpack. Each stage is independent (a fresh machine rebuilds what it needs):
 #
-#   bench/gpu/run.sh                      # all stages but bench: info build dev java sanitize
+#   bench/gpu/run.sh                      # all stages but bench and step: info build dev java sanitize
 #   bench/gpu/run.sh info build java      # some stages (keep one device call under 10 minutes)
 #   bench/gpu/run.sh bench                # the per-layer benchmark alone, built and run in one call
+#   bench/gpu/run.sh step                 # the training-step benchmark alone (one call)
 #
 #   info      nvidia-smi, nvcc, and where libcublas/libcudnn live (for the JCuda question)
 #   build     ./scripts/build-native --dev (sm_80 + sm_90 + PTX), the ABI smoke test
@@ -19,9 +20,12 @@
 #             bench/gpu/report.py; builds only the library if it is missing and shares the rest of
 #             the call's time between the two sides so that the script ends within
 #             TRADY4J_CALL_SECONDS (default 570) of its start
+#   step      issue 5 item 3: bench/step/run.py with the CUDA backend (trady4j's training step vs
+#             PyTorch's masked / selected / full steps at the paper's budgets, batch 32 and 128)
 #
 # Results go to $OUT (or bench/gpu/out): summary.json (device, driver, date, each stage's status),
-# run.log, java-tests.json, sanitizer.log, libs.txt, and from bench gpu-<date>-<device>.json/.md/.svg
+# run.log, java-tests.json, sanitizer.log, libs.txt, from bench gpu-<date>-<device>.json/.md/.svg,
+# from step step-<device>-<date>.json/.md
 # (layers-ours.json and layers-torch.json, the two sides' raw results, stay only if the report
 # fails); at most 8 files, as the device tool returns.
 set -uo pipefail
@@ -147,7 +151,15 @@ stage_bench() {
     return "$rc"
 }
 
-for s in info build dev java sanitize bench; do
+stage_step() {
+    ensure_lib || return 1
+    java_setup || return 1
+    # trady4j's training step against PyTorch's masked / selected / full steps (issue 5, item 3)
+    timeout "$(seconds_left 10)" python3 bench/step/run.py --backend cuda --java "$JAVA" --cp "$CP" \
+        "--java-option=-Dtrady4j.native.path=$root/$lib" --steps 20 --warmup 5 --results "$OUT" --work /tmp/trady4j-step
+}
+
+for s in info build dev java sanitize bench step; do
     want "$s" && run_stage "$s" "stage_$s"
 done
 
@@ -165,7 +177,7 @@ json_escape() { python3 -c 'import json,sys; print(json.dumps(sys.stdin.read().s
     echo "  \"git\": $(git rev-parse HEAD 2>/dev/null | json_escape),"
     echo "  \"stages\": {"
     first=1
-    for s in info build dev java sanitize bench; do
+    for s in info build dev java sanitize bench step; do
         [ -n "${status[$s]+x}" ] || continue
         [ $first -eq 1 ] || echo ","
         first=0
