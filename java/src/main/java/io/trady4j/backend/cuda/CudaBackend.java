@@ -30,9 +30,11 @@ import java.util.function.Function;
  * present that throws {@link io.trady4j.backend.BackendUnavailableException} with the reason.
  *
  * <p>Semantics follow {@link Backend} and the CPU reference with two device-side differences that
- * a kernel cannot report without a host round trip: a label outside [0, K) gives a NaN loss (and
- * NaN gradient row) instead of an exception, and a max-pooling arg-max outside the plane is
- * skipped. Results match the CPU backend to fp32 rounding (relative error well under 1e-5), are
+ * a kernel cannot report by itself. A label outside [0, K) is reported when the loss statistics
+ * are downloaded, not when {@link #softmaxCrossEntropy} is called: the kernel makes the loss NaN
+ * and records the first bad sample, and {@link #download} of those statistics throws the CPU
+ * backend's exception (loss statistics that are never downloaded report nothing). A max-pooling
+ * arg-max outside the plane is skipped. Results match the CPU backend to fp32 rounding (relative error well under 1e-5), are
  * deterministic (no floating-point atomics), but are not bit-identical to the CPU's, since sums
  * run in other orders.
  *
@@ -217,23 +219,45 @@ public final class CudaBackend implements Backend {
     @Override
     public void download(Tensor src, float[] dst) {
         Checks.download(src, dst);
-        download(src, host -> MemorySegment.copy(host, ValueLayout.JAVA_FLOAT, 0, dst, 0, dst.length));
+        copyToHost(address(src, "download source"), src.byteSize(),
+                host -> MemorySegment.copy(host, ValueLayout.JAVA_FLOAT, 0, dst, 0, dst.length));
+        if (Float.isNaN(dst[0])) {
+            throwIfLossHadBadLabel((CudaTensor) src);
+        }
     }
 
     @Override
     public void downloadInts(Tensor src, int[] dst) {
         Checks.downloadInts(src, dst);
-        download(src, host -> MemorySegment.copy(host, ValueLayout.JAVA_INT, 0, dst, 0, dst.length));
+        copyToHost(address(src, "download source"), src.byteSize(),
+                host -> MemorySegment.copy(host, ValueLayout.JAVA_INT, 0, dst, 0, dst.length));
     }
 
-    /** Copies a validated tensor to the host (the synchronizing call) and hands the host copy to {@code unpack}. */
-    private void download(Tensor src, Consumer<MemorySegment> unpack) {
-        long s = address(src, "download source");
+    /** Copies device memory to the host (the synchronizing call) and hands the host copy to {@code unpack}. */
+    private void copyToHost(long device, long bytes, Consumer<MemorySegment> unpack) {
         live();
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment host = arena.allocate(src.byteSize(), 16);
-            NativeCalls.copyToHost(host, s, src.byteSize(), streamHandle);
+            MemorySegment host = arena.allocate(bytes, 16);
+            NativeCalls.copyToHost(host, device, bytes, streamHandle);
             unpack.accept(host);
+        }
+    }
+
+    /**
+     * A NaN loss is either a diverged run or a label outside [0, K), which the loss kernel recorded
+     * (see {@link #softmaxCrossEntropy}). The record is read only here, on a NaN loss, so a training
+     * step still makes one host round trip, the loss download.
+     */
+    private void throwIfLossHadBadLabel(CudaTensor stats) {
+        long record = stats.labelErrorRecord();
+        if (record == 0) {
+            return;
+        }
+        int[] sampleAndLabel = new int[2];
+        copyToHost(record, CudaTensor.LABEL_ERROR_BYTES,
+                host -> MemorySegment.copy(host, ValueLayout.JAVA_INT, 0, sampleAndLabel, 0, 2));
+        if (sampleAndLabel[0] >= 0) {
+            throw Checks.labelOutsideClasses(sampleAndLabel[0], sampleAndLabel[1], stats.lossClasses());
         }
     }
 
@@ -581,7 +605,8 @@ public final class CudaBackend implements Backend {
         long sa = address(stats, "loss statistics");
         long ga = dLogits == null ? 0 : address(dLogits, "logit gradient");
         live();
-        NativeCalls.softmaxCrossEntropy(batch, k, za, la, sa, ga, streamHandle);
+        long labelError = ((CudaTensor) stats).labelErrorRecord(k);
+        NativeCalls.softmaxCrossEntropy(batch, k, za, la, sa, ga, labelError, streamHandle);
     }
 
     // ---------------------------------------------------------------- optimizer

@@ -410,6 +410,35 @@ class CudaBackendTest {
         }
     }
 
+    @Test
+    void aLabelOutsideTheClassesIsTheCpuErrorWhenTheLossIsRead() {
+        Shape logits = Shape.of(6, 3);
+        Tensor[] z = rand(logits);
+        int[] bad = {0, 1, 2, 3, -1, 7};  // sample 3 is the first outside [0, 3)
+        Tensor badCpu = own(cpu.uploadInts(bad, Shape.of(6), MemoryCategory.DATA));
+        Tensor badGpu = own(gpu.uploadInts(bad, Shape.of(6), MemoryCategory.DATA));
+        Tensor good = own(gpu.uploadInts(new int[] {0, 1, 2, 0, 1, 2}, Shape.of(6), MemoryCategory.DATA));
+        Tensor[] dz = out(logits);
+        long workspace = gpu.memory().liveBytes(MemoryCategory.WORKSPACE);
+        Tensor cpuStats = own(cpu.allocate(Shape.of(2), MemoryCategory.WORKSPACE));
+        Tensor stats = gpu.allocate(Shape.of(2), MemoryCategory.WORKSPACE);
+
+        IllegalArgumentException onCpu = assertThrows(IllegalArgumentException.class,
+                () -> cpu.softmaxCrossEntropy(z[0], badCpu, cpuStats, dz[0]));
+        gpu.softmaxCrossEntropy(z[1], badGpu, stats, dz[1]);  // queued: a kernel cannot throw
+        IllegalArgumentException onGpu = assertThrows(IllegalArgumentException.class, () -> gpu.toFloatArray(stats));
+        assertEquals("label 3 of sample 3 is outside [0, 3)", onCpu.getMessage());
+        assertEquals(onCpu.getMessage(), onGpu.getMessage());
+
+        gpu.softmaxCrossEntropy(z[1], good, stats, null);  // the record describes the last loss only
+        assertTrue(Float.isFinite(gpu.toFloatArray(stats)[0]), "valid labels after bad ones");
+        gpu.fill(z[1], Float.NaN);
+        gpu.softmaxCrossEntropy(z[1], good, stats, null);
+        assertTrue(Float.isNaN(gpu.toFloatArray(stats)[0]), "a diverged loss is a NaN loss, not a label error");
+        stats.close();
+        assertEquals(workspace, gpu.memory().liveBytes(MemoryCategory.WORKSPACE), "the record is freed with the tensor");
+    }
+
     // ---------------------------------------------------------------- optimizer
 
     @Test
