@@ -57,7 +57,7 @@ cudaError_t max_pool2d_backward(int planes, int in_plane, int out_plane, const f
 
 // ---- softmax_cross_entropy.cu ----
 cudaError_t softmax_cross_entropy(int batch, int classes, const float* logits, const int32_t* labels, float* stats,
-                                  float* d_logits, cudaStream_t stream);
+                                  float* d_logits, int32_t* label_error, cudaStream_t stream);
 
 // ---- sgd.cu ----
 cudaError_t sgd_update(int64_t n, float* p, const float* g, float* m, float lr, float mu, float wd,

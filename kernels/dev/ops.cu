@@ -152,23 +152,40 @@ static void check_maxpool(Checker& ck, Rng& rng, int planes, int h, int w, int k
     ck.expect(what, gx.download(), rg);
 }
 
-static void check_loss(Checker& ck, Rng& rng, int batch, int classes) {
+// bad_labels: (row, label) pairs put outside [0, classes); those rows' loss and gradient are NaN,
+// the loss is NaN, and label_error must name the first of them.
+static void check_loss(Checker& ck, Rng& rng, int batch, int classes,
+                       const std::vector<std::pair<int, int32_t>>& bad_labels = {}) {
     char what[128];
     std::vector<float> z = rng.floats((size_t)batch * classes);
     for (auto& v : z) v *= 5.f;
     std::vector<int32_t> labels(batch);
     for (auto& l : labels) l = rng.range(0, classes - 1);
+    std::vector<int32_t> first_bad = {-1, 0};
+    for (const auto& [row, label] : bad_labels) {
+        labels[row] = label;
+        if (first_bad[0] < 0 || row < first_bad[0]) first_bad = {row, label};
+    }
     if (classes > 2) z[1] = z[2];  // a tie in row 0
     DeviceBuffer<float> dz(z), stats(2), g((size_t)batch * classes);
-    DeviceBuffer<int32_t> dl(labels);
+    DeviceBuffer<int32_t> dl(labels), label_error(2);
     stats.poison();
     g.poison();
-    CUDA_CHECK(trady4j::softmax_cross_entropy(batch, classes, dz.p, dl.p, stats.p, g.p, nullptr));
+    label_error.poison();
+    CUDA_CHECK(trady4j::softmax_cross_entropy(batch, classes, dz.p, dl.p, stats.p, g.p, label_error.p, nullptr));
     double loss = 0;
     int correct = 0;
-    std::vector<double> rg((size_t)batch * classes);
+    std::vector<double> rg;  // the gradient rows of valid labels
+    std::vector<float> valid_rows, bad_rows;
+    const std::vector<float> out = g.download();
     for (int b = 0; b < batch; ++b) {
         const float* row = &z[(size_t)b * classes];
+        const float* out_row = &out[(size_t)b * classes];
+        if (labels[b] < 0 || labels[b] >= classes) {
+            bad_rows.insert(bad_rows.end(), out_row, out_row + classes);
+            continue;
+        }
+        valid_rows.insert(valid_rows.end(), out_row, out_row + classes);
         float mx = -INFINITY;
         int arg = 0;
         for (int j = 0; j < classes; ++j)
@@ -181,12 +198,25 @@ static void check_loss(Checker& ck, Rng& rng, int batch, int classes) {
         loss += log(sum) + mx - row[labels[b]];
         correct += arg == labels[b];
         for (int j = 0; j < classes; ++j)
-            rg[(size_t)b * classes + j] = (exp((double)(row[j] - mx)) / sum - (j == labels[b] ? 1 : 0)) / batch;
+            rg.push_back((exp((double)(row[j] - mx)) / sum - (j == labels[b] ? 1 : 0)) / batch);
     }
-    snprintf(what, sizeof what, "softmax_ce B=%d K=%d stats", batch, classes);
-    ck.expect(what, stats.download(), std::vector<double>{loss / batch, (double)correct});
-    snprintf(what, sizeof what, "softmax_ce B=%d K=%d d_logits", batch, classes);
-    ck.expect(what, g.download(), rg);
+    const char* kind = bad_labels.empty() ? "" : " bad labels";
+    snprintf(what, sizeof what, "softmax_ce B=%d K=%d%s label_error", batch, classes, kind);
+    ck.expect_equal(what, label_error.download(), first_bad);
+    const std::vector<float> st = stats.download();
+    if (bad_labels.empty()) {
+        snprintf(what, sizeof what, "softmax_ce B=%d K=%d stats", batch, classes);
+        ck.expect(what, st, std::vector<double>{loss / batch, (double)correct});
+    } else {
+        snprintf(what, sizeof what, "softmax_ce B=%d K=%d%s: NaN loss, correct count", batch, classes, kind);
+        ck.expect_equal(what, {isnan(st[0]) ? 1 : 0, (int32_t)st[1]}, {1, correct});
+        int finite = 0;
+        for (float v : bad_rows) finite += !isnan(v);
+        snprintf(what, sizeof what, "softmax_ce B=%d K=%d%s: finite values in bad rows", batch, classes, kind);
+        ck.expect_equal(what, {finite}, {0});
+    }
+    snprintf(what, sizeof what, "softmax_ce B=%d K=%d%s d_logits", batch, classes, kind);
+    ck.expect(what, valid_rows, rg);
 }
 
 static void check_sgd(Checker& ck, Rng& rng, int cout, int cg, int k2, int groups, int nsel, float mu, float wd) {
@@ -250,6 +280,11 @@ int main(int argc, char** argv) {
     check_loss(ck, rng, 5, 10);
     check_loss(ck, rng, 37, 100);
     check_loss(ck, rng, 64, 1000);
+    // rows go to the 8 warps round-robin: the first bad row (11, warp 3) is not in the first warp
+    // that has one (16, warp 0), and a later one shares warp 3
+    check_loss(ck, rng, 37, 10, {{16, -3}, {11, 10}, {19, 99}});
+    check_loss(ck, rng, 5, 4, {{4, -1}});
+    check_loss(ck, rng, 1, 1, {{0, 1}});
     check_sgd(ck, rng, 8, 3, 9, 1, 2, 0.f, 0.f);
     check_sgd(ck, rng, 8, 3, 9, 1, 3, 0.9f, 1e-4f);
     check_sgd(ck, rng, 12, 2, 9, 3, 4, 0.5f, 0.01f);

@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature below changes; the Java side refuses a library of another version. */
-#define TRADY4J_ABI_VERSION 1
+#define TRADY4J_ABI_VERSION 2
 
 /* Status codes. */
 #define TRADY4J_OK 0
@@ -186,11 +186,14 @@ TRADY4J_API int trady4j_max_pool2d_backward(int planes, int in_plane, int out_pl
 /*
  * Mean softmax cross-entropy of logits [batch, classes] against int32 labels [batch]:
  * stats[0] = mean loss, stats[1] = number of samples whose first arg-max equals the label.
- * d_logits (may be NULL) = (softmax − onehot)/batch. A label outside [0, classes) makes stats[0]
- * NaN and its row of d_logits NaN (device code cannot throw; the Java side checks labels on upload).
+ * d_logits (may be NULL) = (softmax − onehot)/batch. Device code cannot throw, so a label outside
+ * [0, classes) makes stats[0] NaN and its row of d_logits NaN, and label_error (int32 [2] in
+ * device memory, written by every call) receives {first such sample, its label}, or {-1, 0} when
+ * every label is valid: a caller that finds stats[0] NaN reads it to tell a bad label from a
+ * diverged loss.
  */
 TRADY4J_API int trady4j_softmax_cross_entropy(int batch, int classes, const float* logits, const int32_t* labels,
-                                              float* stats, float* d_logits, void* stream);
+                                              float* stats, float* d_logits, int32_t* label_error, void* stream);
 
 /* ---- optimizer ---- */
 

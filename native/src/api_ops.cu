@@ -182,13 +182,14 @@ TRADY4J_API int trady4j_max_pool2d_backward(int planes, int in_plane, int out_pl
 // ---- loss
 
 TRADY4J_API int trady4j_softmax_cross_entropy(int batch, int classes, const float* logits, const int32_t* labels,
-                                              float* stats, float* d_logits, void* stream) {
+                                              float* stats, float* d_logits, int32_t* label_error, void* stream) {
     T4J_REQUIRE(fits_int(batch, classes), "batch %d and classes %d must be >= 1 with at most %d elements", batch,
                 classes, INT_MAX);
     T4J_NOT_NULL(logits);
     T4J_NOT_NULL(labels);
     T4J_NOT_NULL(stats);
-    return api::launched(__func__, softmax_cross_entropy(batch, classes, logits, labels, stats, d_logits,
+    T4J_NOT_NULL(label_error);
+    return api::launched(__func__, softmax_cross_entropy(batch, classes, logits, labels, stats, d_logits, label_error,
                                                          api::as_stream(stream)));
 }
 

@@ -48,6 +48,9 @@ int main(void) {
     st = trady4j_sgd_update(4, fake, fake, NULL, 0.1f, 0.9f, 0.f, NULL);
     CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT && contains(trady4j_last_error(), "momentum buffer"),
           "momentum needs a buffer");
+    st = trady4j_softmax_cross_entropy(4, 10, fake, (int32_t*)fake, fake, NULL, NULL, NULL);
+    CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT && contains(trady4j_last_error(), "label_error is null"),
+          "the loss needs its label error record");
     st = trady4j_max_pool2d(1, 4, 4, 2, 2, 2, 3, 3, fake, fake, (int32_t*)fake, NULL);
     CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT, "pool padding over kernel/2");
     st = trady4j_set_option(99, 0);

@@ -14,11 +14,6 @@ import io.trady4j.tensor.Tensor;
 
 import java.util.Arrays;
 
-import static io.trady4j.backend.Checks.checkSelection;
-import static io.trady4j.backend.Checks.expect;
-import static io.trady4j.backend.Checks.features;
-import static io.trady4j.backend.Checks.need;
-import static io.trady4j.backend.Checks.sameShape;
 
 /**
  * The pure-Java backend: the reference for the CUDA kernels and the default where no GPU exists.
@@ -75,7 +70,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor upload(float[] data, Shape shape, MemoryCategory category) {
-        requireLength(data.length, shape);
+        Checks.upload(data, shape);
         CpuTensor t = new CpuTensor(shape, DType.F32, category, meter);
         System.arraycopy(data, 0, t.floats(), 0, data.length);
         return t;
@@ -83,42 +78,35 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor uploadInts(int[] data, Shape shape, MemoryCategory category) {
-        requireLength(data.length, shape);
+        Checks.uploadInts(data, shape);
         CpuTensor t = new CpuTensor(shape, DType.I32, category, meter);
         System.arraycopy(data, 0, t.ints(), 0, data.length);
         return t;
     }
 
-    private static void requireLength(int length, Shape shape) {
-        if (length != shape.numel()) {
-            throw new IllegalArgumentException("array of " + length + " elements does not fit shape " + shape);
-        }
-    }
-
     @Override
     public void download(Tensor src, float[] dst) {
+        Checks.download(src, dst);
         float[] s = f(src, "src");
-        requireLength(dst.length, src.shape());
         System.arraycopy(s, 0, dst, 0, s.length);
     }
 
     @Override
     public void downloadInts(Tensor src, int[] dst) {
+        Checks.downloadInts(src, dst);
         int[] s = i(src, "src");
-        requireLength(dst.length, src.shape());
         System.arraycopy(s, 0, dst, 0, s.length);
     }
 
     @Override
     public void fill(Tensor t, float value) {
+        Checks.fill(t, DType.F32);
         Arrays.fill(f(t, "tensor"), value);
     }
 
     @Override
     public void copy(Tensor src, Tensor dst) {
-        if (src.numel() != dst.numel() || src.dtype() != dst.dtype()) {
-            throw new IllegalArgumentException("copy needs equal sizes and dtypes, got " + src + " and " + dst);
-        }
+        Checks.copy(src, dst);
         if (src.dtype() == DType.F32) {
             System.arraycopy(f(src, "src"), 0, f(dst, "dst"), 0, src.numel());
         } else {
@@ -139,37 +127,23 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void conv2d(Tensor x, Tensor w, Tensor bias, Conv2dSpec spec, Activation act, Tensor y) {
-        need(x, "input");
+        Checks.conv2d(x, w, bias, spec, act, y);
         convForward(x, w, bias, spec, act, null, y, null);
     }
 
     @Override
     public void conv2dGather(Tensor x, Tensor w, Tensor bias, Conv2dSpec spec, Activation act, ChannelIndex sel,
                              Tensor y, Tensor xSel) {
-        need(x, "input");
-        need(sel, "channel selection");
-        need(xSel, "gathered input");
+        Checks.conv2dGather(x, w, bias, spec, act, sel, y, xSel);
         convForward(x, w, bias, spec, act, sel, y, xSel);
     }
 
+    /** The forward pass of {@link #conv2d} (sel == null) or {@link #conv2dGather}, on validated arguments. */
     private void convForward(Tensor xt, Tensor wt, Tensor bt, Conv2dSpec spec, Activation act, ChannelIndex sel,
                              Tensor yt, Tensor xSelT) {
-        need(spec, "conv spec");
-        need(act, "activation");
         Shape xs = xt.shape();
-        spec.checkInput(xs);
-        expect(wt, spec.weightShape(), "weight");
-        if (bt != null) {
-            expect(bt, Shape.of(spec.outChannels()), "bias");
-        }
-        expect(yt, spec.outputShape(xs), "output");
         final int batch = xs.dim(0), c = spec.inChannels(), plane = xs.dim(2) * xs.dim(3);
-        float[] xSel = null;
-        if (sel != null) {
-            checkSelection(sel, c);
-            expect(xSelT, Shape.of(batch, sel.size(), xs.dim(2), xs.dim(3)), "gathered input");
-            xSel = f(xSelT, "gathered input");
-        }
+        float[] xSel = sel == null ? null : f(xSelT, "gathered input");
         final float[] x = f(xt, "input"), w = f(wt, "weight"), y = f(yt, "output");
         final float[] b = bt == null ? null : f(bt, "bias");
         Geometry g = new Geometry(spec, batch, xs.dim(2), xs.dim(3));
@@ -214,12 +188,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void conv2dDx(Tensor dyt, Tensor wt, Conv2dSpec spec, Tensor dxt) {
-        need(spec, "conv spec");
-        need(dxt, "input gradient");
+        Checks.conv2dDx(dyt, wt, spec, dxt);
         Shape dxs = dxt.shape();
-        spec.checkInput(dxs);
-        expect(wt, spec.weightShape(), "weight");
-        expect(dyt, spec.outputShape(dxs), "output gradient");
         final float[] dy = f(dyt, "output gradient"), w = f(wt, "weight"), dx = f(dxt, "input gradient");
         Geometry g = new Geometry(spec, dxs.dim(0), dxs.dim(2), dxs.dim(3));
         if (usesDepthwiseKernels(g)) {
@@ -235,17 +205,10 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void conv2dDwSparse(Tensor xSelT, Tensor dyt, ChannelIndex sel, Conv2dSpec spec, Tensor dwt) {
-        need(spec, "conv spec");
-        need(xSelT, "gathered input");
-        checkSelection(sel, spec.inChannels());
+        Checks.conv2dDwSparse(xSelT, dyt, sel, spec, dwt);
         Shape xs = xSelT.shape();
-        if (xs.rank() != 4 || xs.dim(1) != sel.size()) {
-            throw new IllegalArgumentException("gathered input must be [B, " + sel.size() + ", H, W], got " + xs);
-        }
         final int batch = xs.dim(0), ns = sel.size();
         Geometry g = new Geometry(spec, batch, xs.dim(2), xs.dim(3));
-        expect(dyt, Shape.of(batch, spec.outChannels(), g.ho, g.wo), "output gradient");
-        expect(dwt, spec.sparseWeightGradShape(ns), "sparse weight gradient");
         final float[] xSel = f(xSelT, "gathered input"), dy = f(dyt, "output gradient");
         final float[] dw = f(dwt, "sparse weight gradient");
         if (usesDepthwiseKernels(g)) {
@@ -281,19 +244,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void linear(Tensor xt, Tensor wt, Tensor bt, Tensor yt) {
-        need(xt, "linear input");
-        need(wt, "linear weight");
-        if (wt.shape().rank() != 2) {
-            throw new IllegalArgumentException("linear weight must be [O, F], got " + wt.shape());
-        }
+        Checks.linear(xt, wt, bt, yt);
         int batch = xt.shape().dim(0), o = wt.shape().dim(0), fin = wt.shape().dim(1);
-        if (features(xt, batch, "linear input") != fin) {
-            throw new IllegalArgumentException("linear input " + xt.shape() + " does not match weight " + wt.shape());
-        }
-        expect(yt, Shape.of(batch, o), "linear output");
-        if (bt != null) {
-            expect(bt, Shape.of(o), "linear bias");
-        }
         float[] x = f(xt, "linear input"), w = f(wt, "linear weight"), y = f(yt, "linear output");
         float[] b = bt == null ? null : f(bt, "linear bias");
         // y[B×O] = x[B×F] · wᵀ: A = x, B(f, o) = w[o·F + f]
@@ -309,18 +261,9 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void linearDx(Tensor dyt, Tensor wt, Tensor dxt) {
-        need(dyt, "linear output gradient");
-        need(wt, "linear weight");
-        need(dxt, "linear input gradient");
-        if (wt.shape().rank() != 2) {
-            throw new IllegalArgumentException("linear weight must be [O, F], got " + wt.shape());
-        }
+        Checks.linearDx(dyt, wt, dxt);
         int batch = dyt.shape().dim(0);
         int o = wt.shape().dim(0), fin = wt.shape().dim(1);
-        expect(dyt, Shape.of(batch, o), "linear output gradient");
-        if (features(dxt, batch, "linear input gradient") != fin) {
-            throw new IllegalArgumentException("linear input gradient " + dxt.shape() + " does not match weight " + wt.shape());
-        }
         float[] dy = f(dyt, "dy"), w = f(wt, "w"), dx = f(dxt, "dx");
         // dx[B×F] = dy[B×O] · w[O×F]
         matmul(batch, fin, o, dy, 0, o, 1, w, 0, fin, 1, dx, 0, fin);
@@ -328,19 +271,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void linearDwSparse(Tensor xSelT, Tensor dyt, ChannelIndex sel, Tensor dwt) {
-        need(xSelT, "gathered linear input");
-        need(dyt, "linear output gradient");
-        need(sel, "channel selection");
-        checkSelection(sel, sel.bound());
-        int batch = dyt.shape().dim(0);
-        if (dyt.shape().rank() != 2) {
-            throw new IllegalArgumentException("linear output gradient must be [B, O], got " + dyt.shape());
-        }
-        int o = dyt.shape().dim(1), ns = sel.size();
-        if (features(xSelT, batch, "gathered linear input") != ns) {
-            throw new IllegalArgumentException("gathered linear input must have " + ns + " features, got " + xSelT.shape());
-        }
-        expect(dwt, Shape.of(o, ns), "sparse linear weight gradient");
+        Checks.linearDwSparse(xSelT, dyt, sel, dwt);
+        int batch = dyt.shape().dim(0), o = dyt.shape().dim(1), ns = sel.size();
         float[] x = f(xSelT, "x"), dy = f(dyt, "dy"), dw = f(dwt, "dw");
         // dw[O×|S|] = dyᵀ[O×B] · xSel[B×|S|]
         matmul(o, ns, batch, dy, 0, 1, o, x, 0, ns, 1, dw, 0, ns);
@@ -348,13 +280,9 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void biasGrad(Tensor dyt, Tensor dbt) {
-        need(dyt, "dy");
+        Checks.biasGrad(dyt, dbt);
         Shape s = dyt.shape();
-        if (s.rank() != 2 && s.rank() != 4) {
-            throw new IllegalArgumentException("bias gradient needs dy [B, C] or [B, C, H, W], got " + s);
-        }
         int batch = s.dim(0), c = s.dim(1), plane = s.numel() / (batch * c);
-        expect(dbt, Shape.of(c), "bias gradient");
         float[] dy = f(dyt, "dy"), db = f(dbt, "db");
         for (int ci = 0; ci < c; ci++) {
             float acc = 0f;
@@ -372,16 +300,9 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void gatherChannels(Tensor xt, ChannelIndex sel, Tensor xSelT) {
-        need(xt, "x");
+        Checks.gatherChannels(xt, sel, xSelT);
         Shape s = xt.shape();
-        if (s.rank() != 2 && s.rank() != 4) {
-            throw new IllegalArgumentException("gather needs [B, C] or [B, C, H, W], got " + s);
-        }
         int batch = s.dim(0), c = s.dim(1), plane = s.numel() / (batch * c), ns = sel.size();
-        checkSelection(sel, c);
-        int[] dims = s.dims();
-        dims[1] = ns;
-        expect(xSelT, Shape.of(dims), "gathered input");
         float[] x = f(xt, "x"), xs = f(xSelT, "xSel");
         for (int bi = 0; bi < batch; bi++) {
             for (int j = 0; j < ns; j++) {
@@ -392,8 +313,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void activation(Activation act, Tensor xt, Tensor yt) {
-        need(act, "activation");
-        sameShape(xt, yt, "activation");
+        Checks.activation(act, xt, yt);
         float[] x = f(xt, "x"), y = f(yt, "y");
         for (int e = 0; e < x.length; e++) {
             y[e] = act.apply(x[e]);
@@ -402,9 +322,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void activationBackward(Activation act, Tensor yt, Tensor dyt, Tensor dxt) {
-        need(act, "activation");
-        sameShape(yt, dyt, "activation backward");
-        sameShape(dyt, dxt, "activation backward");
+        Checks.activationBackward(act, yt, dyt, dxt);
         float[] y = f(yt, "y"), dy = f(dyt, "dy"), dx = f(dxt, "dx");
         for (int e = 0; e < y.length; e++) {
             dx[e] = keepIf(passes(act, y[e]), dy[e]);
@@ -413,8 +331,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void activationMask(Activation act, Tensor yt, Tensor maskt) {
-        need(act, "activation");
-        Checks.activationMask(maskt, yt, "activation mask");
+        Checks.activationMask(act, yt, maskt);
         float[] y = f(yt, "y");
         int[] mask = i(maskt, "mask");
         for (int w = 0; w < mask.length; w++) {
@@ -439,8 +356,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void activationBackwardMasked(Tensor maskt, Tensor dyt, Tensor dxt) {
-        Checks.activationMask(maskt, dyt, "masked activation backward");
-        sameShape(dyt, dxt, "masked activation backward");
+        Checks.activationBackwardMasked(maskt, dyt, dxt);
         int[] mask = i(maskt, "mask");
         float[] dy = f(dyt, "dy"), dx = f(dxt, "dx");
         for (int w = 0; w < mask.length; w++) {
@@ -470,8 +386,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void add(Tensor at, Tensor bt, Tensor outt) {
-        sameShape(at, bt, "add");
-        sameShape(at, outt, "add");
+        Checks.add(at, bt, outt);
         float[] a = f(at, "a"), b = f(bt, "b"), o = f(outt, "out");
         for (int e = 0; e < a.length; e++) {
             o[e] = a[e] + b[e];
@@ -480,13 +395,9 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void globalAvgPool(Tensor xt, Tensor yt) {
-        need(xt, "x");
+        Checks.globalAvgPool(xt, yt);
         Shape s = xt.shape();
-        if (s.rank() != 4) {
-            throw new IllegalArgumentException("global average pooling needs [B, C, H, W], got " + s);
-        }
         int bc = s.dim(0) * s.dim(1), plane = s.dim(2) * s.dim(3);
-        expect(yt, Shape.of(s.dim(0), s.dim(1)), "pooled output");
         float[] x = f(xt, "x"), y = f(yt, "y");
         for (int i = 0; i < bc; i++) {
             float acc = 0f;
@@ -499,13 +410,9 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void globalAvgPoolBackward(Tensor dyt, Tensor dxt) {
-        need(dxt, "dx");
+        Checks.globalAvgPoolBackward(dyt, dxt);
         Shape s = dxt.shape();
-        if (s.rank() != 4) {
-            throw new IllegalArgumentException("global average pooling gradient needs dx [B, C, H, W], got " + s);
-        }
         int bc = s.dim(0) * s.dim(1), plane = s.dim(2) * s.dim(3);
-        expect(dyt, Shape.of(s.dim(0), s.dim(1)), "pooled gradient");
         float[] dy = f(dyt, "dy"), dx = f(dxt, "dx");
         for (int i = 0; i < bc; i++) {
             Arrays.fill(dx, i * plane, (i + 1) * plane, dy[i] / plane);
@@ -514,20 +421,9 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void maxPool2d(Tensor xt, int kernel, int stride, int padding, Tensor yt, Tensor argt) {
-        need(xt, "x");
+        Checks.maxPool2d(xt, kernel, stride, padding, yt, argt);
         Shape s = xt.shape();
-        if (s.rank() != 4) {
-            throw new IllegalArgumentException("max pooling needs [B, C, H, W], got " + s);
-        }
-        if (kernel < 1 || stride < 1 || padding < 0 || 2 * padding > kernel) {
-            throw new IllegalArgumentException("max pooling needs kernel >= 1, stride >= 1 and 0 <= padding <= kernel/2; got "
-                    + kernel + ", " + stride + ", " + padding);
-        }
-        Conv2dSpec geometry = new Conv2dSpec(1, 1, kernel, stride, padding, 1, 1);
-        int h = s.dim(2), w = s.dim(3), ho = geometry.outSize(h), wo = geometry.outSize(w);
-        Shape ys = Shape.of(s.dim(0), s.dim(1), ho, wo);
-        expect(yt, ys, "pooled output");
-        expect(argt, ys, "pooling arg-max");
+        int h = s.dim(2), w = s.dim(3), ho = yt.shape().dim(2), wo = yt.shape().dim(3);
         float[] x = f(xt, "x"), y = f(yt, "y");
         int[] arg = i(argt, "argmax");
         parallel.forRange(s.dim(0) * s.dim(1), pl -> {
@@ -562,13 +458,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void maxPool2dBackward(Tensor dyt, Tensor argt, Tensor dxt) {
-        need(dyt, "dy");
-        need(dxt, "dx");
+        Checks.maxPool2dBackward(dyt, argt, dxt);
         Shape ds = dyt.shape(), xs = dxt.shape();
-        expect(argt, ds, "pooling arg-max");
-        if (xs.rank() != 4 || ds.rank() != 4 || xs.dim(0) != ds.dim(0) || xs.dim(1) != ds.dim(1)) {
-            throw new IllegalArgumentException("max pooling gradient shapes do not match: dy " + ds + ", dx " + xs);
-        }
         float[] dy = f(dyt, "dy"), dx = f(dxt, "dx");
         int[] arg = i(argt, "argmax");
         int plane = xs.dim(2) * xs.dim(3), oplane = ds.dim(2) * ds.dim(3);
@@ -586,27 +477,20 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void softmaxCrossEntropy(Tensor logitsT, Tensor labelsT, Tensor statsT, Tensor dLogitsT) {
-        need(logitsT, "logits");
-        Shape s = logitsT.shape();
-        if (s.rank() != 2) {
-            throw new IllegalArgumentException("logits must be [B, K], got " + s);
-        }
-        int batch = s.dim(0), k = s.dim(1);
-        expect(labelsT, Shape.of(batch), "labels");
-        expect(statsT, Shape.of(2), "loss statistics");
-        if (dLogitsT != null) {
-            expect(dLogitsT, s, "logit gradient");
-        }
+        Checks.softmaxCrossEntropy(logitsT, labelsT, statsT, dLogitsT);
+        int batch = logitsT.shape().dim(0), k = logitsT.shape().dim(1);
         float[] z = f(logitsT, "logits"), stats = f(statsT, "stats");
         int[] labels = i(labelsT, "labels");
         float[] dz = dLogitsT == null ? null : f(dLogitsT, "dLogits");
+        for (int bi = 0; bi < batch; bi++) {
+            if (labels[bi] < 0 || labels[bi] >= k) {
+                throw Checks.labelOutsideClasses(bi, labels[bi], k);
+            }
+        }
         double loss = 0;
         int correct = 0;
         for (int bi = 0; bi < batch; bi++) {
             int label = labels[bi];
-            if (label < 0 || label >= k) {
-                throw new IllegalArgumentException("label " + label + " of sample " + bi + " is outside [0, " + k + ")");
-            }
             int off = bi * k;
             float max = Float.NEGATIVE_INFINITY;
             int arg = 0;
@@ -639,17 +523,9 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void sgdUpdate(Tensor pt, Tensor gt, Tensor mt, SgdStep step) {
-        need(step, "sgd step");
-        sameShape(pt, gt, "sgd update");
+        Checks.sgdUpdate(pt, gt, mt, step);
         float[] p = f(pt, "param"), g = f(gt, "grad");
-        float[] m = null;
-        if (step.usesMomentum()) {
-            if (mt == null) {
-                throw new IllegalArgumentException("sgd with momentum needs a momentum buffer");
-            }
-            sameShape(pt, mt, "sgd momentum");
-            m = f(mt, "momentum");
-        }
+        float[] m = step.usesMomentum() ? f(mt, "momentum") : null;
         float lr = step.learningRate(), mu = step.momentum(), wd = step.weightDecay();
         for (int e = 0; e < p.length; e++) {
             float grad = g[e] + wd * p[e];
@@ -663,31 +539,11 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void sgdUpdateSparse(Tensor wt, Tensor dwt, ChannelIndex sel, int groups, Tensor mt, SgdStep step) {
-        need(wt, "weight");
-        need(dwt, "sparse gradient");
-        need(step, "sgd step");
+        Checks.sgdUpdateSparse(wt, dwt, sel, groups, mt, step);
         Shape ws = wt.shape();
-        if (ws.rank() != 2 && ws.rank() != 4) {
-            throw new IllegalArgumentException("sparse sgd needs a weight [C', C/g, D, D] or [O, F], got " + ws);
-        }
-        if (groups < 1 || ws.dim(0) % groups != 0) {
-            throw new IllegalArgumentException("groups " + groups + " does not divide the " + ws.dim(0) + " output channels");
-        }
         int cout = ws.dim(0), cg = ws.dim(1), mg = cout / groups, d2 = ws.numel() / (cout * cg), ns = sel.size();
-        checkSelection(sel, cg * groups);
-        if (dwt.numel() != mg * ns * d2) {
-            throw new IllegalArgumentException("sparse gradient " + dwt.shape() + " does not match weight " + ws
-                    + " with " + ns + " selected channels");
-        }
         float[] w = f(wt, "weight"), dw = f(dwt, "sparse gradient");
-        float[] m = null;
-        if (step.usesMomentum()) {
-            if (mt == null) {
-                throw new IllegalArgumentException("sgd with momentum needs a momentum buffer");
-            }
-            sameShape(dwt, mt, "sgd momentum");
-            m = f(mt, "momentum");
-        }
+        float[] m = step.usesMomentum() ? f(mt, "momentum") : null;
         float lr = step.learningRate(), mu = step.momentum(), wd = step.weightDecay();
         for (int j = 0; j < ns; j++) {
             int c = sel.get(j), g = c / cg, local = c % cg;
@@ -757,8 +613,8 @@ public final class CpuBackend implements Backend {
         return lo;
     }
 
+    /** The data of a tensor the op's check has validated; only its owner is left to check. */
     private static float[] f(Tensor t, String name) {
-        need(t, name);
         if (!(t instanceof CpuTensor c)) {
             throw new IllegalArgumentException(name + " is not a CPU tensor (it belongs to another backend): " + t);
         }
@@ -766,7 +622,6 @@ public final class CpuBackend implements Backend {
     }
 
     private static int[] i(Tensor t, String name) {
-        need(t, name);
         if (!(t instanceof CpuTensor c)) {
             throw new IllegalArgumentException(name + " is not a CPU tensor (it belongs to another backend): " + t);
         }

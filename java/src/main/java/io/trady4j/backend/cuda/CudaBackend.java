@@ -16,12 +16,8 @@ import io.trady4j.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-
-import static io.trady4j.backend.Checks.checkSelection;
-import static io.trady4j.backend.Checks.expect;
-import static io.trady4j.backend.Checks.features;
-import static io.trady4j.backend.Checks.need;
-import static io.trady4j.backend.Checks.sameShape;
+import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * The CUDA backend: every tensor lives in device memory and every operation is a kernel of
@@ -34,9 +30,11 @@ import static io.trady4j.backend.Checks.sameShape;
  * present that throws {@link io.trady4j.backend.BackendUnavailableException} with the reason.
  *
  * <p>Semantics follow {@link Backend} and the CPU reference with two device-side differences that
- * a kernel cannot report without a host round trip: a label outside [0, K) gives a NaN loss (and
- * NaN gradient row) instead of an exception, and a max-pooling arg-max outside the plane is
- * skipped. Results match the CPU backend to fp32 rounding (relative error well under 1e-5), are
+ * a kernel cannot report by itself. A label outside [0, K) is reported when the loss statistics
+ * are downloaded, not when {@link #softmaxCrossEntropy} is called: the kernel makes the loss NaN
+ * and records the first bad sample, and {@link #download} of those statistics throws the CPU
+ * backend's exception (loss statistics that are never downloaded report nothing). A max-pooling
+ * arg-max outside the plane is skipped. Results match the CPU backend to fp32 rounding (relative error well under 1e-5), are
  * deterministic (no floating-point atomics), but are not bit-identical to the CPU's, since sums
  * run in other orders.
  *
@@ -195,27 +193,22 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Tensor upload(float[] data, Shape shape, MemoryCategory category) {
-        requireLength(data.length, shape);
-        live();
-        CudaTensor t = new CudaTensor(this, shape, DType.F32, category);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment host = arena.allocateFrom(ValueLayout.JAVA_FLOAT, data);
-            NativeCalls.copyToDevice(t.address("upload"), host, t.byteSize(), streamHandle);
-        } catch (RuntimeException e) {
-            t.close();
-            throw e;
-        }
-        return t;
+        Checks.upload(data, shape);
+        return upload(shape, DType.F32, category, arena -> arena.allocateFrom(ValueLayout.JAVA_FLOAT, data));
     }
 
     @Override
     public Tensor uploadInts(int[] data, Shape shape, MemoryCategory category) {
-        requireLength(data.length, shape);
+        Checks.uploadInts(data, shape);
+        return upload(shape, DType.I32, category, arena -> arena.allocateFrom(ValueLayout.JAVA_INT, data));
+    }
+
+    /** A new tensor holding the host copy that {@code staged} makes of the caller's array. */
+    private Tensor upload(Shape shape, DType dtype, MemoryCategory category, Function<Arena, MemorySegment> staged) {
         live();
-        CudaTensor t = new CudaTensor(this, shape, DType.I32, category);
+        CudaTensor t = new CudaTensor(this, shape, dtype, category);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment host = arena.allocateFrom(ValueLayout.JAVA_INT, data);
-            NativeCalls.copyToDevice(t.address("upload"), host, t.byteSize(), streamHandle);
+            NativeCalls.copyToDevice(t.address("upload"), staged.apply(arena), t.byteSize(), streamHandle);
         } catch (RuntimeException e) {
             t.close();
             throw e;
@@ -225,49 +218,70 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void download(Tensor src, float[] dst) {
-        long s = f32(src, "src");
-        requireLength(dst.length, src.shape());
-        live();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment host = arena.allocate(src.byteSize(), 16);
-            NativeCalls.copyToHost(host, s, src.byteSize(), streamHandle);
-            MemorySegment.copy(host, ValueLayout.JAVA_FLOAT, 0, dst, 0, dst.length);
+        Checks.download(src, dst);
+        copyToHost(address(src, "download source"), src.byteSize(),
+                host -> MemorySegment.copy(host, ValueLayout.JAVA_FLOAT, 0, dst, 0, dst.length));
+        if (Float.isNaN(dst[0])) {
+            throwIfLossHadBadLabel((CudaTensor) src);
         }
     }
 
     @Override
     public void downloadInts(Tensor src, int[] dst) {
-        long s = i32(src, "src");
-        requireLength(dst.length, src.shape());
+        Checks.downloadInts(src, dst);
+        copyToHost(address(src, "download source"), src.byteSize(),
+                host -> MemorySegment.copy(host, ValueLayout.JAVA_INT, 0, dst, 0, dst.length));
+    }
+
+    /** Copies device memory to the host (the synchronizing call) and hands the host copy to {@code unpack}. */
+    private void copyToHost(long device, long bytes, Consumer<MemorySegment> unpack) {
         live();
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment host = arena.allocate(src.byteSize(), 16);
-            NativeCalls.copyToHost(host, s, src.byteSize(), streamHandle);
-            MemorySegment.copy(host, ValueLayout.JAVA_INT, 0, dst, 0, dst.length);
+            MemorySegment host = arena.allocate(bytes, 16);
+            NativeCalls.copyToHost(host, device, bytes, streamHandle);
+            unpack.accept(host);
+        }
+    }
+
+    /**
+     * A NaN loss is either a diverged run or a label outside [0, K), which the loss kernel recorded
+     * (see {@link #softmaxCrossEntropy}). The record is read only here, on a NaN loss, so a training
+     * step still makes one host round trip, the loss download.
+     */
+    private void throwIfLossHadBadLabel(CudaTensor stats) {
+        long record = stats.labelErrorRecord();
+        if (record == 0) {
+            return;
+        }
+        int[] sampleAndLabel = new int[2];
+        copyToHost(record, CudaTensor.LABEL_ERROR_BYTES,
+                host -> MemorySegment.copy(host, ValueLayout.JAVA_INT, 0, sampleAndLabel, 0, 2));
+        if (sampleAndLabel[0] >= 0) {
+            throw Checks.labelOutsideClasses(sampleAndLabel[0], sampleAndLabel[1], stats.lossClasses());
         }
     }
 
     @Override
     public void fill(Tensor t, float value) {
-        long p = f32(t, "tensor");
+        Checks.fill(t, DType.F32);
+        long p = address(t, "filled tensor");
         live();
         NativeCalls.fillF32(p, value, t.numel(), streamHandle);
     }
 
     /** Fills an int32 tensor (e.g. to poison an arg-max buffer in tests). */
     public void fillInts(Tensor t, int value) {
-        long p = i32(t, "tensor");
+        Checks.fill(t, DType.I32);
+        long p = address(t, "filled tensor");
         live();
         NativeCalls.fillI32(p, value, t.numel(), streamHandle);
     }
 
     @Override
     public void copy(Tensor src, Tensor dst) {
-        if (src.numel() != dst.numel() || src.dtype() != dst.dtype()) {
-            throw new IllegalArgumentException("copy needs equal sizes and dtypes, got " + src + " and " + dst);
-        }
-        long s = dev(src, "src");
-        long d = dev(dst, "dst");
+        Checks.copy(src, dst);
+        long s = address(src, "copy source");
+        long d = address(dst, "copy destination");
         live();
         NativeCalls.copyDevice(d, s, src.byteSize(), streamHandle);
     }
@@ -357,44 +371,29 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void conv2d(Tensor x, Tensor w, Tensor bias, Conv2dSpec spec, Activation act, Tensor y) {
+        Checks.conv2d(x, w, bias, spec, act, y);
         convForward(x, w, bias, spec, act, null, y, null);
     }
 
     @Override
     public void conv2dGather(Tensor x, Tensor w, Tensor bias, Conv2dSpec spec, Activation act, ChannelIndex sel,
                              Tensor y, Tensor xSel) {
-        need(sel, "channel selection");
-        need(xSel, "gathered input");
+        Checks.conv2dGather(x, w, bias, spec, act, sel, y, xSel);
         convForward(x, w, bias, spec, act, sel, y, xSel);
     }
 
+    /** The forward pass of {@link #conv2d} (sel == null) or {@link #conv2dGather}, on validated arguments. */
     private void convForward(Tensor x, Tensor w, Tensor bias, Conv2dSpec spec, Activation act, ChannelIndex sel,
                              Tensor y, Tensor xSel) {
-        need(x, "input");
-        need(spec, "conv spec");
-        need(act, "activation");
         Shape xs = x.shape();
-        spec.checkInput(xs);
-        expect(w, spec.weightShape(), "weight");
-        if (bias != null) {
-            expect(bias, Shape.of(spec.outChannels()), "bias");
-        }
-        Shape ys = spec.outputShape(xs);
-        expect(y, ys, "output");
-        long selAddr = 0;
-        long xSelAddr = 0;
-        int nsel = 0;
-        if (sel != null) {
-            checkSelection(sel, spec.inChannels());
-            expect(xSel, Shape.of(xs.dim(0), sel.size(), xs.dim(2), xs.dim(3)), "gathered input");
-            selAddr = selection(sel);
-            xSelAddr = f32(xSel, "gathered input");
-            nsel = sel.size();
-        }
-        long xa = f32(x, "input");
-        long wa = f32(w, "weight");
-        long ba = bias == null ? 0 : f32(bias, "bias");
-        long ya = f32(y, "output");
+        Shape ys = y.shape();
+        long selAddr = sel == null ? 0 : selection(sel);
+        long xSelAddr = sel == null ? 0 : address(xSel, "gathered input");
+        int nsel = sel == null ? 0 : sel.size();
+        long xa = address(x, "input");
+        long wa = address(w, "weight");
+        long ba = bias == null ? 0 : address(bias, "bias");
+        long ya = address(y, "output");
         live();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment shape = convShape(arena, spec, xs.dim(0), xs.dim(2), xs.dim(3), ys.dim(2), ys.dim(3));
@@ -404,22 +403,14 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void conv2dDwSparse(Tensor xSel, Tensor dy, ChannelIndex sel, Conv2dSpec spec, Tensor dwSel) {
-        need(spec, "conv spec");
-        need(xSel, "gathered input");
-        need(sel, "channel selection");
-        checkSelection(sel, spec.inChannels());
+        Checks.conv2dDwSparse(xSel, dy, sel, spec, dwSel);
         Shape xs = xSel.shape();
-        if (xs.rank() != 4 || xs.dim(1) != sel.size()) {
-            throw new IllegalArgumentException("gathered input must be [B, " + sel.size() + ", H, W], got " + xs);
-        }
         int batch = xs.dim(0);
-        int ho = spec.outSize(xs.dim(2));
-        int wo = spec.outSize(xs.dim(3));
-        expect(dy, Shape.of(batch, spec.outChannels(), ho, wo), "output gradient");
-        expect(dwSel, spec.sparseWeightGradShape(sel.size()), "sparse weight gradient");
-        long xa = f32(xSel, "gathered input");
-        long dya = f32(dy, "output gradient");
-        long dwa = f32(dwSel, "sparse weight gradient");
+        int ho = dy.shape().dim(2);
+        int wo = dy.shape().dim(3);
+        long xa = address(xSel, "gathered input");
+        long dya = address(dy, "output gradient");
+        long dwa = address(dwSel, "sparse weight gradient");
         long sa = selection(sel);
         live();
         try (Arena arena = Arena.ofConfined()) {
@@ -433,16 +424,12 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void conv2dDx(Tensor dy, Tensor w, Conv2dSpec spec, Tensor dx) {
-        need(spec, "conv spec");
-        need(dx, "input gradient");
+        Checks.conv2dDx(dy, w, spec, dx);
         Shape dxs = dx.shape();
-        spec.checkInput(dxs);
-        expect(w, spec.weightShape(), "weight");
-        Shape ys = spec.outputShape(dxs);
-        expect(dy, ys, "output gradient");
-        long dya = f32(dy, "output gradient");
-        long wa = f32(w, "weight");
-        long dxa = f32(dx, "input gradient");
+        Shape ys = dy.shape();
+        long dya = address(dy, "output gradient");
+        long wa = address(w, "weight");
+        long dxa = address(dx, "input gradient");
         live();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment shape = convShape(arena, spec, dxs.dim(0), dxs.dim(2), dxs.dim(3), ys.dim(2), ys.dim(3));
@@ -464,86 +451,53 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void linear(Tensor x, Tensor w, Tensor bias, Tensor y) {
-        need(x, "linear input");
-        need(w, "linear weight");
-        if (w.shape().rank() != 2) {
-            throw new IllegalArgumentException("linear weight must be [O, F], got " + w.shape());
-        }
+        Checks.linear(x, w, bias, y);
         int batch = x.shape().dim(0);
         int o = w.shape().dim(0);
         int fin = w.shape().dim(1);
-        if (features(x, batch, "linear input") != fin) {
-            throw new IllegalArgumentException("linear input " + x.shape() + " does not match weight " + w.shape());
-        }
-        expect(y, Shape.of(batch, o), "linear output");
-        if (bias != null) {
-            expect(bias, Shape.of(o), "linear bias");
-        }
-        long xa = f32(x, "linear input");
-        long wa = f32(w, "linear weight");
-        long ba = bias == null ? 0 : f32(bias, "linear bias");
-        long ya = f32(y, "linear output");
+        long xa = address(x, "linear input");
+        long wa = address(w, "linear weight");
+        long ba = bias == null ? 0 : address(bias, "linear bias");
+        long ya = address(y, "linear output");
         live();
         NativeCalls.linearForward(batch, fin, o, xa, wa, ba, ya, streamHandle);
     }
 
     @Override
     public void linearDx(Tensor dy, Tensor w, Tensor dx) {
-        need(dy, "linear output gradient");
-        need(w, "linear weight");
-        need(dx, "linear input gradient");
-        if (w.shape().rank() != 2) {
-            throw new IllegalArgumentException("linear weight must be [O, F], got " + w.shape());
-        }
+        Checks.linearDx(dy, w, dx);
         int batch = dy.shape().dim(0);
         int o = w.shape().dim(0);
         int fin = w.shape().dim(1);
-        expect(dy, Shape.of(batch, o), "linear output gradient");
-        if (features(dx, batch, "linear input gradient") != fin) {
-            throw new IllegalArgumentException("linear input gradient " + dx.shape() + " does not match weight " + w.shape());
-        }
-        long dya = f32(dy, "linear output gradient");
-        long wa = f32(w, "linear weight");
-        long dxa = f32(dx, "linear input gradient");
+        long dya = address(dy, "linear output gradient");
+        long wa = address(w, "linear weight");
+        long dxa = address(dx, "linear input gradient");
         live();
         NativeCalls.linearDx(batch, fin, o, dya, wa, dxa, streamHandle);
     }
 
     @Override
     public void linearDwSparse(Tensor xSel, Tensor dy, ChannelIndex sel, Tensor dwSel) {
-        need(xSel, "gathered linear input");
-        need(dy, "linear output gradient");
-        need(sel, "channel selection");
-        if (dy.shape().rank() != 2) {
-            throw new IllegalArgumentException("linear output gradient must be [B, O], got " + dy.shape());
-        }
+        Checks.linearDwSparse(xSel, dy, sel, dwSel);
         int batch = dy.shape().dim(0);
         int o = dy.shape().dim(1);
         int ns = sel.size();
-        if (features(xSel, batch, "gathered linear input") != ns) {
-            throw new IllegalArgumentException("gathered linear input must have " + ns + " features, got " + xSel.shape());
-        }
-        expect(dwSel, Shape.of(o, ns), "sparse linear weight gradient");
-        long xa = f32(xSel, "gathered linear input");
-        long dya = f32(dy, "linear output gradient");
-        long dwa = f32(dwSel, "sparse linear weight gradient");
+        long xa = address(xSel, "gathered linear input");
+        long dya = address(dy, "linear output gradient");
+        long dwa = address(dwSel, "sparse linear weight gradient");
         live();
         NativeCalls.linearDwSparse(batch, ns, o, xa, dya, dwa, streamHandle);
     }
 
     @Override
     public void biasGrad(Tensor dy, Tensor db) {
-        need(dy, "dy");
+        Checks.biasGrad(dy, db);
         Shape s = dy.shape();
-        if (s.rank() != 2 && s.rank() != 4) {
-            throw new IllegalArgumentException("bias gradient needs dy [B, C] or [B, C, H, W], got " + s);
-        }
         int batch = s.dim(0);
         int c = s.dim(1);
         int plane = s.numel() / (batch * c);
-        expect(db, Shape.of(c), "bias gradient");
-        long dya = f32(dy, "dy");
-        long dba = f32(db, "db");
+        long dya = address(dy, "dy");
+        long dba = address(db, "bias gradient");
         live();
         NativeCalls.biasGrad(batch, c, plane, dya, dba, streamHandle);
     }
@@ -552,21 +506,13 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void gatherChannels(Tensor x, ChannelIndex sel, Tensor xSel) {
-        need(x, "x");
-        need(sel, "channel selection");
+        Checks.gatherChannels(x, sel, xSel);
         Shape s = x.shape();
-        if (s.rank() != 2 && s.rank() != 4) {
-            throw new IllegalArgumentException("gather needs [B, C] or [B, C, H, W], got " + s);
-        }
         int batch = s.dim(0);
         int c = s.dim(1);
         int plane = s.numel() / (batch * c);
-        checkSelection(sel, c);
-        int[] dims = s.dims();
-        dims[1] = sel.size();
-        expect(xSel, Shape.of(dims), "gathered input");
-        long xa = f32(x, "x");
-        long xsa = f32(xSel, "xSel");
+        long xa = address(x, "x");
+        long xsa = address(xSel, "gathered input");
         long sa = selection(sel);
         live();
         NativeCalls.gatherChannels(batch, c, plane, xa, sa, sel.size(), xsa, streamHandle);
@@ -574,125 +520,95 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void activation(Activation act, Tensor x, Tensor y) {
-        need(act, "activation");
-        sameShape(x, y, "activation");
-        long xa = f32(x, "x");
-        long ya = f32(y, "y");
+        Checks.activation(act, x, y);
+        long xa = address(x, "activation input");
+        long ya = address(y, "activation output");
         live();
         NativeCalls.activation(act.code(), x.numel(), xa, ya, streamHandle);
     }
 
     @Override
     public void activationBackward(Activation act, Tensor y, Tensor dy, Tensor dx) {
-        need(act, "activation");
-        sameShape(y, dy, "activation backward");
-        sameShape(dy, dx, "activation backward");
-        long ya = f32(y, "y");
-        long dya = f32(dy, "dy");
-        long dxa = f32(dx, "dx");
+        Checks.activationBackward(act, y, dy, dx);
+        long ya = address(y, "activation output");
+        long dya = address(dy, "activation output gradient");
+        long dxa = address(dx, "activation input gradient");
         live();
         NativeCalls.activationBackward(act.code(), y.numel(), ya, dya, dxa, streamHandle);
     }
 
     @Override
     public void activationMask(Activation act, Tensor y, Tensor mask) {
-        need(act, "activation");
-        Checks.activationMask(mask, y, "activation mask");
-        long ya = f32(y, "y");
-        long ma = i32(mask, "mask");
+        Checks.activationMask(act, y, mask);
+        long ya = address(y, "activation output");
+        long ma = address(mask, "activation mask");
         live();
         NativeCalls.activationMask(act.code(), y.numel(), ya, ma, streamHandle);
     }
 
     @Override
     public void activationBackwardMasked(Tensor mask, Tensor dy, Tensor dx) {
-        Checks.activationMask(mask, dy, "masked activation backward");
-        sameShape(dy, dx, "masked activation backward");
-        long ma = i32(mask, "mask");
-        long dya = f32(dy, "dy");
-        long dxa = f32(dx, "dx");
+        Checks.activationBackwardMasked(mask, dy, dx);
+        long ma = address(mask, "activation mask");
+        long dya = address(dy, "activation output gradient");
+        long dxa = address(dx, "activation input gradient");
         live();
         NativeCalls.activationBackwardMasked(dy.numel(), ma, dya, dxa, streamHandle);
     }
 
     @Override
     public void add(Tensor a, Tensor b, Tensor out) {
-        sameShape(a, b, "add");
-        sameShape(a, out, "add");
-        long aa = f32(a, "a");
-        long ba = f32(b, "b");
-        long oa = f32(out, "out");
+        Checks.add(a, b, out);
+        long aa = address(a, "first addend");
+        long ba = address(b, "second addend");
+        long oa = address(out, "sum");
         live();
         NativeCalls.add(a.numel(), aa, ba, oa, streamHandle);
     }
 
     @Override
     public void globalAvgPool(Tensor x, Tensor y) {
-        need(x, "x");
+        Checks.globalAvgPool(x, y);
         Shape s = x.shape();
-        if (s.rank() != 4) {
-            throw new IllegalArgumentException("global average pooling needs [B, C, H, W], got " + s);
-        }
-        expect(y, Shape.of(s.dim(0), s.dim(1)), "pooled output");
-        long xa = f32(x, "x");
-        long ya = f32(y, "y");
+        long xa = address(x, "x");
+        long ya = address(y, "pooled output");
         live();
         NativeCalls.globalAvgPool(s.dim(0) * s.dim(1), s.dim(2) * s.dim(3), xa, ya, streamHandle);
     }
 
     @Override
     public void globalAvgPoolBackward(Tensor dy, Tensor dx) {
-        need(dx, "dx");
+        Checks.globalAvgPoolBackward(dy, dx);
         Shape s = dx.shape();
-        if (s.rank() != 4) {
-            throw new IllegalArgumentException("global average pooling gradient needs dx [B, C, H, W], got " + s);
-        }
-        expect(dy, Shape.of(s.dim(0), s.dim(1)), "pooled gradient");
-        long dya = f32(dy, "dy");
-        long dxa = f32(dx, "dx");
+        long dya = address(dy, "pooled gradient");
+        long dxa = address(dx, "dx");
         live();
         NativeCalls.globalAvgPoolBackward(s.dim(0) * s.dim(1), s.dim(2) * s.dim(3), dya, dxa, streamHandle);
     }
 
     @Override
     public void maxPool2d(Tensor x, int kernel, int stride, int padding, Tensor y, Tensor argmax) {
-        need(x, "x");
+        Checks.maxPool2d(x, kernel, stride, padding, y, argmax);
         Shape s = x.shape();
-        if (s.rank() != 4) {
-            throw new IllegalArgumentException("max pooling needs [B, C, H, W], got " + s);
-        }
-        if (kernel < 1 || stride < 1 || padding < 0 || 2 * padding > kernel) {
-            throw new IllegalArgumentException("max pooling needs kernel >= 1, stride >= 1 and 0 <= padding <= kernel/2; got "
-                    + kernel + ", " + stride + ", " + padding);
-        }
-        Conv2dSpec geometry = new Conv2dSpec(1, 1, kernel, stride, padding, 1, 1);
         int h = s.dim(2);
         int w = s.dim(3);
-        int ho = geometry.outSize(h);
-        int wo = geometry.outSize(w);
-        Shape ys = Shape.of(s.dim(0), s.dim(1), ho, wo);
-        expect(y, ys, "pooled output");
-        expect(argmax, ys, "pooling arg-max");
-        long xa = f32(x, "x");
-        long ya = f32(y, "y");
-        long aa = i32(argmax, "argmax");
+        int ho = y.shape().dim(2);
+        int wo = y.shape().dim(3);
+        long xa = address(x, "x");
+        long ya = address(y, "pooled output");
+        long aa = address(argmax, "pooling arg-max");
         live();
         NativeCalls.maxPool2d(s.dim(0) * s.dim(1), h, w, kernel, stride, padding, ho, wo, xa, ya, aa, streamHandle);
     }
 
     @Override
     public void maxPool2dBackward(Tensor dy, Tensor argmax, Tensor dx) {
-        need(dy, "dy");
-        need(dx, "dx");
+        Checks.maxPool2dBackward(dy, argmax, dx);
         Shape ds = dy.shape();
         Shape xs = dx.shape();
-        expect(argmax, ds, "pooling arg-max");
-        if (xs.rank() != 4 || ds.rank() != 4 || xs.dim(0) != ds.dim(0) || xs.dim(1) != ds.dim(1)) {
-            throw new IllegalArgumentException("max pooling gradient shapes do not match: dy " + ds + ", dx " + xs);
-        }
-        long dya = f32(dy, "dy");
-        long aa = i32(argmax, "argmax");
-        long dxa = f32(dx, "dx");
+        long dya = address(dy, "dy");
+        long aa = address(argmax, "pooling arg-max");
+        long dxa = address(dx, "dx");
         live();
         NativeCalls.maxPool2dBackward(xs.dim(0) * xs.dim(1), xs.dim(2) * xs.dim(3), ds.dim(2) * ds.dim(3), dya, aa,
                 dxa, streamHandle);
@@ -700,42 +616,26 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void softmaxCrossEntropy(Tensor logits, Tensor labels, Tensor stats, Tensor dLogits) {
-        need(logits, "logits");
-        Shape s = logits.shape();
-        if (s.rank() != 2) {
-            throw new IllegalArgumentException("logits must be [B, K], got " + s);
-        }
-        int batch = s.dim(0);
-        int k = s.dim(1);
-        expect(labels, Shape.of(batch), "labels");
-        expect(stats, Shape.of(2), "loss statistics");
-        if (dLogits != null) {
-            expect(dLogits, s, "logit gradient");
-        }
-        long za = f32(logits, "logits");
-        long la = i32(labels, "labels");
-        long sa = f32(stats, "stats");
-        long ga = dLogits == null ? 0 : f32(dLogits, "dLogits");
+        Checks.softmaxCrossEntropy(logits, labels, stats, dLogits);
+        int batch = logits.shape().dim(0);
+        int k = logits.shape().dim(1);
+        long za = address(logits, "logits");
+        long la = address(labels, "labels");
+        long sa = address(stats, "loss statistics");
+        long ga = dLogits == null ? 0 : address(dLogits, "logit gradient");
         live();
-        NativeCalls.softmaxCrossEntropy(batch, k, za, la, sa, ga, streamHandle);
+        long labelError = ((CudaTensor) stats).labelErrorRecord(k);
+        NativeCalls.softmaxCrossEntropy(batch, k, za, la, sa, ga, labelError, streamHandle);
     }
 
     // ---------------------------------------------------------------- optimizer
 
     @Override
     public void sgdUpdate(Tensor param, Tensor grad, Tensor momentum, SgdStep step) {
-        need(step, "sgd step");
-        sameShape(param, grad, "sgd update");
-        long m = 0;
-        if (step.usesMomentum()) {
-            if (momentum == null) {
-                throw new IllegalArgumentException("sgd with momentum needs a momentum buffer");
-            }
-            sameShape(param, momentum, "sgd momentum");
-            m = f32(momentum, "momentum");
-        }
-        long p = f32(param, "param");
-        long g = f32(grad, "grad");
+        Checks.sgdUpdate(param, grad, momentum, step);
+        long m = step.usesMomentum() ? address(momentum, "momentum buffer") : 0;
+        long p = address(param, "parameter");
+        long g = address(grad, "gradient");
         live();
         NativeCalls.sgdUpdate(param.numel(), p, g, m, step.learningRate(), step.momentum(), step.weightDecay(),
                 streamHandle);
@@ -743,37 +643,15 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void sgdUpdateSparse(Tensor w, Tensor dwSel, ChannelIndex sel, int groups, Tensor momentum, SgdStep step) {
-        need(w, "weight");
-        need(dwSel, "sparse gradient");
-        need(sel, "channel selection");
-        need(step, "sgd step");
+        Checks.sgdUpdateSparse(w, dwSel, sel, groups, momentum, step);
         Shape ws = w.shape();
-        if (ws.rank() != 2 && ws.rank() != 4) {
-            throw new IllegalArgumentException("sparse sgd needs a weight [C', C/g, D, D] or [O, F], got " + ws);
-        }
-        if (groups < 1 || ws.dim(0) % groups != 0) {
-            throw new IllegalArgumentException("groups " + groups + " does not divide the " + ws.dim(0) + " output channels");
-        }
         int cout = ws.dim(0);
         int cg = ws.dim(1);
-        int mg = cout / groups;
         int d2 = ws.numel() / (cout * cg);
         int ns = sel.size();
-        checkSelection(sel, cg * groups);
-        if (dwSel.numel() != mg * ns * d2) {
-            throw new IllegalArgumentException("sparse gradient " + dwSel.shape() + " does not match weight " + ws
-                    + " with " + ns + " selected channels");
-        }
-        long m = 0;
-        if (step.usesMomentum()) {
-            if (momentum == null) {
-                throw new IllegalArgumentException("sgd with momentum needs a momentum buffer");
-            }
-            sameShape(dwSel, momentum, "sgd momentum");
-            m = f32(momentum, "momentum");
-        }
-        long wa = f32(w, "weight");
-        long ga = f32(dwSel, "sparse gradient");
+        long m = step.usesMomentum() ? address(momentum, "momentum buffer") : 0;
+        long wa = address(w, "weight");
+        long ga = address(dwSel, "sparse gradient");
         long sa = selection(sel);
         live();
         NativeCalls.sgdUpdateSparse(cout, cg, d2, groups, sa, ns, wa, ga, m, step.learningRate(), step.momentum(),
@@ -782,41 +660,19 @@ public final class CudaBackend implements Backend {
 
     // ---------------------------------------------------------------- helpers
 
-    private static void requireLength(int length, Shape shape) {
-        if (length != shape.numel()) {
-            throw new IllegalArgumentException("array of " + length + " elements does not fit shape " + shape);
-        }
-    }
-
-    private long dev(Tensor t, String name) {
+    /** The device address of a tensor the op's check has validated; only its owner is left to check. */
+    private long address(Tensor t, String name) {
         if (!(t instanceof CudaTensor c) || c.owner() != this) {
             throw new IllegalArgumentException(name + " is not a tensor of this CUDA backend: " + t);
         }
         return c.address(name);
     }
 
-    private long f32(Tensor t, String name) {
-        long a = dev(t, name);
-        if (t.dtype() != DType.F32) {
-            throw new IllegalArgumentException("expected a float32 tensor for " + name + ", got " + t.dtype() + t.shape());
-        }
-        return a;
-    }
-
-    private long i32(Tensor t, String name) {
-        long a = dev(t, name);
-        if (t.dtype() != DType.I32) {
-            throw new IllegalArgumentException("expected an int32 tensor for " + name + ", got " + t.dtype() + t.shape());
-        }
-        return a;
-    }
-
     private long selection(ChannelIndex sel) {
-        Tensor t = sel.tensor();
-        if (!(t instanceof CudaTensor)) {
+        if (!(sel.tensor() instanceof CudaTensor c) || c.owner() != this) {
             throw new IllegalArgumentException("the channel selection was created by another backend; create it with "
                     + "this backend's channelIndex(...)");
         }
-        return i32(t, "channel selection");
+        return c.address("channel selection");
     }
 }

@@ -7,8 +7,13 @@ import io.trady4j.tensor.Tensor;
 
 /** A tensor in device memory (one allocation), owned by one {@link CudaBackend}. */
 final class CudaTensor extends Tensor {
+    /** int32 {first sample with a label outside [0, K), its label}, or {-1, 0}: see trady4j_softmax_cross_entropy. */
+    static final long LABEL_ERROR_BYTES = 2L * Integer.BYTES;
+
     private final CudaBackend owner;
     private final long address;
+    private long labelError;
+    private int lossClasses;
 
     CudaTensor(CudaBackend owner, Shape shape, DType dtype, MemoryCategory category) {
         super(shape, dtype, category);
@@ -27,8 +32,34 @@ final class CudaTensor extends Tensor {
         return address;
     }
 
+    /**
+     * The device record in which the loss kernel reports a bad label when this tensor receives the
+     * loss statistics of {@code classes} classes; allocated on the first such use and kept until close.
+     */
+    long labelErrorRecord(int classes) {
+        if (labelError == 0) {
+            labelError = owner.deviceMalloc(LABEL_ERROR_BYTES, "label check of the loss statistics " + this);
+            owner.memory().allocated(MemoryCategory.WORKSPACE, LABEL_ERROR_BYTES);
+        }
+        lossClasses = classes;
+        return labelError;
+    }
+
+    /** The record of the last loss written into this tensor, or 0 if it never held loss statistics. */
+    long labelErrorRecord() {
+        return labelError;
+    }
+
+    /** The class count K of the last loss written into this tensor. */
+    int lossClasses() {
+        return lossClasses;
+    }
+
     @Override
     protected void release() {
         owner.freeDeviceMemory(address, category(), byteSize());
+        if (labelError != 0) {
+            owner.freeDeviceMemory(labelError, MemoryCategory.WORKSPACE, LABEL_ERROR_BYTES);
+        }
     }
 }

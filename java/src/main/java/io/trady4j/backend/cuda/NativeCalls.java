@@ -99,7 +99,7 @@ final class NativeCalls {
     private static final MethodHandle MAX_POOL2D_BACKWARD = h("trady4j_max_pool2d_backward",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
     private static final MethodHandle SOFTMAX_CROSS_ENTROPY = h("trady4j_softmax_cross_entropy",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
     private static final MethodHandle SGD_UPDATE = h("trady4j_sgd_update",
             FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, JAVA_FLOAT, JAVA_FLOAT, JAVA_FLOAT,
                     ADDRESS));
@@ -450,11 +450,11 @@ final class NativeCalls {
     // ---- loss
 
     static void softmaxCrossEntropy(int batch, int classes, long logits, long labels, long stats, long dLogits,
-                                    long stream) {
+                                    long labelError, long stream) {
         int st;
         try {
             st = (int) SOFTMAX_CROSS_ENTROPY.invokeExact(batch, classes, a(logits), a(labels), a(stats), a(dLogits),
-                    a(stream));
+                    a(labelError), a(stream));
         } catch (Throwable t) {
             throw unexpected("trady4j_softmax_cross_entropy", t);
         }

@@ -177,10 +177,11 @@ class CudaAbiSignatureTest {
         expect("dy is null", () -> NativeCalls.maxPool2dBackward(2, 9, 4, 0, P, P, 0));
         expect("argmax is null", () -> NativeCalls.maxPool2dBackward(2, 9, 4, P, 0, P, 0));
         expect("dx is null", () -> NativeCalls.maxPool2dBackward(2, 9, 4, P, P, 0, 0));
-        expect("batch 0 and classes 10", () -> NativeCalls.softmaxCrossEntropy(0, 10, P, P, P, 0, 0));
-        expect("logits is null", () -> NativeCalls.softmaxCrossEntropy(4, 10, 0, P, P, 0, 0));
-        expect("labels is null", () -> NativeCalls.softmaxCrossEntropy(4, 10, P, 0, P, 0, 0));
-        expect("stats is null", () -> NativeCalls.softmaxCrossEntropy(4, 10, P, P, 0, P, 0));
+        expect("batch 0 and classes 10", () -> NativeCalls.softmaxCrossEntropy(0, 10, P, P, P, 0, P, 0));
+        expect("logits is null", () -> NativeCalls.softmaxCrossEntropy(4, 10, 0, P, P, 0, P, 0));
+        expect("labels is null", () -> NativeCalls.softmaxCrossEntropy(4, 10, P, 0, P, 0, P, 0));
+        expect("stats is null", () -> NativeCalls.softmaxCrossEntropy(4, 10, P, P, 0, P, P, 0));
+        expect("label_error is null", () -> NativeCalls.softmaxCrossEntropy(4, 10, P, P, P, P, 0, 0));
     }
 
     @Test

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -418,6 +419,35 @@ class CudaBackendTest {
         }
     }
 
+    @Test
+    void aLabelOutsideTheClassesIsTheCpuErrorWhenTheLossIsRead() {
+        Shape logits = Shape.of(6, 3);
+        Tensor[] z = rand(logits);
+        int[] bad = {0, 1, 2, 3, -1, 7};  // sample 3 is the first outside [0, 3)
+        Tensor badCpu = own(cpu.uploadInts(bad, Shape.of(6), MemoryCategory.DATA));
+        Tensor badGpu = own(gpu.uploadInts(bad, Shape.of(6), MemoryCategory.DATA));
+        Tensor good = own(gpu.uploadInts(new int[] {0, 1, 2, 0, 1, 2}, Shape.of(6), MemoryCategory.DATA));
+        Tensor[] dz = out(logits);
+        long workspace = gpu.memory().liveBytes(MemoryCategory.WORKSPACE);
+        Tensor cpuStats = own(cpu.allocate(Shape.of(2), MemoryCategory.WORKSPACE));
+        Tensor stats = gpu.allocate(Shape.of(2), MemoryCategory.WORKSPACE);
+
+        IllegalArgumentException onCpu = assertThrows(IllegalArgumentException.class,
+                () -> cpu.softmaxCrossEntropy(z[0], badCpu, cpuStats, dz[0]));
+        gpu.softmaxCrossEntropy(z[1], badGpu, stats, dz[1]);  // queued: a kernel cannot throw
+        IllegalArgumentException onGpu = assertThrows(IllegalArgumentException.class, () -> gpu.toFloatArray(stats));
+        assertEquals("label 3 of sample 3 is outside [0, 3)", onCpu.getMessage());
+        assertEquals(onCpu.getMessage(), onGpu.getMessage());
+
+        gpu.softmaxCrossEntropy(z[1], good, stats, null);  // the record describes the last loss only
+        assertTrue(Float.isFinite(gpu.toFloatArray(stats)[0]), "valid labels after bad ones");
+        gpu.fill(z[1], Float.NaN);
+        gpu.softmaxCrossEntropy(z[1], good, stats, null);
+        assertTrue(Float.isNaN(gpu.toFloatArray(stats)[0]), "a diverged loss is a NaN loss, not a label error");
+        stats.close();
+        assertEquals(workspace, gpu.memory().liveBytes(MemoryCategory.WORKSPACE), "the record is freed with the tensor");
+    }
+
     // ---------------------------------------------------------------- optimizer
 
     @Test
@@ -478,7 +508,8 @@ class CudaBackendTest {
         u.close();
         it.close();
         assertEquals(before, gpu.memory().liveBytes(MemoryCategory.ACTIVATION_CACHE));
-        assertThrows(IllegalStateException.class, () -> gpu.toFloatArray(t));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> gpu.toFloatArray(t));
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
     }
 
     @Test
@@ -512,6 +543,55 @@ class CudaBackendTest {
         e = assertThrows(IllegalArgumentException.class,
                 () -> gpu.conv2dGather(x, w, null, spec, Activation.NONE, cpuSel, y5, xs));
         assertTrue(e.getMessage().contains("another backend"), e.getMessage());
+    }
+
+    @Test
+    void badInputGetsTheSameErrorsAsOnTheCpu() {
+        assertEquals(errorsOfBadCalls(cpu), errorsOfBadCalls(gpu));
+    }
+
+    /** "Type: message" of each of a set of bad calls on {@code b}, which all must throw. */
+    private List<String> errorsOfBadCalls(Backend b) {
+        Conv2dSpec spec = new Conv2dSpec(4, 6, 3, 1, 1, 1, 2);
+        Tensor x = own(b.allocate(Shape.of(2, 4, 5, 5), MemoryCategory.WORKSPACE));
+        Tensor w = own(b.allocate(Shape.of(6, 2, 3, 3), MemoryCategory.WORKSPACE));
+        Tensor y = own(b.allocate(Shape.of(2, 6, 5, 5), MemoryCategory.WORKSPACE));
+        Tensor ints = own(b.allocate(Shape.of(2, 4, 5, 5), DType.I32, MemoryCategory.WORKSPACE));
+        Tensor closed = b.allocate(Shape.of(2, 3), MemoryCategory.WORKSPACE);
+        closed.close();
+        ChannelIndex sel = own(b.channelIndex(new int[] {1, 3}, 4));
+        ChannelIndex wrongBound = own(b.channelIndex(new int[] {1, 3}, 5));
+        ChannelIndex closedSel = b.channelIndex(new int[] {0}, 4);
+        closedSel.close();
+        List<Executable> calls = List.of(
+                () -> b.upload(new float[5], Shape.of(2, 3), MemoryCategory.DATA),
+                () -> b.download(ints, new float[200]),
+                () -> b.download(closed, new float[6]),
+                () -> b.copy(x, y),
+                () -> b.fill(closed, 1f),
+                () -> b.conv2d(ints, w, null, spec, Activation.NONE, y),
+                () -> b.conv2d(x, w, null, spec, Activation.NONE, x),
+                () -> b.conv2d(x, closed, null, spec, Activation.NONE, y),
+                () -> b.conv2dGather(x, w, null, spec, Activation.NONE, wrongBound, y, x),
+                () -> b.conv2dGather(x, w, null, spec, Activation.NONE, closedSel, y, x),
+                () -> b.conv2dDwSparse(x, y, sel, spec, w),
+                () -> b.conv2dDx(x, w, spec, x),
+                () -> b.linear(closed, w, null, y),
+                () -> b.linearDwSparse(x, y, closedSel, w),
+                () -> b.gatherChannels(x, null, x),
+                () -> b.add(x, y, x),
+                () -> b.activationBackward(Activation.RELU, x, x, closed),
+                () -> b.maxPool2d(x, 3, 2, 1, y, y),
+                () -> b.maxPool2dBackward(y, y, x),
+                () -> b.softmaxCrossEntropy(closed, ints, y, null),
+                () -> b.sgdUpdate(x, x, null, new SgdStep(0.1f, 0.9f, 0f)),
+                () -> b.sgdUpdateSparse(w, w, sel, 2, null, new SgdStep(0.1f, 0f, 0f)));
+        List<String> errors = new ArrayList<>();
+        for (Executable call : calls) {
+            Throwable t = assertThrows(Throwable.class, call, b.name());
+            errors.add(t.getClass().getSimpleName() + ": " + t.getMessage());
+        }
+        return errors;
     }
 
     // ---------------------------------------------------------------- a whole training step
