@@ -56,31 +56,6 @@ __global__ void conv2d_dw_sparse_naive_kernel(ConvGeom g, const float* __restric
 
 // ---------------------------------------------------------------- v2: implicit GEMM, split-K
 
-// A(m = o, k = (b, p)) = dy[b, grp·mg + o, p]; dy is pre-offset to the group's first channel.
-template <int SLOTS>
-struct DyRowLoader {
-    static constexpr bool kKFast = true;
-    const float* dy;
-    int hwo, cout_hwo, rows;
-    int row_off[SLOTS];
-    bool row_ok[SLOTS];
-    int k_off;
-    bool k_ok;
-
-    __device__ __forceinline__ void set_row(int slot, int m) {
-        row_ok[slot] = m < rows;
-        row_off[slot] = m * hwo;
-    }
-    __device__ __forceinline__ void set_k(int k, bool valid) {
-        const int b = k / hwo;
-        k_off = b * cout_hwo + (k - b * hwo);
-        k_ok = valid;
-    }
-    __device__ __forceinline__ float get(int slot) const {
-        return (k_ok && row_ok[slot]) ? __ldg(dy + row_off[slot] + k_off) : 0.f;
-    }
-};
-
 // B(k = (b, oh, ow), n = (j, kh, kw)) = x_sel[b, j, oh·s − p + kh·dil, ow·s − p + kw·dil]
 // (zero in the padding); consecutive threads take consecutive k, i.e. consecutive ow.
 template <int SLOTS>
@@ -179,10 +154,11 @@ __global__ void __launch_bounds__(kGemmThreads, 2)
     const int k_begin = split * k_chunk;
     const int k_end = min(K, k_begin + k_chunk);
 
-    DyRowLoader<TM> A;
-    A.dy = dy + (int64_t)grp * g.mg * g.hwo;
-    A.hwo = g.hwo;
-    A.cout_hwo = g.cout * g.hwo;
+    // A(m = o, k = (b, p)) = dy[b, grp·mg + o, p]
+    BlockedKLoader<TM> A;
+    A.p = dy + (int64_t)grp * g.mg * g.hwo;
+    A.run = g.hwo;
+    A.outer_stride = g.cout * g.hwo;
     A.rows = g.mg;
 #pragma unroll
     for (int i = 0; i < TM; ++i) A.set_row(i, m0 + gemm_map_row<true>(tid, i));

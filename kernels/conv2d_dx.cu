@@ -55,31 +55,6 @@ __global__ void conv2d_dx_naive_kernel(ConvGeom g, const float* __restrict__ dy,
 
 // ---------------------------------------------------------------- v2: implicit GEMM
 
-// A(m = c, k = (o, r)) = w[grp·mg + o, c, r] (r = kh·D + kw); w is pre-offset to the group.
-template <int SLOTS>
-struct TransposedWeightLoader {
-    static constexpr bool kKFast = true;
-    const float* w;
-    int k2, cg_k2, rows;
-    int row_off[SLOTS];
-    bool row_ok[SLOTS];
-    int k_off;
-    bool k_ok;
-
-    __device__ __forceinline__ void set_row(int slot, int m) {
-        row_ok[slot] = m < rows;
-        row_off[slot] = m * k2;
-    }
-    __device__ __forceinline__ void set_k(int k, bool valid) {
-        const int o = k / k2;
-        k_off = o * cg_k2 + (k - o * k2);
-        k_ok = valid;
-    }
-    __device__ __forceinline__ float get(int slot) const {
-        return (k_ok && row_ok[slot]) ? __ldg(w + row_off[slot] + k_off) : 0.f;
-    }
-};
-
 // B(k = (o, kh, kw), n = (b, ih, iw)) = dy[b, grp·mg + o, (ih + p − kh·dil)/s, (iw + p − kw·dil)/s]
 // when both divisions are exact and in range, else 0. STRIDE: 1, 2, or 0 for any other stride.
 template <int SLOTS, int STRIDE>
@@ -158,10 +133,11 @@ __global__ void __launch_bounds__(kGemmThreads, 2)
     const int K = g.mg * g.k2;
     const int N = g.batch * g.hw;
 
-    TransposedWeightLoader<TM> A;
-    A.w = w + (int64_t)grp * g.mg * g.cg * g.k2;
-    A.k2 = g.k2;
-    A.cg_k2 = g.cg * g.k2;
+    // A(m = c, k = (o, r)) = w[grp·mg + o, c, r] (r = kh·D + kw)
+    BlockedKLoader<TM> A;
+    A.p = w + (int64_t)grp * g.mg * g.cg * g.k2;
+    A.run = g.k2;
+    A.outer_stride = g.cg * g.k2;
     A.rows = g.cg;
 #pragma unroll
     for (int i = 0; i < TM; ++i) A.set_row(i, m0 + gemm_map_row<true>(tid, i));

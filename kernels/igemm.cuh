@@ -143,4 +143,32 @@ struct StridedLoader {
     }
 };
 
+// Operand whose k runs over blocks of `run` contiguous elements, one block per outer index:
+// element (row, k) = p[row·run + (k / run)·outer_stride + k mod run]; rows < `rows`. The conv
+// input gradient reads its weights this way (row = input channel, k = (output channel, tap)), the
+// sparse weight gradient its dy (row = output channel, k = (sample, output pixel)).
+template <int SLOTS>
+struct BlockedKLoader {
+    static constexpr bool kKFast = true;
+    const float* p;
+    int run, outer_stride, rows;
+    int row_off[SLOTS];
+    bool row_ok[SLOTS];
+    int k_off;
+    bool k_ok;
+
+    __device__ __forceinline__ void set_row(int slot, int m) {
+        row_ok[slot] = m < rows;
+        row_off[slot] = m * run;
+    }
+    __device__ __forceinline__ void set_k(int k, bool valid) {
+        const int outer = k / run;
+        k_off = outer * outer_stride + (k - outer * run);
+        k_ok = valid;
+    }
+    __device__ __forceinline__ float get(int slot) const {
+        return (k_ok && row_ok[slot]) ? __ldg(p + row_off[slot] + k_off) : 0.f;
+    }
+};
+
 }  // namespace trady4j
