@@ -311,14 +311,20 @@ public final class CudaBackend implements Backend {
         meter.freed(category, bytes);
     }
 
-    /** Device memory held for tensors, in use or cached for reuse (what the driver has given this backend). */
+    /**
+     * Device memory this backend holds (what the driver has given it): blocks for tensors, in use or
+     * cached for reuse, plus the kernels' scratch workspace.
+     */
     public long reservedBytes() {
-        return blocks.reservedBytes();
+        return blocks.reservedBytes() + workspaceBytes;
     }
 
-    /** Peak of {@link #reservedBytes()} since the last {@link #resetReservedPeak()}. */
+    /**
+     * Peak of {@link #reservedBytes()} since the last {@link #resetReservedPeak()}. The workspace only
+     * grows in between, so it counts at its present size: an upper bound when it grew after the peak.
+     */
     public long peakReservedBytes() {
-        return blocks.peakReservedBytes();
+        return blocks.peakReservedBytes() + workspaceBytes;
     }
 
     public void resetReservedPeak() {

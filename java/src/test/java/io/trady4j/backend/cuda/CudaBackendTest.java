@@ -488,6 +488,23 @@ class CudaBackendTest {
     // ---------------------------------------------------------------- memory and errors
 
     @Test
+    void heldMemoryCoversEveryMeteredByte() {
+        gpu.memory().resetPeaks();
+        gpu.resetReservedPeak();
+        Conv2dSpec spec = Conv2dSpec.of(16, 24, 1, 1, 0);
+        Tensor[] x = rand(Shape.of(8, 16, 32, 32));  // long K = B·H'·W': the split-K weight gradient uses the workspace
+        Tensor[] dy = rand(Shape.of(8, 24, 32, 32));
+        ChannelIndex[] sel = selection(16, 16);
+        Tensor[] dw = out(spec.sparseWeightGradShape(16));
+        gpu.conv2dDwSparse(x[1], dy[1], sel[1], spec, dw[1]);
+        gpu.synchronize();
+        assertTrue(gpu.reservedBytes() >= gpu.memory().liveBytes(),
+                gpu.reservedBytes() + " bytes held, " + gpu.memory().liveBytes() + " metered as live");
+        assertTrue(gpu.peakReservedBytes() >= gpu.memory().peakBytes(),
+                gpu.peakReservedBytes() + " bytes held at the peak, " + gpu.memory().peakBytes() + " metered");
+    }
+
+    @Test
     void memoryRoundTripsAndIsMetered() {
         long before = gpu.memory().liveBytes(MemoryCategory.ACTIVATION_CACHE);
         float[] data = rand(1000, 3f);
