@@ -78,6 +78,10 @@ stage_dev() {
     return "$rc"
 }
 
+# Who serves device memory, streams and events: JCuda (default) or the library's own runtime
+# (TRADY4J_CUDA_RUNTIME=native), should JCuda's CUDA 12.6 runtime not get along with the library's CUDA 13.
+runtime_opt="-Dtrady4j.cuda.runtime=${TRADY4J_CUDA_RUNTIME:-jcuda}"
+
 java_setup() {
     if [ ! -f .devpack/pack.tgz ] || [ ! -f .devpack/tests.jar ]; then
         echo "no .devpack/pack.tgz and .devpack/tests.jar: run bench/gpu/prepare.sh on the dev machine and carry .devpack"
@@ -91,7 +95,7 @@ java_setup() {
 stage_java() {
     ensure_build || return 1
     java_setup || return 1
-    "$JAVA" --enable-native-access=ALL-UNNAMED -Dtrady4j.native.path="$root/$lib" -cp "$CP" \
+    "$JAVA" --enable-native-access=ALL-UNNAMED -Dtrady4j.native.path="$root/$lib" "$runtime_opt" -cp "$CP" \
         io.trady4j.backend.cuda.CudaTestMain "$OUT/java-tests.json"
 }
 
@@ -109,7 +113,7 @@ stage_sanitize() {
     if java_setup; then
         echo "--- compute-sanitizer --tool memcheck java CudaTestMain" | tee -a "$slog"
         compute-sanitizer --tool memcheck --error-exitcode 3 --target-processes all \
-            "$JAVA" --enable-native-access=ALL-UNNAMED -Dtrady4j.native.path="$root/$lib" -cp "$CP" \
+            "$JAVA" --enable-native-access=ALL-UNNAMED -Dtrady4j.native.path="$root/$lib" "$runtime_opt" -cp "$CP" \
             io.trady4j.backend.cuda.CudaTestMain >>"$slog" 2>&1 || rc=1
         grep -E "ERROR SUMMARY" "$slog" | tail -n 1
     fi
@@ -131,7 +135,7 @@ stage_bench() {
     # The driver starts no new layer after --max-seconds; half of what is left, the rest for PyTorch.
     budget=$((budget / 2))
     echo "--- LayerTimes, $budget s"
-    timeout $((budget + 60)) "$JAVA" --enable-native-access=ALL-UNNAMED -Dtrady4j.native.path="$root/$lib" -cp "$CP" \
+    timeout $((budget + 60)) "$JAVA" --enable-native-access=ALL-UNNAMED -Dtrady4j.native.path="$root/$lib" "$runtime_opt" -cp "$CP" \
         io.trady4j.bench.LayerTimes --backend cuda --batch 32,128 --densities 0.01,0.05,0.1,0.25,0.5,1 \
         --out "$ours" --max-seconds "$budget"
     local rc=$?
@@ -156,7 +160,7 @@ stage_step() {
     java_setup || return 1
     # trady4j's training step against PyTorch's masked / selected / full steps (issue 5, item 3)
     timeout "$(seconds_left 10)" python3 bench/step/run.py --backend cuda --java "$JAVA" --cp "$CP" \
-        "--java-option=-Dtrady4j.native.path=$root/$lib" --steps 20 --warmup 5 --results "$OUT" --work /tmp/trady4j-step
+        "--java-option=-Dtrady4j.native.path=$root/$lib" "--java-option=$runtime_opt" --steps 20 --warmup 5 --results "$OUT" --work /tmp/trady4j-step
 }
 
 for s in info build dev java sanitize bench step; do

@@ -11,9 +11,9 @@
  *    queued: no call synchronizes, except trady4j_copy_to_host.
  *  - Every call returns a status (TRADY4J_OK = 0). On failure, trady4j_last_error() returns a
  *    thread-local text naming the function and the problem (for CUDA errors: the CUDA error name
- *    and string). Nothing here calls exit() or abort(), and nothing allocates device memory:
- *    operations that need scratch space take a caller-owned workspace whose size the matching
- *    *_workspace_size function reports.
+ *    and string). Nothing here calls exit() or abort(), and nothing but trady4j_malloc allocates
+ *    device memory: operations that need scratch space take a caller-owned workspace whose size
+ *    the matching *_workspace_size function reports.
  *  - Channel selections (sel, nsel) are int32 device arrays of sorted, unique input-channel
  *    indices in [0, C); the caller validates them once (they are created once per epoch).
  *  - Everything is deterministic: no floating-point atomics, split-K sums reduced in a fixed order.
@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature below changes; the Java side refuses a library of another version. */
-#define TRADY4J_ABI_VERSION 2
+#define TRADY4J_ABI_VERSION 3
 
 /* Status codes. */
 #define TRADY4J_OK 0
@@ -43,6 +43,7 @@ extern "C" {
 #define TRADY4J_ERR_CUDA 2             /* a CUDA runtime call or a kernel launch failed */
 #define TRADY4J_ERR_WORKSPACE 3        /* the workspace passed is smaller than required */
 #define TRADY4J_ERR_UNSUPPORTED 4      /* a valid request this build cannot serve */
+#define TRADY4J_ERR_OUT_OF_MEMORY 5    /* trady4j_malloc: the device has not that much free memory */
 
 /* Activation codes: io.trady4j.backend.Activation.code(). */
 #define TRADY4J_ACT_NONE 0
@@ -100,6 +101,27 @@ TRADY4J_API int trady4j_copy_device(void* dst, const void* src, size_t bytes, vo
 TRADY4J_API int trady4j_fill_f32(float* dst, float value, int64_t n, void* stream);
 TRADY4J_API int trady4j_fill_i32(int32_t* dst, int32_t value, int64_t n, void* stream);
 TRADY4J_API int trady4j_stream_synchronize(void* stream);
+
+/* ---- device runtime: the services a caller could also take from its own CUDA runtime (JCuda's) ----
+ * They run in this library's CUDA runtime, on the device's primary context like any other runtime's. */
+
+/* Number of CUDA devices, and one device's name (NUL-terminated, at most name_len bytes with the NUL),
+ * compute capability, multiprocessor count and total memory. */
+TRADY4J_API int trady4j_device_count(int* count);
+TRADY4J_API int trady4j_device_properties(int device, char* name, int name_len, int* major, int* minor,
+                                          int* multiprocessors, size_t* total_memory);
+/* Free and total memory of the current device. */
+TRADY4J_API int trady4j_memory_info(size_t* free_bytes, size_t* total_bytes);
+/* cudaMalloc of max(bytes, 1); TRADY4J_ERR_OUT_OF_MEMORY when the device cannot serve it. */
+TRADY4J_API int trady4j_malloc(void** ptr, size_t bytes);
+TRADY4J_API int trady4j_free(void* ptr);
+TRADY4J_API int trady4j_stream_create(void** stream);
+TRADY4J_API int trady4j_stream_destroy(void* stream);
+TRADY4J_API int trady4j_event_create(void** event);
+TRADY4J_API int trady4j_event_destroy(void* event);
+TRADY4J_API int trady4j_event_record(void* event, void* stream);
+/* Waits for `end`, then the milliseconds between the two recorded events. */
+TRADY4J_API int trady4j_event_elapsed(void* start, void* end, float* ms);
 
 /* ---- convolution ---- */
 

@@ -13,6 +13,8 @@
 #pragma once
 
 #include <barrier>
+#include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -282,5 +284,60 @@ inline cudaError_t cudaRuntimeGetVersion(int* v) {
 }
 inline cudaError_t cudaDriverGetVersion(int* v) {
     *v = 0;  // no driver: this is the emulator
+    return cudaSuccess;
+}
+// The device runtime of native/src/api_device.cu: one device; streams are tokens (launches are
+// synchronous); an event is the host time at which it was recorded.
+struct cudaDeviceProp {
+    char name[256];
+    int major, minor, multiProcessorCount;
+    size_t totalGlobalMem;
+};
+inline constexpr size_t kEmulatedMemory = size_t(1) << 34;
+inline cudaError_t cudaGetDeviceCount(int* count) {
+    *count = 1;
+    return cudaSuccess;
+}
+inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
+    if (device != 0) return cudaErrorInvalidValue;
+    std::snprintf(prop->name, sizeof prop->name, "CPU emulator of the trady4j kernels");
+    prop->major = 0;
+    prop->minor = 0;
+    prop->multiProcessorCount = 4;
+    prop->totalGlobalMem = kEmulatedMemory;
+    return cudaSuccess;
+}
+inline cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
+    *free_bytes = kEmulatedMemory;
+    *total_bytes = kEmulatedMemory;
+    return cudaSuccess;
+}
+struct CUstream_st {};
+inline cudaError_t cudaStreamCreate(cudaStream_t* s) {
+    *s = new CUstream_st;
+    return cudaSuccess;
+}
+inline cudaError_t cudaStreamDestroy(cudaStream_t s) {
+    delete s;
+    return cudaSuccess;
+}
+struct CUevent_st {
+    std::chrono::steady_clock::time_point at;
+};
+inline cudaError_t cudaEventCreate(cudaEvent_t* e) {
+    *e = new CUevent_st;
+    return cudaSuccess;
+}
+inline cudaError_t cudaEventDestroy(cudaEvent_t e) {
+    delete e;
+    return cudaSuccess;
+}
+inline cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t) {
+    e->at = std::chrono::steady_clock::now();
+    return cudaSuccess;
+}
+inline cudaError_t cudaEventSynchronize(cudaEvent_t) { return cudaSuccess; }
+inline cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) {
+    *ms = std::chrono::duration<float, std::milli>(end->at - start->at).count();
     return cudaSuccess;
 }

@@ -44,6 +44,12 @@ import java.util.function.Function;
 public final class CudaBackend implements Backend {
     /** System property choosing the device index for {@link #open()}. */
     public static final String DEVICE_PROPERTY = "trady4j.cuda.device";
+    /**
+     * System property choosing who serves device memory, streams and events: {@code jcuda} (the
+     * default; JCuda's CUDA 12.6 runtime) or {@code native} (libtrady4j_cuda.so's own CUDA 13 runtime,
+     * also taken when JCuda's native library cannot load).
+     */
+    public static final String RUNTIME_PROPERTY = "trady4j.cuda.runtime";
 
     private final JCudaBridge.DeviceInfo info;
     private final DeviceRuntime device;
@@ -55,7 +61,7 @@ public final class CudaBackend implements Backend {
     private long workspaceBytes;
     private boolean closed;
 
-    /** A backend over the given device services; {@link #open} passes JCuda's. */
+    /** A backend over the given device services ({@link #open} passes JCuda's or the library's own). */
     CudaBackend(JCudaBridge.DeviceInfo info, DeviceRuntime device) {
         this.info = info;
         this.device = device;
@@ -81,9 +87,33 @@ public final class CudaBackend implements Backend {
      * cannot start, no driver or GPU is present, or libtrady4j_cuda.so cannot be found or loaded.
      */
     public static CudaBackend open(int device) {
-        JCudaBridge.DeviceInfo info = JCudaBridge.probe(device);
+        String runtime = System.getProperty(RUNTIME_PROPERTY, "jcuda").trim().toLowerCase(java.util.Locale.ROOT);
+        if (!runtime.equals("jcuda") && !runtime.equals("native")) {
+            throw new BackendUnavailableException("-D" + RUNTIME_PROPERTY + " must be jcuda or native, got '" + runtime + "'");
+        }
+        JCudaBridge.DeviceInfo info = null;
+        String jcudaProblem = null;
+        if (runtime.equals("jcuda")) {
+            try {
+                info = JCudaBridge.probe(device);
+            } catch (BackendUnavailableException e) {
+                if (!(e.getCause() instanceof LinkageError)) {
+                    throw e;
+                }
+                jcudaProblem = e.getMessage();  // JCuda's JNI library cannot load here: try the library's own runtime
+            }
+        }
         NativeLibrary.load();
         try {
+            if (info == null) {
+                try {
+                    info = NativeRuntime.probe(device);
+                } catch (BackendUnavailableException e) {
+                    throw jcudaProblem == null ? e : new BackendUnavailableException(jcudaProblem
+                            + "; with libtrady4j_cuda.so's own runtime instead: " + e.getMessage(), e);
+                }
+                return new CudaBackend(info, new NativeRuntime(info.name() + " (device " + device + ")"));
+            }
             return new CudaBackend(info, new JCudaBridge.JCudaRuntime(info.name() + " (device " + device + ")"));
         } catch (CudaException e) {
             String hint = e.getMessage().contains("cudaErrorInsufficientDriver")
@@ -130,8 +160,8 @@ public final class CudaBackend implements Backend {
             MemorySegment drv = arena.allocate(ValueLayout.JAVA_INT);
             NativeCalls.versions(rt, drv);
             return "runtime " + JCudaBridge.version(rt.get(ValueLayout.JAVA_INT, 0)) + ", driver "
-                    + JCudaBridge.version(drv.get(ValueLayout.JAVA_INT, 0)) + " (JCuda runtime "
-                    + JCudaBridge.version(info.runtimeVersion()) + ")";
+                    + JCudaBridge.version(drv.get(ValueLayout.JAVA_INT, 0)) + " (device memory, streams and events: "
+                    + device.describe() + ")";
         }
     }
 

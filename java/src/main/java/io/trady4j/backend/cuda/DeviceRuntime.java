@@ -27,4 +27,7 @@ interface DeviceRuntime {
 
     /** Device milliseconds of the work `work` queues on `stream`. */
     float elapsedMillis(long stream, Runnable work);
+
+    /** Who serves these calls, for reports (e.g. "JCuda's CUDA 12.6 runtime"). */
+    String describe();
 }

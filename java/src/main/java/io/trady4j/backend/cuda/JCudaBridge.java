@@ -53,6 +53,13 @@ final class JCudaBridge {
         }
 
         @Override
+        public String describe() {
+            int[] runtime = {0};
+            JCuda.cudaRuntimeGetVersion(runtime);
+            return "JCuda's CUDA " + version(runtime[0]) + " runtime";
+        }
+
+        @Override
         public void bindThread(int index) {
             setDevice(index);
         }

@@ -26,6 +26,7 @@ final class NativeCalls {
     static final int ERR_CUDA = 2;
     static final int ERR_WORKSPACE = 3;
     static final int ERR_UNSUPPORTED = 4;
+    static final int ERR_OUT_OF_MEMORY = 5;
     static final int OPT_KERNEL_VERSION = 1;
     static final int OPT_TF32 = 2;
 
@@ -45,6 +46,21 @@ final class NativeCalls {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle GET_OPTION = h("trady4j_get_option",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    private static final MethodHandle DEVICE_COUNT = h("trady4j_device_count", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle DEVICE_PROPERTIES = h("trady4j_device_properties",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    private static final MethodHandle MEMORY_INFO = h("trady4j_memory_info",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle MALLOC = h("trady4j_malloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle FREE = h("trady4j_free", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle STREAM_CREATE = h("trady4j_stream_create", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle STREAM_DESTROY = h("trady4j_stream_destroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle EVENT_CREATE = h("trady4j_event_create", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle EVENT_DESTROY = h("trady4j_event_destroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle EVENT_RECORD = h("trady4j_event_record",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle EVENT_ELAPSED = h("trady4j_event_elapsed",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
     private static final MethodHandle VERSIONS = h("trady4j_versions",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle COPY_TO_DEVICE = h("trady4j_copy_to_device",
@@ -186,6 +202,122 @@ final class NativeCalls {
             st = (int) VERSIONS.invokeExact(runtime, driver);
         } catch (Throwable t) {
             throw unexpected("trady4j_versions", t);
+        }
+        check(st);
+    }
+
+    // ---- device runtime (NativeRuntime); out-parameters are segments the caller allocates
+
+    /** trady4j_device_count; a status, not an exception, so that "no device" can be told apart. */
+    static int deviceCount(MemorySegment count) {
+        try {
+            return (int) DEVICE_COUNT.invokeExact(count);
+        } catch (Throwable t) {
+            throw unexpected("trady4j_device_count", t);
+        }
+    }
+
+    static void deviceProperties(int device, MemorySegment name, int nameLength, MemorySegment major, MemorySegment minor,
+                                 MemorySegment multiprocessors, MemorySegment totalMemory) {
+        int st;
+        try {
+            st = (int) DEVICE_PROPERTIES.invokeExact(device, name, nameLength, major, minor, multiprocessors, totalMemory);
+        } catch (Throwable t) {
+            throw unexpected("trady4j_device_properties", t);
+        }
+        check(st);
+    }
+
+    static void memoryInfo(MemorySegment free, MemorySegment total) {
+        int st;
+        try {
+            st = (int) MEMORY_INFO.invokeExact(free, total);
+        } catch (Throwable t) {
+            throw unexpected("trady4j_memory_info", t);
+        }
+        check(st);
+    }
+
+    /** trady4j_malloc's status (OK or ERR_OUT_OF_MEMORY; other failures throw); the pointer lands in {@code ptr}. */
+    static int malloc(MemorySegment ptr, long bytes) {
+        int st;
+        try {
+            st = (int) MALLOC.invokeExact(ptr, bytes);
+        } catch (Throwable t) {
+            throw unexpected("trady4j_malloc", t);
+        }
+        if (st != ERR_OUT_OF_MEMORY) {
+            check(st);
+        }
+        return st;
+    }
+
+    static void free(long address) {
+        int st;
+        try {
+            st = (int) FREE.invokeExact(a(address));
+        } catch (Throwable t) {
+            throw unexpected("trady4j_free", t);
+        }
+        check(st);
+    }
+
+    static void streamCreate(MemorySegment stream) {
+        int st;
+        try {
+            st = (int) STREAM_CREATE.invokeExact(stream);
+        } catch (Throwable t) {
+            throw unexpected("trady4j_stream_create", t);
+        }
+        check(st);
+    }
+
+    static void streamDestroy(long stream) {
+        int st;
+        try {
+            st = (int) STREAM_DESTROY.invokeExact(a(stream));
+        } catch (Throwable t) {
+            throw unexpected("trady4j_stream_destroy", t);
+        }
+        check(st);
+    }
+
+    static void eventCreate(MemorySegment event) {
+        int st;
+        try {
+            st = (int) EVENT_CREATE.invokeExact(event);
+        } catch (Throwable t) {
+            throw unexpected("trady4j_event_create", t);
+        }
+        check(st);
+    }
+
+    static void eventDestroy(long event) {
+        int st;
+        try {
+            st = (int) EVENT_DESTROY.invokeExact(a(event));
+        } catch (Throwable t) {
+            throw unexpected("trady4j_event_destroy", t);
+        }
+        check(st);
+    }
+
+    static void eventRecord(long event, long stream) {
+        int st;
+        try {
+            st = (int) EVENT_RECORD.invokeExact(a(event), a(stream));
+        } catch (Throwable t) {
+            throw unexpected("trady4j_event_record", t);
+        }
+        check(st);
+    }
+
+    static void eventElapsed(long start, long end, MemorySegment ms) {
+        int st;
+        try {
+            st = (int) EVENT_ELAPSED.invokeExact(a(start), a(end), ms);
+        } catch (Throwable t) {
+            throw unexpected("trady4j_event_elapsed", t);
         }
         check(st);
     }

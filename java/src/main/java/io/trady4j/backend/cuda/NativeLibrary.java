@@ -36,7 +36,7 @@ public final class NativeLibrary {
     public static final String FILE_NAME = "libtrady4j_cuda.so";
     public static final String RESOURCE = "/native/linux-x86_64/" + FILE_NAME;
     /** The ABI version this Java code was written against (TRADY4J_ABI_VERSION in trady4j.h). */
-    public static final int ABI_VERSION = 2;
+    public static final int ABI_VERSION = 3;
 
     private static SymbolLookup lookup;
     private static Path loadedFrom;

@@ -53,6 +53,31 @@ class CudaAbiSignatureTest {
     }
 
     @Test
+    void deviceRuntime() {
+        MemorySegment nul = MemorySegment.NULL;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.JAVA_LONG);
+            MemorySegment name = arena.allocate(8);
+            expect("count is null", () -> NativeCalls.check(NativeCalls.deviceCount(nul)));
+            expect("name is null", () -> NativeCalls.deviceProperties(0, nul, 8, out, out, out, out));
+            expect("name_len must be >= 1, got 0", () -> NativeCalls.deviceProperties(0, name, 0, out, out, out, out));
+            expect("major is null", () -> NativeCalls.deviceProperties(0, name, 8, nul, out, out, out));
+            expect("total_memory is null", () -> NativeCalls.deviceProperties(0, name, 8, out, out, out, nul));
+            expect("free_bytes is null", () -> NativeCalls.memoryInfo(nul, out));
+            expect("total_bytes is null", () -> NativeCalls.memoryInfo(out, nul));
+            expect("ptr is null", () -> NativeCalls.malloc(nul, 16));
+            expect("stream is null", () -> NativeCalls.streamCreate(nul));
+            expect("stream is null", () -> NativeCalls.streamDestroy(0));
+            expect("event is null", () -> NativeCalls.eventCreate(nul));
+            expect("event is null", () -> NativeCalls.eventDestroy(0));
+            expect("event is null", () -> NativeCalls.eventRecord(0, 0));
+            expect("start is null", () -> NativeCalls.eventElapsed(0, P, out));
+            expect("end is null", () -> NativeCalls.eventElapsed(P, 0, out));
+            expect("ms is null", () -> NativeCalls.eventElapsed(P, P, nul));
+        }
+    }
+
+    @Test
     void convolution() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = shape(arena);

@@ -531,7 +531,7 @@ class CudaBackendTest {
 
     @Test
     void outOfMemoryNamesTheRequestAndTheFreeMemory() {
-        org.junit.jupiter.api.Assumptions.assumeFalse(EmulatedDevice.requested(), "JCuda allocation needs a real GPU");
+        org.junit.jupiter.api.Assumptions.assumeFalse(CudaTestSupport.emulated(), "running out of device memory needs a real GPU");
         CudaOutOfMemoryException e = assertThrows(CudaOutOfMemoryException.class,
                 () -> JCudaBridge.malloc(1L << 50, "a test tensor", gpu.deviceDescription()));
         assertEquals(1L << 50, e.requestedBytes());

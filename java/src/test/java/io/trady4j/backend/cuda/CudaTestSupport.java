@@ -16,11 +16,24 @@ final class CudaTestSupport {
     private CudaTestSupport() {
     }
 
+    /**
+     * Whether this run uses the CPU emulator build of libtrady4j_cuda.so ({@code make -C kernels/dev emu-lib}):
+     * {@code -Dtrady4j.cuda.emulator=true} with {@code -Dtrady4j.native.path=native/build-emu}. The backend then
+     * runs on the library's own runtime ({@link NativeRuntime}), whose emulated device memory is host memory and
+     * whose launches complete before they return.
+     */
+    static boolean emulated() {
+        return Boolean.getBoolean("trady4j.cuda.emulator");
+    }
+
     static synchronized CudaBackend gpuOrNull() {
         if (!tried) {
             tried = true;
             try {
-                gpu = EmulatedDevice.requested() ? EmulatedDevice.open() : CudaBackend.open();
+                if (emulated()) {
+                    System.setProperty(CudaBackend.RUNTIME_PROPERTY, "native");
+                }
+                gpu = CudaBackend.open();
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                     try {
                         gpu.close();

@@ -15,6 +15,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DeviceBlockCacheTest {
     /** Hands out addresses from a counter, with a capacity, and counts driver calls. */
     private static final class FakeDevice implements DeviceRuntime {
+        @Override
+        public String describe() {
+            return "a fake device";
+        }
+
         long next = 4096;
         long capacity;
         long used;
