@@ -1,6 +1,7 @@
 package io.trady4j.bench;
 
 import io.trady4j.backend.Backend;
+import io.trady4j.backend.BackendUnavailableException;
 import io.trady4j.backend.Backends;
 import io.trady4j.backend.SgdStep;
 import io.trady4j.backend.cpu.CpuBackend;
@@ -64,6 +65,9 @@ public final class StepTimes {
         } catch (UsageException | IllegalArgumentException e) {
             System.err.println("StepTimes: " + e.getMessage());
             System.exit(2);
+        } catch (BackendUnavailableException e) {
+            System.err.println("StepTimes: backend not available: " + e.getMessage());
+            System.exit(3);
         }
     }
 
