@@ -136,7 +136,7 @@ final class FinetuneCommand implements Command {
                 TrainConfig rankCfg = new TrainConfig(rankEpochs, cfg.batchSize(), cfg.learningRate(), 0, cfg.momentum(),
                         cfg.weightDecay(), cfg.seed(), rankBatches, 0);
                 ranking = givenRanking != null ? ws.announce(givenRanking, Path.of(rankingFile))
-                        : ws.ranking(arch, base, data, null, rankCfg);
+                        : ws.ranking(arch, base, data, null, rankCfg, resume);
             }
             out.printf(Locale.ROOT, "task %s: %d training / %d test images at %dx%d; full fine-tuning = %,d units, budget %,d units (%.1f%%)%n",
                     target, data.train().size(), data.test().size(), opts.resolution(), opts.resolution(), cost.totalUnits(),

@@ -38,6 +38,8 @@ final class RankCommand implements Command {
                   --task SPEC           task to fine-tune on while measuring (default fmnist:5-9)
                   --out FILE            (default runs/rankings/<model>_r<R>.json, which finetune picks up)
                   --max-batches N       batches per epoch (default 20)
+                  --resume              continue an interrupted ranking from its checkpoint
+                                        (<work-dir>/checkpoints, written every epoch and when stopped)
                 """ + TrainingOptions.HELP;
     }
 
@@ -48,6 +50,7 @@ final class RankCommand implements Command {
         String target = a.string("task", "fmnist:5-9");
         String file = a.string("out", null);
         boolean defaultBatches = !a.has("max-batches");
+        boolean resume = a.flag("resume");
         TrainingOptions opts = TrainingOptions.parse(a, 2, 0.05, 0, 500, 300);
         a.finish();
         if (file != null) {
@@ -74,7 +77,7 @@ final class RankCommand implements Command {
             Path output = file != null ? Path.of(file) : ws.rankingPath();
             out.printf(Locale.ROOT, "ranking %s's layers by RGN during %d epochs of full fine-tuning on %s ...%n", arch.name(),
                     cfg.epochs(), target);
-            LayerRanking r = experiment.rank(arch, base, data, cfg);
+            LayerRanking r = experiment.rank(arch, base, data, cfg, null, ws.checkpointPath(target, "rank"), resume);
             r.save(output);
             print(out, r, CostModel.of(arch, opts.resolution()));
             out.println("saved " + output);

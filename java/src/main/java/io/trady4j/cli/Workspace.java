@@ -150,15 +150,16 @@ final class Workspace {
     }
 
     /** The layer ranking from a file, or the cached one for this model and resolution (computed on the task if missing). */
-    LayerRanking ranking(Architecture arch, HostWeights base, Experiment.TaskData data, String file, TrainConfig rankConfig)
-            throws IOException {
+    LayerRanking ranking(Architecture arch, HostWeights base, Experiment.TaskData data, String file, TrainConfig rankConfig,
+                         boolean resume) throws IOException {
         Path path = file != null ? Path.of(file) : rankingPath();
         if (file != null || Files.exists(path)) {
             return announce(LayerRanking.load(path), path);
         }
         out.printf(Locale.ROOT, "ranking %s's layers by RGN during %d epochs of full fine-tuning on %s ...%n", arch.name(),
                 rankConfig.epochs(), data.task().spec());
-        LayerRanking r = experiment.rank(arch, base, data, rankConfig);
+        LayerRanking r = experiment.rank(arch, base, data, rankConfig, null, checkpointPath(data.task().spec(), "rank"),
+                resume);
         r.save(path);
         List<Integer> top = r.topK(LayerRanking.DEFAULT_MASS);
         out.printf(Locale.ROOT, "saved %s: top-%d of %d layers hold 97%% of the score%n", path, top.size(), r.scores().length);

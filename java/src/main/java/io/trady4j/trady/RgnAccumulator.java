@@ -1,6 +1,13 @@
 package io.trady4j.trady;
 
 import io.trady4j.backend.Conv2dSpec;
+import io.trady4j.io.FormatException;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * Accumulates RGN(c) = ||dW[:, c]||₂ / Θspace(c) per conv layer and input channel from full weight
@@ -79,6 +86,61 @@ public final class RgnAccumulator {
 
     public int epochs() {
         return epochs;
+    }
+
+    /** Everything gathered so far (completed epochs and the current one's steps), as JSON values for a checkpoint. */
+    public Map<String, Object> state() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("epochs", epochs);
+        m.put("steps", steps);
+        m.put("total", rows(total));
+        m.put("epoch_sum", rows(epochSum));
+        return m;
+    }
+
+    /** Takes back what {@link #state()} wrote, for the same layers; anything else is a FormatException. */
+    public void restore(Object state) throws FormatException {
+        if (!(state instanceof Map<?, ?> m) || !(m.get("epochs") instanceof Number e) || !(m.get("steps") instanceof Number s)
+                || e.longValue() < 0 || e.longValue() > Integer.MAX_VALUE || s.longValue() < 0
+                || s.longValue() > Integer.MAX_VALUE) {
+            throw new FormatException("RGN sums: expected epochs, steps, total and epoch_sum");
+        }
+        double[][] t = matrix(m.get("total"), "total"), es = matrix(m.get("epoch_sum"), "epoch_sum");
+        for (int l = 0; l < specs.length; l++) {
+            total[l] = t[l];
+            epochSum[l] = es[l];
+        }
+        epochs = e.intValue();
+        steps = s.intValue();
+    }
+
+    private static List<List<Double>> rows(double[][] values) {
+        List<List<Double>> out = new ArrayList<>();
+        for (double[] row : values) {
+            out.add(Arrays.stream(row).boxed().toList());
+        }
+        return out;
+    }
+
+    private double[][] matrix(Object value, String name) throws FormatException {
+        if (!(value instanceof List<?> rows) || rows.size() != specs.length) {
+            throw new FormatException("RGN sums: " + name + " must hold one row per conv layer (" + specs.length + ")");
+        }
+        double[][] out = new double[specs.length][];
+        for (int l = 0; l < specs.length; l++) {
+            if (!(rows.get(l) instanceof List<?> row) || row.size() != specs[l].inChannels()) {
+                throw new FormatException("RGN sums: " + name + " row " + l + " must hold " + specs[l].inChannels()
+                        + " channels");
+            }
+            out[l] = new double[row.size()];
+            for (int c = 0; c < row.size(); c++) {
+                if (!(row.get(c) instanceof Number v) || !Double.isFinite(v.doubleValue()) || v.doubleValue() < 0) {
+                    throw new FormatException("RGN sums: " + name + "[" + l + "][" + c + "] is not a finite number >= 0");
+                }
+                out[l][c] = v.doubleValue();
+            }
+        }
+        return out;
     }
 
     /** Per-channel RGN summed over completed epochs. */

@@ -92,6 +92,17 @@ public final class Experiment {
      */
     public LayerRanking rank(Architecture arch, HostWeights base, TaskData data, TrainConfig config,
                              java.util.function.Consumer<double[][]> epochRgn) throws IOException {
+        return rank(arch, base, data, config, epochRgn, null, false);
+    }
+
+    /**
+     * As above, checkpointing every epoch (and when stopped) to {@code checkpoint}, RGN sums included, if it
+     * is not null, and resuming from it if {@code resume}: an interrupted ranking resumed ends with the
+     * ranking of an uninterrupted one, bit for bit.
+     */
+    public LayerRanking rank(Architecture arch, HostWeights base, TaskData data, TrainConfig config,
+                             java.util.function.Consumer<double[][]> epochRgn, Path checkpoint, boolean resume)
+            throws IOException {
         CostModel cost = CostModel.of(arch, data.resolution());
         List<ConvLayerSpec> layers = arch.convLayers();
         Conv2dSpec[] specs = layers.stream().map(ConvLayerSpec::conv).toArray(Conv2dSpec[]::new);
@@ -119,11 +130,25 @@ public final class Experiment {
                     epochRgn.accept(after);
                 }
             }
+
+            @Override
+            public Object checkpointState() {
+                return acc.state();
+            }
+
+            @Override
+            public void restore(Object state) throws FormatException {
+                if (state == null) {
+                    throw new FormatException("the checkpoint holds no RGN sums: it was not written by a ranking");
+                }
+                acc.restore(state);
+            }
         };
         RunReport report = new RunReport(Map.of("job", "rank"), cost, 0);
-        train(arch, base, data, config, "full", 0, List.of(), listener, report, null, false);
+        train(arch, base, data, config, "full", 0, List.of(), listener, report, checkpoint, resume);
         List<String> names = layers.stream().map(ConvLayerSpec::name).toList();
-        return new LayerRanking(arch.name(), data.resolution(), data.task().spec(), acc.epochs(), names, acc.layerScores());
+        String task = data.task() == null ? "(batches given directly)" : data.task().spec();
+        return new LayerRanking(arch.name(), data.resolution(), task, acc.epochs(), names, acc.layerScores());
     }
 
     /**
@@ -186,6 +211,9 @@ public final class Experiment {
                         + config.epochs() + "-epoch run");
             }
             report.addSaved(new ArrayList<>(loaded.epochs()));
+            if (extra != null) {
+                extra.restore(loaded.state().get("listener"));
+            }
             lastGood[0] = checkpoint + " (" + position(from) + ")";
             out.println("resuming from " + checkpoint + " " + position(from));
         } else if (resume && checkpoint != null) {
@@ -219,6 +247,9 @@ public final class Experiment {
                     info.put("seed", config.seed());
                     info.put("run", identity);
                     info.put("epochs", new ArrayList<>(report.epochJson()));
+                    if (extra != null && extra.checkpointState() != null) {
+                        info.put("listener", extra.checkpointState());
+                    }
                     Checkpoint.save(checkpoint, network, state, info);
                     lastGood[0] = checkpoint + " (" + position(state) + ")";
                 }

@@ -1,5 +1,6 @@
 package io.trady4j.train;
 
+import io.trady4j.io.FormatException;
 import io.trady4j.nn.Gradients;
 import io.trady4j.nn.Network;
 import io.trady4j.nn.Selection;
@@ -20,5 +21,17 @@ public interface TrainingListener {
      * written here with the network's parameters resumes exactly.
      */
     default void checkpoint(TrainingState state, Network network) throws IOException {
+    }
+
+    /**
+     * What this listener has gathered, as JSON values, for a checkpoint to keep (null: nothing); a run
+     * resumed from that checkpoint hands it back to {@link #restore} before its first step.
+     */
+    default Object checkpointState() {
+        return null;
+    }
+
+    /** Takes back what {@link #checkpointState} returned when the checkpoint was written. */
+    default void restore(Object state) throws FormatException {
     }
 }
