@@ -35,14 +35,14 @@ class DivergenceTest {
     }
 
     /** Quadrants whose batch {@code batch} of epoch {@code epoch} carries one {@code value} pixel. */
-    static final class Poisoned implements BatchSource {
-        private final BatchSource inner = new TrainerTest.Quadrants(64, 7);
+    static final class Poisoned extends TappedBatchSource {
         private final int epoch;
         private final int batch;
         private final float value;
         private final Runnable onPoison;
 
         Poisoned(int epoch, int batch, float value, Runnable onPoison) {
+            super(new TrainerTest.Quadrants(64, 7));
             this.epoch = epoch;
             this.batch = batch;
             this.value = value;
@@ -50,41 +50,11 @@ class DivergenceTest {
         }
 
         @Override
-        public int size() {
-            return inner.size();
-        }
-
-        @Override
-        public int classes() {
-            return inner.classes();
-        }
-
-        @Override
-        public BatchStream batches(int e, int batchSize, boolean training) {
-            BatchStream s = inner.batches(e, batchSize, training);
-            return new BatchStream() {
-                int served;
-
-                @Override
-                public boolean hasNext() {
-                    return s.hasNext();
-                }
-
-                @Override
-                public HostBatch next() {
-                    HostBatch b = s.next();
-                    if (training && e == epoch && served++ == batch) {
-                        onPoison.run();
-                        b.images()[17] = value;
-                    }
-                    return b;
-                }
-
-                @Override
-                public void close() {
-                    s.close();
-                }
-            };
+        void served(int e, int index, HostBatch b) {
+            if (e == epoch && index == batch) {
+                onPoison.run();
+                b.images()[17] = value;
+            }
         }
     }
 

@@ -51,56 +51,24 @@ class ResumeTest {
     }
 
     /** Serves a source's batches and raises {@code stop} once the {@code after}-th training batch has been served. */
-    static final class StopAfter implements BatchSource {
-        private final BatchSource inner;
+    static final class StopAfter extends TappedBatchSource {
         private final StopSignal stop;
         private final int after;
         private final boolean duringEval;
         private int served;
 
         StopAfter(BatchSource inner, StopSignal stop, int after, boolean duringEval) {
-            this.inner = inner;
+            super(inner);
             this.stop = stop;
             this.after = after;
             this.duringEval = duringEval;
         }
 
         @Override
-        public int size() {
-            return inner.size();
-        }
-
-        @Override
-        public int classes() {
-            return inner.classes();
-        }
-
-        @Override
-        public BatchStream batches(int epoch, int batchSize, boolean training) {
-            BatchStream s = inner.batches(epoch, batchSize, training);
-            if (!training) {
-                return s;
+        void served(int epoch, int index, HostBatch batch) {
+            if (++served == after && !duringEval) {
+                stop.request("test stop");
             }
-            return new BatchStream() {
-                @Override
-                public boolean hasNext() {
-                    return s.hasNext();
-                }
-
-                @Override
-                public HostBatch next() {
-                    HostBatch b = s.next();
-                    if (++served == after && !duringEval) {
-                        stop.request("test stop");
-                    }
-                    return b;
-                }
-
-                @Override
-                public void close() {
-                    s.close();
-                }
-            };
         }
 
         /** For stops during evaluation: the eval source raises the stop after {@code after} training batches. */

@@ -32,42 +32,14 @@ class TrainerResourcesTest {
 
     /** A source whose {@code failAt}-th training batch throws. */
     static BatchSource failing(int failAt) {
-        TrainerTest.Quadrants q = new TrainerTest.Quadrants(64, 7);
-        return new BatchSource() {
+        return new TappedBatchSource(new TrainerTest.Quadrants(64, 7)) {
             int served;
 
             @Override
-            public int size() {
-                return q.size();
-            }
-
-            @Override
-            public int classes() {
-                return q.classes();
-            }
-
-            @Override
-            public BatchStream batches(int epoch, int batchSize, boolean training) {
-                BatchStream s = q.batches(epoch, batchSize, training);
-                return new BatchStream() {
-                    @Override
-                    public boolean hasNext() {
-                        return s.hasNext();
-                    }
-
-                    @Override
-                    public HostBatch next() {
-                        if (training && ++served == failAt) {
-                            throw new IllegalStateException("disk gone");
-                        }
-                        return s.next();
-                    }
-
-                    @Override
-                    public void close() {
-                        s.close();
-                    }
-                };
+            void served(int epoch, int index, HostBatch batch) {
+                if (++served == failAt) {
+                    throw new IllegalStateException("disk gone");
+                }
             }
         };
     }
