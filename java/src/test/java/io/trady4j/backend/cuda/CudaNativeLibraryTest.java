@@ -59,24 +59,24 @@ class CudaNativeLibraryTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = shape(arena, 2, 3, 5, 5, 4, 5, 5, 3, 1, 1, 1, 1);
             CudaException e = assertThrows(CudaException.class,
-                    () -> NativeCalls.conv2dForward(s, 0, 4096, 0, 0, 0, 0, 0, 4096, 0));
+                    () -> NativeCalls.CONV2D_FORWARD.call(s, 0, 4096, 0, 0, 0, 0, 0, 4096, 0));
             assertEquals(NativeCalls.ERR_INVALID_ARGUMENT, e.status());
             assertTrue(e.getMessage().contains("trady4j_conv2d_forward") && e.getMessage().contains("x is null"),
                     e.getMessage());
 
             MemorySegment bad = shape(arena, 2, 3, 5, 5, 4, 4, 5, 3, 1, 1, 1, 1);
-            e = assertThrows(CudaException.class, () -> NativeCalls.conv2dDx(bad, 4096, 4096, 4096, 0));
+            e = assertThrows(CudaException.class, () -> NativeCalls.CONV2D_DX.call(bad, 4096, 4096, 4096, 0));
             assertTrue(e.getMessage().contains("output must be 5x5"), e.getMessage());
 
             e = assertThrows(CudaException.class,
-                    () -> NativeCalls.sgdUpdate(4, 4096, 4096, 0, 0.1f, 0.9f, 0f, 0));
+                    () -> NativeCalls.SGD_UPDATE.call(4, 4096, 4096, 0, 0.1f, 0.9f, 0f, 0));
             assertTrue(e.getMessage().contains("momentum buffer"), e.getMessage());
 
             e = assertThrows(CudaException.class,
-                    () -> NativeCalls.maxPool2d(1, 4, 4, 2, 2, 2, 3, 3, 4096, 4096, 4096, 0));
+                    () -> NativeCalls.MAX_POOL2D.call(1, 4, 4, 2, 2, 2, 3, 3, 4096, 4096, 4096, 0));
             assertEquals(NativeCalls.ERR_INVALID_ARGUMENT, e.status());
 
-            e = assertThrows(CudaException.class, () -> NativeCalls.setOption(NativeCalls.OPT_TF32, 1));
+            e = assertThrows(CudaException.class, () -> NativeCalls.SET_OPTION.call(NativeCalls.OPT_TF32, 1));
             assertEquals(NativeCalls.ERR_UNSUPPORTED, e.status());
         }
     }
@@ -99,7 +99,7 @@ class CudaNativeLibraryTest {
         needLibrary();
         assumeTrue(!libraryReportsADevice(), "the library reports a device (a GPU, or its CPU emulator build): "
                 + "launching on a fake pointer would fault");
-        CudaException e = assertThrows(CudaException.class, () -> NativeCalls.fillF32(4096, 1f, 4, 0));
+        CudaException e = assertThrows(CudaException.class, () -> NativeCalls.FILL_F32.call(4096, 1f, 4, 0));
         assertEquals(NativeCalls.ERR_CUDA, e.status());
         assertTrue(e.getMessage().startsWith("trady4j_fill_f32: CUDA error "), e.getMessage());
     }
@@ -108,7 +108,7 @@ class CudaNativeLibraryTest {
     private static boolean libraryReportsADevice() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment count = arena.allocate(ValueLayout.JAVA_INT);
-            return NativeCalls.deviceCount(count) == NativeCalls.OK && count.get(ValueLayout.JAVA_INT, 0) > 0;
+            return NativeCalls.DEVICE_COUNT.status(count) == NativeCalls.OK && count.get(ValueLayout.JAVA_INT, 0) > 0;
         }
     }
 
