@@ -277,6 +277,35 @@ public final class CudaBackend implements Backend {
         return used;
     }
 
+    /**
+     * For {@code info} and logs: the tuning state, then per op its implementations, the pinned one
+     * marked, and how many shapes ran each so far.
+     */
+    public java.util.List<String> implementationSummary() {
+        java.util.List<String> lines = new java.util.ArrayList<>();
+        int version = processKernelVersion;
+        lines.add("tuning " + tuner.mode().name().toLowerCase(java.util.Locale.ROOT)
+                + (version != 0 ? " (overridden: every op runs implementation " + version + ")" : "")
+                + (tuner.cacheFile() == null ? "" : ", cache " + tuner.cacheFile()));
+        java.util.Map<CudaOp, java.util.Map<String, Integer>> used = implementationsUsed();
+        for (CudaOp op : CudaOp.values()) {
+            java.util.Optional<Implementation> pin = tuner.pinned(op);
+            java.util.Map<String, Integer> counts = used.getOrDefault(op, java.util.Map.of());
+            StringBuilder sb = new StringBuilder(op.name().toLowerCase(java.util.Locale.ROOT)).append(':');
+            for (Implementation impl : implementations(op)) {
+                sb.append(' ').append(impl.name());
+                if (pin.isPresent() && pin.get().equals(impl)) {
+                    sb.append(" (pinned)");
+                }
+                if (counts.containsKey(impl.name())) {
+                    sb.append(" (").append(counts.get(impl.name())).append(" shapes)");
+                }
+            }
+            lines.add(sb.toString());
+        }
+        return lines;
+    }
+
     /** Where tuned choices persist, or null without a disk cache. */
     public java.nio.file.Path tuningCacheFile() {
         return tuner.cacheFile();

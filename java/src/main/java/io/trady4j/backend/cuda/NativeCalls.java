@@ -16,18 +16,9 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 /**
  * The functions of native/include/trady4j.h, each declared once by its parameters (in the header's
  * order; see {@link NativeFunction}) and called as {@code NativeCalls.CONV2D_DX.call(...)}.
- * Initialize this class only after {@link NativeLibrary#load()} succeeded. The constants mirror the
- * header's #defines; Trady4jHeaderTest fails when one of them drifts or a group gains a value here missing.
+ * Initialize this class only after {@link NativeLibrary#load()} succeeded. Its constants are in {@link Abi}.
  */
 final class NativeCalls {
-    static final int OK = 0;
-    static final int ERR_INVALID_ARGUMENT = 1;
-    static final int ERR_CUDA = 2;
-    static final int ERR_WORKSPACE = 3;
-    static final int ERR_UNSUPPORTED = 4;
-    static final int ERR_OUT_OF_MEMORY = 5;
-    static final int OPT_TF32 = 2;
-    static final int IMPL_HEURISTIC = 0;
 
     private static final SymbolLookup LIB = NativeLibrary.load();
     private static final MethodHandle LAST_ERROR = Linker.nativeLinker().downcallHandle(

@@ -93,7 +93,7 @@ record NativeFunction(String name, Param[] params, MethodHandle spread, Supplier
     CudaException failure(int status) {
         String text = lastError.get();
         String message = text == null || text.isEmpty() ? name + " failed with status " + status : text;
-        return status == NativeCalls.ERR_OUT_OF_MEMORY
+        return status == Abi.ERR_OUT_OF_MEMORY
                 ? new CudaOutOfMemoryException(status, message, -1, -1, -1)
                 : new CudaException(status, message);
     }

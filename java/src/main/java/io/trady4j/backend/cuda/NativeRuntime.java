@@ -29,7 +29,7 @@ final class NativeRuntime implements DeviceRuntime {
     static JCudaBridge.DeviceInfo probe(int index) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment count = arena.allocate(JAVA_INT);
-            if (NativeCalls.DEVICE_COUNT.status(count) != NativeCalls.OK) {
+            if (NativeCalls.DEVICE_COUNT.status(count) != Abi.OK) {
                 throw new BackendUnavailableException("no usable CUDA device: " + NativeCalls.lastError());
             }
             int n = count.get(JAVA_INT, 0);
@@ -69,13 +69,13 @@ final class NativeRuntime implements DeviceRuntime {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment ptr = arena.allocate(ADDRESS);
             int st = NativeCalls.MALLOC.status(ptr, bytes);
-            if (st == NativeCalls.ERR_OUT_OF_MEMORY) {
+            if (st == Abi.ERR_OUT_OF_MEMORY) {
                 long[] info = memoryInfo();
-                throw new CudaOutOfMemoryException(NativeCalls.ERR_OUT_OF_MEMORY, "CUDA out of memory: cannot allocate "
+                throw new CudaOutOfMemoryException(Abi.ERR_OUT_OF_MEMORY, "CUDA out of memory: cannot allocate "
                         + JCudaBridge.bytes(bytes) + " for " + what + " on " + device + "; " + JCudaBridge.bytes(info[0])
                         + " free of " + JCudaBridge.bytes(info[1]), bytes, info[0], info[1]);
             }
-            if (st != NativeCalls.OK) {
+            if (st != Abi.OK) {
                 throw NativeCalls.MALLOC.failure(st);
             }
             return ptr.get(ADDRESS, 0).address();

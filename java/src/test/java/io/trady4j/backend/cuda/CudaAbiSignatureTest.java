@@ -37,7 +37,7 @@ class CudaAbiSignatureTest {
     private static void expect(String fragment, Executable call) {
         assumeTrue(missing == null, () -> "libtrady4j_cuda.so is not built: " + missing);
         CudaException e = assertThrows(CudaException.class, call);
-        assertEquals(NativeCalls.ERR_INVALID_ARGUMENT, e.status(), e.getMessage());
+        assertEquals(Abi.ERR_INVALID_ARGUMENT, e.status(), e.getMessage());
         assertTrue(e.getMessage().contains(fragment), "expected '" + fragment + "' in: " + e.getMessage());
     }
 
