@@ -73,12 +73,13 @@ public final class CudaBackend implements Backend {
         this.info = info;
         this.device = device;
         this.blocks = new DeviceBlockCache(device);
-        bindThread();
-        this.streamHandle = device.createStream();
+        // The tuner first: a bad -Dtrady4j.tune fails before any device resource exists.
         this.tuner = new KernelTuner(NativeImplementationTable.INSTANCE,
                 TuningMode.fromProperty(info.driverVersion() > 0), this::timeImplementation, tuneCacheDirectory(),
                 new KernelTuner.Context(info.name(), info.driverVersion(), NativeLibrary.fingerprint()),
                 System.err::println);
+        bindThread();
+        this.streamHandle = device.createStream();
     }
 
     private static java.nio.file.Path tuneCacheDirectory() {
