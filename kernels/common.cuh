@@ -9,11 +9,10 @@
 
 namespace trady4j {
 
-// Kernel versions (llm.c style): 1 is the simple reference kernel of each op, kept for the dev
-// harness and the tests; 2 is the tiled kernel used by default (0 means "the default").
-constexpr int kVersionDefault = 0;
-constexpr int kVersionReference = 1;
-constexpr int kVersionTiled = 2;
+// Implementation ids shared by every op's table (versions.cu), llm.c style: 1 is the simple
+// reference kernel of each op, kept for the dev harness and the tests; 2 the tiled kernel.
+constexpr int kImplNaive = 1;
+constexpr int kImplTiled = 2;
 
 __host__ __device__ __forceinline__ int ceil_div(int a, int b) { return (a + b - 1) / b; }
 __host__ __device__ __forceinline__ int64_t ceil_div64(int64_t a, int64_t b) { return (a + b - 1) / b; }
