@@ -10,10 +10,12 @@
 namespace trady4j {
 
 // Kernel versions (llm.c style): 1 is the simple reference kernel of each op, kept for the dev
-// harness and the tests; 2 is the tiled kernel used by default (0 means "the default").
+// harness and the tests; 2 the tiled kernels; 3 the v3 kernels (depthwise direct kernels, the
+// streaming sparse weight gradient) where a shape is eligible, else 2. 0 means "the default": 3.
 constexpr int kVersionDefault = 0;
 constexpr int kVersionReference = 1;
 constexpr int kVersionTiled = 2;
+constexpr int kVersion3 = 3;
 
 __host__ __device__ __forceinline__ int ceil_div(int a, int b) { return (a + b - 1) / b; }
 __host__ __device__ __forceinline__ int64_t ceil_div64(int64_t a, int64_t b) { return (a + b - 1) / b; }

@@ -5,6 +5,7 @@
 #include "reference.h"
 
 #include "../conv2d.cu"
+#include "../depthwise.cu"
 
 struct Case {
     const char* name;
@@ -60,7 +61,7 @@ int main(int argc, char** argv) {
         {"1 channel in, 1 out",      2, 1, 8, 8, 1, 3, 1, 1, 1, 1, 1, 1, true},
     };
     Checker ck;
-    for (int version = 1; version <= 2; ++version) {
+    for (int version = 1; version <= 3; ++version) {
         for (const Case& cs : fixed) run_case(ck, cs, seed, version);
         Rng pick(seed + version);
         const int randoms = quick ? 4 : 60;

@@ -6,6 +6,8 @@
 #include "reference.h"
 
 #include "../conv2d_dw_sparse.cu"
+#include "../depthwise.cu"
+#include "../dw_sparse_stream.cu"
 
 struct Case {
     const char* name;
@@ -63,10 +65,10 @@ int main(int argc, char** argv) {
         {"depthwise long K split",  8, 3, 24, 24, 3, 3, 1, 1, 1, 3, 2},
     };
     Checker ck;
-    for (int version = 1; version <= 2; ++version) {
+    for (int version = 1; version <= 3; ++version) {
         for (const Case& cs : fixed) {
             run_case(ck, cs, seed, version, sms);
-            if (version == 2) run_case(ck, cs, seed, version, 1);  // other split count
+            if (version >= 2) run_case(ck, cs, seed, version, 1);  // other split count
         }
         Rng pick(seed + version);
         const int randoms = quick ? 4 : 60;

@@ -5,6 +5,7 @@
 #include "reference.h"
 
 #include "../conv2d_dx.cu"
+#include "../depthwise.cu"
 
 struct Case {
     const char* name;
@@ -47,7 +48,7 @@ int main(int argc, char** argv) {
         {"stride 2 unused border",  1, 3, 8, 8, 4, 1, 2, 0, 1, 1},
     };
     Checker ck;
-    for (int version = 1; version <= 2; ++version) {
+    for (int version = 1; version <= 3; ++version) {
         for (const Case& cs : fixed) run_case(ck, cs, seed, version);
         Rng pick(seed + version);
         const int randoms = quick ? 4 : 60;
