@@ -34,7 +34,7 @@ struct StreamGeom {
 
 // Pixel groups of 4 a step covers: 128 (512 pixels) or, for 32 columns, 64, so the staged X stays at 32 KiB.
 template <int NC>
-constexpr int step_quads() {
+__host__ __device__ constexpr int step_quads() {
     return NC <= 16 ? 128 : 64;
 }
 
@@ -142,12 +142,12 @@ int cols_capacity(int cols) { return cols <= 4 ? 4 : cols <= 8 ? 8 : cols <= 16 
 
 int rows_per_warp(int cout, int nc) {
     int r = cout >= 32 ? 4 : cout >= 16 ? 2 : 1;
-    while (r * nc > 64) r /= 2;
+    while (r * nc > 32) r /= 2;  // more accumulators than 32 per thread cost occupancy or spill
     return r;
 }
 
-// The instantiations: (columns capacity, rows per warp) with NC·R <= 64 accumulators.
-#define T4J_DWS_INSTANCES(X) X(4, 1) X(4, 2) X(4, 4) X(8, 1) X(8, 2) X(8, 4) X(16, 1) X(16, 2) X(16, 4) X(32, 1) X(32, 2)
+// The instantiations: (columns capacity, rows per warp) with NC·R <= 32 accumulators.
+#define T4J_DWS_INSTANCES(X) X(4, 1) X(4, 2) X(4, 4) X(8, 1) X(8, 2) X(8, 4) X(16, 1) X(16, 2) X(32, 1)
 
 int stream_blocks_per_sm(int nc, int r) {
     int n = 0;

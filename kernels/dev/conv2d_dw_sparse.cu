@@ -63,6 +63,12 @@ int main(int argc, char** argv) {
         {"depthwise 9x9 (naive)",   1, 2, 12, 12, 2, 9, 1, 4, 1, 2, 1},
         {"depthwise multiplier 3",  2, 4, 8, 8, 12, 3, 1, 1, 1, 4, 2},
         {"depthwise long K split",  8, 3, 24, 24, 3, 3, 1, 1, 1, 3, 2},
+        // v3 streaming dW (groups 1, |S|·k² <= 32, H'W' % 4 == 0): each (columns, rows per warp) class
+        {"stream 3x3 s2 27 cols",   2, 6, 15, 17, 40, 3, 2, 1, 1, 1, 3},
+        {"stream 1x1 32 cols",      2, 40, 8, 8, 36, 1, 1, 0, 1, 1, 20},
+        {"stream 1x1 8 cols R=4",   3, 12, 8, 8, 64, 1, 1, 0, 1, 1, 7},
+        {"stream 1x1 16 cols R=2",  2, 20, 10, 10, 20, 1, 1, 0, 1, 1, 13},
+        {"stream 1x1 |S|=1 long K", 8, 9, 24, 24, 8, 1, 1, 0, 1, 1, 1},
     };
     Checker ck;
     for (int version = 1; version <= 3; ++version) {

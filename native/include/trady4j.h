@@ -51,7 +51,7 @@ extern "C" {
 #define TRADY4J_ACT_RELU6 2
 
 /* Options for trady4j_set_option (process-wide). */
-#define TRADY4J_OPT_KERNEL_VERSION 1 /* 0: fastest (default), 1: simple reference kernels */
+#define TRADY4J_OPT_KERNEL_VERSION 1 /* 0: default (v3 where eligible, else v2), 1: reference, 2: v2, 3: v3 */
 #define TRADY4J_OPT_TF32 2           /* reserved: 0 (fp32 everywhere) is the only value accepted */
 
 /*

@@ -104,7 +104,7 @@ TRADY4J_API int trady4j_set_device(int device) {
 TRADY4J_API int trady4j_set_option(int option, int value) {
     switch (option) {
         case TRADY4J_OPT_KERNEL_VERSION:
-            T4J_REQUIRE(value == 0 || value == 1 || value == 2, "kernel version must be 0, 1 or 2, got %d", value);
+            T4J_REQUIRE(value >= 0 && value <= 3, "kernel version must be 0, 1, 2 or 3, got %d", value);
             api::g_kernel_version.store(value, std::memory_order_relaxed);
             return TRADY4J_OK;
         case TRADY4J_OPT_TF32:

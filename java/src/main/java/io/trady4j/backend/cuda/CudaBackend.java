@@ -177,8 +177,9 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Selects the kernels for the whole process: 0 = the tiled kernels (default), 1 = the simple
-     * reference kernels (one thread per output), for testing and debugging.
+     * Selects the kernels for the whole process: 0 = the default (the v3 kernels where a shape is
+     * eligible, else v2), 1 = the simple reference kernels (one thread per output), 2 = the v2
+     * tiled kernels, 3 = v3 where eligible (as 0); for testing, debugging and comparing versions.
      */
     public static void setKernelVersion(int version) {
         NativeLibrary.load();

@@ -242,7 +242,7 @@ class CudaAbiSignatureTest {
     void libraryFunctions() {
         expect("device must be >= 0, got -1", () -> NativeCalls.setDevice(-1));
         expect("unknown option 99", () -> NativeCalls.setOption(99, 1));
-        expect("kernel version must be 0, 1 or 2, got 5", () -> NativeCalls.setOption(NativeCalls.OPT_KERNEL_VERSION, 5));
+        expect("kernel version must be 0, 1, 2 or 3, got 5", () -> NativeCalls.setOption(NativeCalls.OPT_KERNEL_VERSION, 5));
         try (Arena arena = Arena.ofConfined()) {
             expect("unknown option 42", () -> NativeCalls.getOption(42, arena.allocate(ValueLayout.JAVA_INT)));
             MemorySegment rt = arena.allocate(ValueLayout.JAVA_INT);
