@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
         {"stream 1x1 8 cols R=4",   3, 12, 8, 8, 64, 1, 1, 0, 1, 1, 7},
         {"stream 1x1 16 cols R=2",  2, 20, 10, 10, 20, 1, 1, 0, 1, 1, 13},
         {"stream 1x1 |S|=1 long K", 8, 9, 24, 24, 8, 1, 1, 0, 1, 1, 1},
+        {"stream R=4 2 row blocks split", 8, 8, 24, 24, 64, 1, 1, 0, 1, 1, 3},
     };
     Checker ck;
     for (int version = 1; version <= 3; ++version) {
