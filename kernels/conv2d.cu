@@ -281,12 +281,12 @@ static size_t dw_tile_smem(const ConvGeom& g, int tw) {
 }
 
 cudaError_t conv2d_forward(const trady4j_conv2d_shape& s, const float* x, const float* w, const float* bias, int act,
-                           const int32_t* sel, int nsel, float* x_sel, float* y, int version, cudaStream_t stream) {
+                           const int32_t* sel, int nsel, float* x_sel, float* y, int impl, cudaStream_t stream) {
     const ConvGeom g = make_geom(s);
     GatherArgs ga = make_gather(x, sel, x_sel, g.batch, g.cin, nsel > 0 ? nsel : 0, g.hw);
-    if (version == kVersionReference) return launch_fwd_naive(g, x, w, bias, act, y, ga, stream);
+    if (impl == kImplNaive) return launch_fwd_naive(g, x, w, bias, act, y, ga, stream);
     if (is_depthwise(g)) {
-        if (version != kVersionTiled && depthwise_v3_supports(s))
+        if (impl == kImplDepthwiseV3)
             return depthwise_forward(s, x, w, bias, act, sel, nsel, x_sel, y, stream);
         // Tiny planes leave most of a tile idle: one thread per output is better there.
         if (g.hwo < 64) return launch_fwd_naive(g, x, w, bias, act, y, ga, stream);

@@ -324,14 +324,14 @@ void adopt(DwPlan& p, const SplitPlan& sp) {
     p.workspace = sp.workspace;
 }
 
-DwPlan plan_dw(const trady4j_conv2d_shape& s, int nsel, int sms, int version) {
+DwPlan plan_dw(const trady4j_conv2d_shape& s, int nsel, int sms, int impl) {
     const ConvGeom g = make_geom(s);
     DwPlan p{};
     p.splits = 1;
     const int64_t K = (int64_t)g.batch * g.hwo;
     p.k_chunk = (int)K;
     const int64_t out_elems = (int64_t)g.mg * nsel * g.k2;
-    if (version == kVersionReference) {
+    if (impl == kImplNaive) {
         p.kind = 0;
         return p;
     }
@@ -340,7 +340,7 @@ DwPlan plan_dw(const trady4j_conv2d_shape& s, int nsel, int sms, int version) {
             p.kind = 0;
             return p;
         }
-        if (version != kVersionTiled && depthwise_v3_supports(s)) {
+        if (impl == kImplDepthwiseV3) {
             p.kind = 4;
             adopt(p, depthwise_dw_sparse_plan(s, nsel, sms));
             return p;
@@ -349,7 +349,7 @@ DwPlan plan_dw(const trady4j_conv2d_shape& s, int nsel, int sms, int version) {
         choose_splits(p, nsel, K, 2048, out_elems, sms, depthwise_blocks_per_sm(g.k));
         return p;
     }
-    if (version != kVersionTiled && dw_sparse_stream_supports(s, nsel)) {
+    if (impl == kImplStreamV3) {
         p.kind = 5;
         adopt(p, dw_sparse_stream_plan(s, nsel, sms));
         return p;
@@ -397,15 +397,15 @@ cudaError_t launch_dw_depthwise(const ConvGeom& g, const DwPlan& p, const float*
 
 }  // namespace
 
-size_t conv2d_dw_sparse_workspace(const trady4j_conv2d_shape& s, int nsel, int sms, int version) {
-    return plan_dw(s, nsel, sms, version).workspace;
+size_t conv2d_dw_sparse_workspace(const trady4j_conv2d_shape& s, int nsel, int sms, int impl) {
+    return plan_dw(s, nsel, sms, impl).workspace;
 }
 
 cudaError_t conv2d_dw_sparse(const trady4j_conv2d_shape& s, const float* x_sel, const float* dy, const int32_t* sel,
-                             int nsel, float* dw_sel, float* workspace, size_t workspace_bytes, int sms, int version,
+                             int nsel, float* dw_sel, float* workspace, size_t workspace_bytes, int sms, int impl,
                              cudaStream_t stream) {
     const ConvGeom g = make_geom(s);
-    const DwPlan p = plan_dw(s, nsel, sms, version);
+    const DwPlan p = plan_dw(s, nsel, sms, impl);
     const int64_t out_elems = (int64_t)g.mg * nsel * g.k2;
     if (p.kind == 0) {
         T4J_LAUNCH(elementwise_blocks(out_elems, 256), 256, 0, stream, conv2d_dw_sparse_naive_kernel)(g, x_sel, dy, sel, nsel,

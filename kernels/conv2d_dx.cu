@@ -203,12 +203,11 @@ static cudaError_t launch_dx_igemm_stride(const ConvGeom& g, const float* dy, co
     return launch_dx_igemm<BM, BN, 0>(g, dy, w, dx, stream);
 }
 
-cudaError_t conv2d_dx(const trady4j_conv2d_shape& s, const float* dy, const float* w, float* dx, int version,
+cudaError_t conv2d_dx(const trady4j_conv2d_shape& s, const float* dy, const float* w, float* dx, int impl,
                       cudaStream_t stream) {
     const ConvGeom g = make_geom(s);
-    if (version != kVersionReference && version != kVersionTiled && depthwise_v3_supports(s))
-        return depthwise_dx(s, dy, w, dx, stream);
-    if (version == kVersionReference || g.cg == 1) {
+    if (impl == kImplDepthwiseV3) return depthwise_dx(s, dy, w, dx, stream);
+    if (impl == kImplNaive || g.cg == 1) {
         const int64_t total = (int64_t)g.batch * g.cin * g.hw;
         T4J_LAUNCH(elementwise_blocks(total, 256), 256, 0, stream, conv2d_dx_naive_kernel)(g, dy, w, dx);
         return cudaGetLastError();

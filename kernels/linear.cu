@@ -137,8 +137,8 @@ static cudaError_t gemm(int M, int N, int K, StridedOperand a, StridedOperand b,
 }
 
 cudaError_t linear_forward(int batch, int in_f, int out_f, const float* x, const float* w, const float* bias, float* y,
-                           int version, cudaStream_t stream) {
-    if (version == kVersionReference) {
+                           int impl, cudaStream_t stream) {
+    if (impl == kImplNaive) {
         T4J_LAUNCH(elementwise_blocks((int64_t)batch * out_f, 256), 256, 0, stream, linear_forward_naive_kernel)(
             batch, in_f, out_f, x, w, bias, y);
         return cudaGetLastError();
@@ -147,9 +147,9 @@ cudaError_t linear_forward(int batch, int in_f, int out_f, const float* x, const
     return gemm(batch, out_f, in_f, StridedOperand{x, in_f, 1}, StridedOperand{w, in_f, 1}, bias, y, out_f, stream);
 }
 
-cudaError_t linear_dx(int batch, int in_f, int out_f, const float* dy, const float* w, float* dx, int version,
+cudaError_t linear_dx(int batch, int in_f, int out_f, const float* dy, const float* w, float* dx, int impl,
                       cudaStream_t stream) {
-    if (version == kVersionReference) {
+    if (impl == kImplNaive) {
         T4J_LAUNCH(elementwise_blocks((int64_t)batch * in_f, 256), 256, 0, stream, linear_dx_naive_kernel)(batch, in_f, out_f,
                                                                                                  dy, w, dx);
         return cudaGetLastError();
@@ -160,8 +160,8 @@ cudaError_t linear_dx(int batch, int in_f, int out_f, const float* dy, const flo
 }
 
 cudaError_t linear_dw_sparse(int batch, int nsel, int out_f, const float* x_sel, const float* dy, float* dw_sel,
-                             int version, cudaStream_t stream) {
-    if (version == kVersionReference) {
+                             int impl, cudaStream_t stream) {
+    if (impl == kImplNaive) {
         T4J_LAUNCH(elementwise_blocks((int64_t)out_f * nsel, 256), 256, 0, stream, linear_dw_naive_kernel)(batch, nsel, out_f,
                                                                                                  x_sel, dy, dw_sel);
         return cudaGetLastError();

@@ -61,7 +61,7 @@ static void check_dw(Checker& ck, const Case& cs, uint64_t seed, int sms) {
     const std::vector<float> x = rng.floats(ref_numel_x(s)), dy = rng.floats(ref_numel_y(s));
     const std::vector<int32_t> sel = rng.selection(cs.c, nsel);
     const std::vector<double> xs = ref_gather(x, cs.b, cs.c, cs.h * cs.w, sel);
-    const size_t ws_bytes = trady4j::conv2d_dw_sparse_workspace(s, nsel, sms, trady4j::kVersion3);
+    const size_t ws_bytes = trady4j::conv2d_dw_sparse_workspace(s, nsel, sms, trady4j::kImplDepthwiseV3);
     if (ws_bytes != trady4j::depthwise_dw_sparse_plan(s, nsel, sms).workspace) {
         ck.expect("v3 dW plan: conv2d_dw_sparse takes the depthwise v3 path", {NAN}, {0.0});
         return;
@@ -72,7 +72,7 @@ static void check_dw(Checker& ck, const Case& cs, uint64_t seed, int sms) {
     ddw.poison();
     ws.poison();
     CUDA_CHECK(trady4j::conv2d_dw_sparse(s, dxs.p, ddy.p, dsel.p, nsel, ddw.p, ws_bytes ? ws.p : nullptr, ws_bytes, sms,
-                                         trady4j::kVersion3, nullptr));
+                                         trady4j::kImplDepthwiseV3, nullptr));
     CUDA_CHECK(cudaDeviceSynchronize());
     char what[200];
     snprintf(what, sizeof what, "v3 dW %s |S|=%d sms=%d splits=%d (seed %llu)", cs.name, nsel, sms,
