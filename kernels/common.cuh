@@ -13,6 +13,10 @@ namespace trady4j {
 // reference kernel of each op, kept for the dev harness and the tests; 2 the tiled kernel.
 constexpr int kImplNaive = 1;
 constexpr int kImplTiled = 2;
+// The v3 rows (this file's neighbours depthwise.cu, dw_sparse_stream.cu): conv forward, dx and
+// sparse dW of true depthwise layers, and the streaming sparse dW of dense layers.
+constexpr int kImplDepthwiseV3 = 3;
+constexpr int kImplStreamV3 = 4;
 
 __host__ __device__ __forceinline__ int ceil_div(int a, int b) { return (a + b - 1) / b; }
 __host__ __device__ __forceinline__ int64_t ceil_div64(int64_t a, int64_t b) { return (a + b - 1) / b; }

@@ -9,6 +9,7 @@
 //      A = weights (rows contiguous in k), B = the im2col view of x fetched on the fly;
 //      conv2d_fwd_dw_tiled_kernel for depthwise layers: an output tile per block, its input
 //      window (halo included) staged in shared memory once.
+//   v3 (depthwise.cu) for depthwise layers with k = 3, 5, 7, stride 1 or 2, dilation 1.
 #include "conv_common.cuh"
 #include "igemm.cuh"
 #include "kernels.cuh"
@@ -285,6 +286,8 @@ cudaError_t conv2d_forward(const trady4j_conv2d_shape& s, const float* x, const 
     GatherArgs ga = make_gather(x, sel, x_sel, g.batch, g.cin, nsel > 0 ? nsel : 0, g.hw);
     if (impl == kImplNaive) return launch_fwd_naive(g, x, w, bias, act, y, ga, stream);
     if (is_depthwise(g)) {
+        if (impl == kImplDepthwiseV3)
+            return depthwise_forward(s, x, w, bias, act, sel, nsel, x_sel, y, stream);
         // Tiny planes leave most of a tile idle: one thread per output is better there.
         if (g.hwo < 64) return launch_fwd_naive(g, x, w, bias, act, y, ga, stream);
         const int tw = g.wo >= 24 ? 32 : (g.wo >= 12 ? 16 : 8);

@@ -13,6 +13,9 @@
 //      conv2d_dw_sparse_depthwise_kernel<D> for depthwise layers (D² weights per channel): a
 //      block per (channel, K slice), D² register accumulators per thread, a fixed-order block
 //      reduction, and the same split reduction.
+//   v3 depthwise_dw_sparse_partial (depthwise.cu) for depthwise layers with k = 3, 5, 7, stride 1
+//      or 2, dilation 1, and dw_sparse_stream_partial (dw_sparse_stream.cu) for dense layers with
+//      |S|·k² <= 32; both write the same split partial sums, added here.
 #include "conv_common.cuh"
 #include "igemm.cuh"
 #include "kernels.cuh"
@@ -264,19 +267,20 @@ namespace {
 constexpr size_t kMaxSplitWorkspace = size_t(256) << 20;  // partial sums never take more than 256 MiB
 
 struct DwPlan {
-    int kind;  // 0 naive, 1 igemm (tile bm x bn), 3 depthwise
+    int kind;  // 0 naive, 1 igemm (tile bm x bn), 3 depthwise, 4 depthwise v3, 5 streaming v3
     int bm, bn;
     int m_tiles, n_tiles, splits, k_chunk, groups_in_grid;
     size_t workspace;
 };
 
-// Slices of K so that the grid holds about four blocks per SM, each slice at least `min_k` long,
-// the partial buffers within kMaxSplitWorkspace. k_chunk is rounded to the GEMM's K step.
-void choose_splits(DwPlan& p, int64_t tiles, int64_t K, int64_t min_k, int64_t out_elems, int sms) {
-    int64_t splits = ceil_div64((int64_t)4 * (sms > 0 ? sms : 132), tiles > 0 ? tiles : 1);
+// Slices of K so that the grid fills every SM's resident slots (`blocks_per_sm`, the kernel's
+// real occupancy), each slice at least `min_k` long, the partial buffers within
+// kMaxSplitWorkspace. k_chunk is rounded to the GEMM's K step.
+void choose_splits(DwPlan& p, int64_t tiles, int64_t K, int64_t min_k, int64_t out_elems, int sms,
+                   int blocks_per_sm) {
+    int64_t splits = ceil_div64((int64_t)blocks_per_sm * (sms > 0 ? sms : 132), tiles > 0 ? tiles : 1);
     const int64_t by_k = K / min_k;
     if (splits > by_k) splits = by_k;
-    if (splits > 128) splits = 128;
     while (splits > 1 && (size_t)(splits * out_elems) * sizeof(float) > kMaxSplitWorkspace) splits /= 2;
     if (splits < 1) splits = 1;
     int64_t chunk = ceil_div64(K, splits);
@@ -287,7 +291,41 @@ void choose_splits(DwPlan& p, int64_t tiles, int64_t K, int64_t min_k, int64_t o
     p.workspace = splits > 1 ? (size_t)(splits * out_elems) * sizeof(float) : 0;
 }
 
-DwPlan plan_dw(const ConvGeom& g, int nsel, int sms, int impl) {
+template <class Kernel>
+int blocks_per_sm(Kernel* kernel) {
+    int n = 0;
+    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, kGemmThreads, 0) != cudaSuccess || n < 1) n = 1;
+    return n;
+}
+
+int igemm_blocks_per_sm(const DwPlan& p) {
+    if (p.bm == 16 && p.bn == 16) return blocks_per_sm(conv2d_dw_sparse_igemm_kernel<16, 16>);
+    if (p.bm == 16 && p.bn == 64) return blocks_per_sm(conv2d_dw_sparse_igemm_kernel<16, 64>);
+    if (p.bm == 16) return blocks_per_sm(conv2d_dw_sparse_igemm_kernel<16, 128>);
+    if (p.bn == 16) return blocks_per_sm(conv2d_dw_sparse_igemm_kernel<64, 16>);
+    return blocks_per_sm(conv2d_dw_sparse_igemm_kernel<64, 64>);
+}
+
+int depthwise_blocks_per_sm(int k) {
+    switch (k) {
+        case 1: return blocks_per_sm(conv2d_dw_sparse_depthwise_kernel<1>);
+        case 2: return blocks_per_sm(conv2d_dw_sparse_depthwise_kernel<2>);
+        case 3: return blocks_per_sm(conv2d_dw_sparse_depthwise_kernel<3>);
+        case 4: return blocks_per_sm(conv2d_dw_sparse_depthwise_kernel<4>);
+        case 5: return blocks_per_sm(conv2d_dw_sparse_depthwise_kernel<5>);
+        case 6: return blocks_per_sm(conv2d_dw_sparse_depthwise_kernel<6>);
+        default: return blocks_per_sm(conv2d_dw_sparse_depthwise_kernel<7>);
+    }
+}
+
+void adopt(DwPlan& p, const SplitPlan& sp) {
+    p.splits = sp.splits;
+    p.k_chunk = sp.chunk;
+    p.workspace = sp.workspace;
+}
+
+DwPlan plan_dw(const trady4j_conv2d_shape& s, int nsel, int sms, int impl) {
+    const ConvGeom g = make_geom(s);
     DwPlan p{};
     p.splits = 1;
     const int64_t K = (int64_t)g.batch * g.hwo;
@@ -302,8 +340,18 @@ DwPlan plan_dw(const ConvGeom& g, int nsel, int sms, int impl) {
             p.kind = 0;
             return p;
         }
+        if (impl == kImplDepthwiseV3) {
+            p.kind = 4;
+            adopt(p, depthwise_dw_sparse_plan(s, nsel, sms));
+            return p;
+        }
         p.kind = 3;
-        choose_splits(p, nsel, K, 2048, out_elems, sms);
+        choose_splits(p, nsel, K, 2048, out_elems, sms, depthwise_blocks_per_sm(g.k));
+        return p;
+    }
+    if (impl == kImplStreamV3) {
+        p.kind = 5;
+        adopt(p, dw_sparse_stream_plan(s, nsel, sms));
         return p;
     }
     // Tile by the problem's shape: M = C'/g is often small (MobileNet projections) and N = |S|·D²
@@ -316,7 +364,7 @@ DwPlan plan_dw(const ConvGeom& g, int nsel, int sms, int impl) {
     p.n_tiles = ceil_div(cols, p.bn);
     p.groups_in_grid = g.groups;
     const int64_t busy_groups = g.groups == 1 ? 1 : (nsel < g.groups ? nsel : g.groups);
-    choose_splits(p, (int64_t)p.m_tiles * p.n_tiles * busy_groups, K, 256, out_elems, sms);
+    choose_splits(p, (int64_t)p.m_tiles * p.n_tiles * busy_groups, K, 256, out_elems, sms, igemm_blocks_per_sm(p));
     return p;
 }
 
@@ -350,14 +398,14 @@ cudaError_t launch_dw_depthwise(const ConvGeom& g, const DwPlan& p, const float*
 }  // namespace
 
 size_t conv2d_dw_sparse_workspace(const trady4j_conv2d_shape& s, int nsel, int sms, int impl) {
-    return plan_dw(make_geom(s), nsel, sms, impl).workspace;
+    return plan_dw(s, nsel, sms, impl).workspace;
 }
 
 cudaError_t conv2d_dw_sparse(const trady4j_conv2d_shape& s, const float* x_sel, const float* dy, const int32_t* sel,
                              int nsel, float* dw_sel, float* workspace, size_t workspace_bytes, int sms, int impl,
                              cudaStream_t stream) {
     const ConvGeom g = make_geom(s);
-    const DwPlan p = plan_dw(g, nsel, sms, impl);
+    const DwPlan p = plan_dw(s, nsel, sms, impl);
     const int64_t out_elems = (int64_t)g.mg * nsel * g.k2;
     if (p.kind == 0) {
         T4J_LAUNCH(elementwise_blocks(out_elems, 256), 256, 0, stream, conv2d_dw_sparse_naive_kernel)(g, x_sel, dy, sel, nsel,
@@ -369,6 +417,11 @@ cudaError_t conv2d_dw_sparse(const trady4j_conv2d_shape& s, const float* x_sel, 
     cudaError_t err;
     if (p.kind == 3)
         err = launch_dw_depthwise(g, p, x_sel, dy, sel, nsel, out, stream);
+    else if (p.kind == 4)
+        err = depthwise_dw_sparse_partial(s, SplitPlan{p.splits, p.k_chunk, p.workspace}, x_sel, dy, sel, nsel, out,
+                                          stream);
+    else if (p.kind == 5)
+        err = dw_sparse_stream_partial(s, SplitPlan{p.splits, p.k_chunk, p.workspace}, x_sel, dy, nsel, out, stream);
     else if (p.bm == 16 && p.bn == 16)
         err = launch_dw_igemm<16, 16>(g, p, x_sel, dy, sel, nsel, out, out_elems, stream);
     else if (p.bm == 16 && p.bn == 64)

@@ -9,6 +9,8 @@
 //      A = wᵀ, B = dy read through the transposed window. For stride s > 1 about (s²−1)/s² of the
 //      B elements are structural zeros that the loader skips reading but the GEMM still
 //      multiplies; a stride-phase decomposition would remove them (not done yet).
+//   v3 (depthwise.cu) for depthwise layers with k = 3, 5, 7, stride 1 or 2, dilation 1: a tiled
+//      direct kernel (stride 1) and a stride-phase kernel (stride 2, no structural zeros).
 #include "conv_common.cuh"
 #include "igemm.cuh"
 #include "kernels.cuh"
@@ -204,6 +206,7 @@ static cudaError_t launch_dx_igemm_stride(const ConvGeom& g, const float* dy, co
 cudaError_t conv2d_dx(const trady4j_conv2d_shape& s, const float* dy, const float* w, float* dx, int impl,
                       cudaStream_t stream) {
     const ConvGeom g = make_geom(s);
+    if (impl == kImplDepthwiseV3) return depthwise_dx(s, dy, w, dx, stream);
     if (impl == kImplNaive || g.cg == 1) {
         const int64_t total = (int64_t)g.batch * g.cin * g.hw;
         T4J_LAUNCH(elementwise_blocks(total, 256), 256, 0, stream, conv2d_dx_naive_kernel)(g, dy, w, dx);

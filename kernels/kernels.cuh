@@ -32,6 +32,34 @@ int impl_heuristic(int op, const trady4j_conv2d_shape& shape, int nsel);
 cudaError_t conv2d_forward(const trady4j_conv2d_shape& s, const float* x, const float* w, const float* bias, int act,
                            const int32_t* sel, int nsel, float* x_sel, float* y, int impl, cudaStream_t stream);
 
+// A split of a weight gradient's long reduction: `splits` slices of `chunk` (unit per kernel);
+// with splits > 1 each slice writes partial sums into a workspace of `workspace` bytes, which
+// conv2d_dw_sparse adds in slice order.
+struct SplitPlan {
+    int splits;
+    int chunk;
+    size_t workspace;
+};
+
+// ---- depthwise.cu: v3 depthwise kernels (true depthwise, k = 3, 5, 7, stride 1 or 2, dilation 1) ----
+bool depthwise_v3_supports(const trady4j_conv2d_shape& s);
+cudaError_t depthwise_forward(const trady4j_conv2d_shape& s, const float* x, const float* w, const float* bias, int act,
+                              const int32_t* sel, int nsel, float* x_sel, float* y, cudaStream_t stream);
+cudaError_t depthwise_dx(const trady4j_conv2d_shape& s, const float* dy, const float* w, float* dx,
+                         cudaStream_t stream);
+SplitPlan depthwise_dw_sparse_plan(const trady4j_conv2d_shape& s, int nsel, int sms);
+// out: dw_sel when plan.splits == 1, else the workspace's [splits, nsel, k²] partial sums.
+cudaError_t depthwise_dw_sparse_partial(const trady4j_conv2d_shape& s, const SplitPlan& plan, const float* x_sel,
+                                        const float* dy, const int32_t* sel, int nsel, float* out,
+                                        cudaStream_t stream);
+
+// ---- dw_sparse_stream.cu: v3 streaming sparse weight gradient of dense layers (|S|·k² <= 32) ----
+bool dw_sparse_stream_supports(const trady4j_conv2d_shape& s, int nsel);
+SplitPlan dw_sparse_stream_plan(const trady4j_conv2d_shape& s, int nsel, int sms);
+// out: dw_sel when plan.splits == 1, else the workspace's [splits, C', nsel·k²] partial sums.
+cudaError_t dw_sparse_stream_partial(const trady4j_conv2d_shape& s, const SplitPlan& plan, const float* x_sel,
+                                     const float* dy, int nsel, float* out, cudaStream_t stream);
+
 // ---- conv2d_dw_sparse.cu: sparse weight gradient ----
 // Workspace bytes the split-K partial sums need for this shape on a device with `sms` SMs.
 size_t conv2d_dw_sparse_workspace(const trady4j_conv2d_shape& s, int nsel, int sms, int impl);

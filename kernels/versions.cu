@@ -14,18 +14,24 @@ namespace trady4j {
 namespace {
 
 bool any_shape(const trady4j_conv2d_shape&, int) { return true; }
+bool depthwise_v3_shape(const trady4j_conv2d_shape& s, int) { return depthwise_v3_supports(s); }
+bool stream_shape(const trady4j_conv2d_shape& s, int nsel) { return dw_sparse_stream_supports(s, nsel); }
 
 const KernelImpl kConv2dForward[] = {
     {1, "v1_naive", any_shape},  // one thread per output (and per gathered element)
     {2, "v2_tiled", any_shape},  // implicit GEMM; depthwise: shared-memory output tiles
+    {3, "v3_depthwise", depthwise_v3_shape},  // depthwise k 3/5/7, s 1/2: register-blocked direct kernel
 };
 const KernelImpl kConv2dDx[] = {
     {1, "v1_naive", any_shape},
     {2, "v2_tiled", any_shape},  // implicit GEMM over the transposed weights (naive for depthwise)
+    {3, "v3_depthwise", depthwise_v3_shape},  // depthwise: flipped direct kernel (s1), stride phases (s2)
 };
 const KernelImpl kConv2dDwSparse[] = {
     {1, "v1_naive", any_shape},
     {2, "v2_tiled", any_shape},  // split-K implicit GEMM; depthwise: one block per selected channel
+    {3, "v3_depthwise", depthwise_v3_shape},  // depthwise: 4 outputs per step, 128-bit dy loads
+    {4, "v3_stream", stream_shape},           // dense, |S|·k² <= 32, H'W' % 4 == 0: streams dy once
 };
 const KernelImpl kLinearForward[] = {
     {1, "v1_naive", any_shape},
@@ -59,11 +65,14 @@ ImplTable impl_table(int op) {
     }
 }
 
+// v3 where a shape is eligible (by the static review and the SASS counts in kernels/README.md:
+// not yet timed on a GPU), else v2, which picks its tiles by shape.
 int impl_heuristic(int op, const trady4j_conv2d_shape& s, int nsel) {
-    (void)op;
-    (void)s;
-    (void)nsel;
-    return kImplTiled;  // every op's v2 already picks its tiles by shape
+    if (op == TRADY4J_OP_CONV2D_FORWARD || op == TRADY4J_OP_CONV2D_DX || op == TRADY4J_OP_CONV2D_DW_SPARSE) {
+        if (depthwise_v3_supports(s)) return kImplDepthwiseV3;
+    }
+    if (op == TRADY4J_OP_CONV2D_DW_SPARSE && dw_sparse_stream_supports(s, nsel)) return kImplStreamV3;
+    return kImplTiled;
 }
 
 }  // namespace trady4j

@@ -6,6 +6,8 @@
 #include "reference.h"
 
 #include "../conv2d_dw_sparse.cu"
+#include "../depthwise.cu"
+#include "../dw_sparse_stream.cu"
 
 struct Case {
     const char* name;
@@ -15,6 +17,9 @@ struct Case {
 static void run_case(Checker& ck, const Case& cs, uint64_t seed, int version, int sms) {
     Rng rng(seed);
     const trady4j_conv2d_shape s = ref_shape(cs.b, cs.c, cs.h, cs.w, cs.cout, cs.k, cs.s, cs.p, cs.dil, cs.g);
+    // v3 rows serve only the shapes their eligibility admits (native/src checks it before a call).
+    if (version == trady4j::kImplDepthwiseV3 && !trady4j::depthwise_v3_supports(s)) return;
+    if (version == trady4j::kImplStreamV3 && !trady4j::dw_sparse_stream_supports(s, cs.nsel)) return;
     const std::vector<float> x = rng.floats(ref_numel_x(s));
     const std::vector<float> dy = rng.floats(ref_numel_y(s));
     const std::vector<int32_t> sel = rng.selection(s.in_channels, cs.nsel);
@@ -61,12 +66,19 @@ int main(int argc, char** argv) {
         {"depthwise 9x9 (naive)",   1, 2, 12, 12, 2, 9, 1, 4, 1, 2, 1},
         {"depthwise multiplier 3",  2, 4, 8, 8, 12, 3, 1, 1, 1, 4, 2},
         {"depthwise long K split",  8, 3, 24, 24, 3, 3, 1, 1, 1, 3, 2},
+        // v3 streaming dW (groups 1, |S|·k² <= 32, H'W' % 4 == 0): each (columns, rows per warp) class
+        {"stream 3x3 s2 27 cols",   2, 6, 15, 17, 40, 3, 2, 1, 1, 1, 3},
+        {"stream 1x1 32 cols",      2, 40, 8, 8, 36, 1, 1, 0, 1, 1, 20},
+        {"stream 1x1 8 cols R=4",   3, 12, 8, 8, 64, 1, 1, 0, 1, 1, 7},
+        {"stream 1x1 16 cols R=2",  2, 20, 10, 10, 20, 1, 1, 0, 1, 1, 13},
+        {"stream 1x1 |S|=1 long K", 8, 9, 24, 24, 8, 1, 1, 0, 1, 1, 1},
+        {"stream R=4 2 row blocks split", 8, 8, 24, 24, 64, 1, 1, 0, 1, 1, 3},
     };
     Checker ck;
-    for (int version = 1; version <= 2; ++version) {
+    for (int version = 1; version <= 4; ++version) {
         for (const Case& cs : fixed) {
             run_case(ck, cs, seed, version, sms);
-            if (version == 2) run_case(ck, cs, seed, version, 1);  // other split count
+            if (version >= 2) run_case(ck, cs, seed, version, 1);  // other split count
         }
         Rng pick(seed + version);
         const int randoms = quick ? 4 : 60;

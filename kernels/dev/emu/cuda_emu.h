@@ -49,6 +49,10 @@ struct alignas(16) float4 {
 
 inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
 
+struct alignas(8) float2 {
+    float x, y;
+};
+
 enum cudaError_t {
     cudaSuccess = 0,
     cudaErrorInvalidValue = 1,
@@ -229,6 +233,7 @@ inline unsigned __ballot_sync(unsigned, int predicate) {
 }
 
 inline int __ffs(unsigned x) { return __builtin_ffs((int)x); }
+inline unsigned __umulhi(unsigned a, unsigned b) { return (unsigned)(((uint64_t)a * b) >> 32); }
 inline float __fadd_rn(float a, float b) { return a + b; }
 inline float __fmul_rn(float a, float b) { return a * b; }
 inline float __fsub_rn(float a, float b) { return a - b; }
@@ -276,6 +281,13 @@ inline cudaError_t cudaGetDevice(int* device) {
 }
 inline cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr, int) {
     *value = 4;
+    return cudaSuccess;
+}
+// Resident blocks per SM of a kernel: the emulator answers a fixed 2 (what a 256-thread block of
+// ~100 registers gets on sm_90), so split planners take the same code path as on a GPU.
+template <class F>
+inline cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks, F*, int, size_t) {
+    *blocks = 2;
     return cudaSuccess;
 }
 inline cudaError_t cudaRuntimeGetVersion(int* v) {

@@ -189,7 +189,7 @@ class CudaBackendTest {
     // ---------------------------------------------------------------- convolution
 
     @ParameterizedTest(name = "kernel version {0}")
-    @ValueSource(ints = {0, 1})
+    @ValueSource(ints = {0, 1, 2})
     void conv2dForwardWithFusedGather(int version) {
         CudaBackend.setKernelVersion(version);
         for (Geo geo : geometries(12)) {
@@ -217,7 +217,7 @@ class CudaBackendTest {
     }
 
     @ParameterizedTest(name = "kernel version {0}")
-    @ValueSource(ints = {0, 1})
+    @ValueSource(ints = {0, 1, 2})
     void conv2dSparseWeightGradient(int version) {
         CudaBackend.setKernelVersion(version);
         for (Geo geo : geometries(12)) {
@@ -236,7 +236,7 @@ class CudaBackendTest {
     }
 
     @ParameterizedTest(name = "kernel version {0}")
-    @ValueSource(ints = {0, 1})
+    @ValueSource(ints = {0, 1, 2})
     void conv2dInputGradient(int version) {
         CudaBackend.setKernelVersion(version);
         List<Geo> all = geometries(12);
@@ -619,7 +619,7 @@ class CudaBackendTest {
      * backward pass (sparse weight gradients, the input-gradient path) and sparse SGD updates.
      */
     @ParameterizedTest(name = "kernel version {0}")
-    @ValueSource(ints = {0, 1})
+    @ValueSource(ints = {0, 1, 2})
     void trainingStepsMatchTheCpu(int version) {
         CudaBackend.setKernelVersion(version);
         int batch = 6;
