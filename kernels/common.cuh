@@ -14,6 +14,9 @@ namespace trady4j {
 constexpr int kVersionDefault = 0;
 constexpr int kVersionReference = 1;
 constexpr int kVersionTiled = 2;
+// 3: the v3 GEMM main loop (igemm_v3.cuh) for the dense and grouped implicit GEMMs; opt-in until
+// timed on a GPU (ops without a v3 kernel run their v2 kernel).
+constexpr int kVersionMicroKernel = 3;
 
 __host__ __device__ __forceinline__ int ceil_div(int a, int b) { return (a + b - 1) / b; }
 __host__ __device__ __forceinline__ int64_t ceil_div64(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -116,6 +119,17 @@ __host__ __forceinline__ int gather_blocks(const GatherArgs& g, int threads) {
     if (want < 1) want = 1;
     if (want > 1024) want = 1024;
     return (int)want;
+}
+
+// Multiprocessors of the current device (132 if the query fails), for tile choices that depend on
+// filling one wave. The choice of tile changes no result bit: each output's sum runs in the same
+// k order whatever the tile.
+__host__ inline int current_device_sms() {
+    int dev = 0, sms = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
+        sms <= 0)
+        return 132;
+    return sms;
 }
 
 // Blocks for a grid-stride element-wise kernel over n items.

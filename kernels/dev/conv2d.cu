@@ -58,9 +58,12 @@ int main(int argc, char** argv) {
         {"depthwise multiplier 2",   2, 3, 6, 6, 6, 3, 1, 1, 1, 3, 2, 0, true},
         {"no selection",             1, 4, 5, 5, 3, 3, 1, 1, 1, 1, 0, 0, true},
         {"1 channel in, 1 out",      2, 1, 8, 8, 1, 3, 1, 1, 1, 1, 1, 1, true},
+        {"dense wide M (v3 128x128)", 2, 8, 16, 17, 100, 3, 1, 1, 1, 1, 3, 1, true},
+        {"7x7 s2 wide (v3 128x128)", 2, 3, 33, 31, 130, 7, 2, 3, 1, 1, 1, 2, true},
+        {"grouped long K",           1, 40, 6, 6, 20, 3, 1, 1, 1, 2, 5, 0, true},
     };
     Checker ck;
-    for (int version = 1; version <= 2; ++version) {
+    for (int version = 1; version <= 3; ++version) {
         for (const Case& cs : fixed) run_case(ck, cs, seed, version);
         Rng pick(seed + version);
         const int randoms = quick ? 4 : 60;
@@ -103,7 +106,7 @@ int main(int argc, char** argv) {
             dy(ref_numel_y(s));
         DeviceBuffer<int32_t> dsel(rng.selection(cs.c, cs.nsel));
         DeviceBuffer<float> dxs((size_t)cs.b * cs.nsel * cs.h * cs.w);
-        for (int v = 1; v <= 2; ++v) {
+        for (int v = 1; v <= 3; ++v) {
             const float ms = time_ms([&] {
                 CUDA_CHECK(trady4j::conv2d_forward(s, dx.p, dw.p, db.p, cs.act, dsel.p, cs.nsel, dxs.p, dy.p, v, nullptr));
             });

@@ -84,6 +84,51 @@ struct BlockState {
 
 inline BlockState* g_state = nullptr;
 
+// cp.async: per-thread queue of pending copies in committed groups. Issue poisons the
+// destination (its contents are undefined until the copy is waited for); wait_group(n) lands all
+// but the n most recent committed groups. A block that ends with copies pending is a kernel bug.
+struct AsyncCopy {
+    void* dst;
+    const void* src;  // nullptr: zero fill
+    unsigned bytes;
+};
+struct AsyncCopies {
+    std::vector<AsyncCopy> pending;
+    std::vector<size_t> group_ends;  // end index in `pending` of each committed group
+};
+inline thread_local AsyncCopies t_async;
+
+inline void cp_async(void* dst, const void* src, unsigned bytes) {
+    std::memset(dst, 0xFF, bytes);  // NaN floats
+    t_async.pending.push_back(AsyncCopy{dst, src, bytes});
+}
+inline void cp_async_commit() { t_async.group_ends.push_back(t_async.pending.size()); }
+inline void cp_async_wait(int newest_pending) {
+    const int groups = (int)t_async.group_ends.size();
+    const int done = groups - newest_pending;
+    if (done <= 0) return;
+    const size_t end = t_async.group_ends[done - 1];
+    for (size_t i = 0; i < end; ++i) {
+        const AsyncCopy& c = t_async.pending[i];
+        if (c.src)
+            std::memcpy(c.dst, c.src, c.bytes);
+        else
+            std::memset(c.dst, 0, c.bytes);
+    }
+    t_async.pending.erase(t_async.pending.begin(), t_async.pending.begin() + (long)end);
+    t_async.group_ends.erase(t_async.group_ends.begin(), t_async.group_ends.begin() + done);
+    for (size_t& e : t_async.group_ends) e -= end;
+}
+inline void check_no_pending_copies() {
+    if (!t_async.pending.empty()) {
+        std::fprintf(stderr, "cuda_emu: a thread ended its block with %zu cp.async copies not waited for\n",
+                     t_async.pending.size());
+        std::abort();
+    }
+    t_async.group_ends.clear();
+}
+
+
 inline void* dynamic_smem() { return g_state->dyn_smem.data(); }
 
 inline unsigned linear_thread() {
@@ -127,6 +172,7 @@ inline void run(dim3 grid, dim3 block, size_t smem, const std::function<void()>&
                 t_block = uint3{(unsigned)(b % grid.x), (unsigned)((b / grid.x) % grid.y),
                                 (unsigned)(b / ((uint64_t)grid.x * grid.y))};
                 body();
+                check_no_pending_copies();
                 // This thread has exited the kernel: it stops counting at the block's and warp's barriers.
                 Warp& w = state.warps[t / 32];
                 state.bar->arrive_and_drop();

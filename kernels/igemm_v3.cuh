@@ -1,0 +1,186 @@
+// v3 of the implicit-GEMM main loop: contiguous per-thread register tiles read from shared memory
+// with 128-bit loads, a multi-stage cp.async pipeline (sm_80+), and loaders that advance their
+// k index incrementally (no division per K step).
+//
+// Tile BM x BN, K step BK, 256 threads as a 16 x 16 grid (tx = tid % 16 along n, ty = tid / 16
+// along m), TM x TN accumulators per thread (TM = BM/16, TN = BN/16, each 4 or 8).
+// Shared memory, per stage:
+//   A: [BM][BK + 4]  k contiguous: a thread reads rows ty + 16 i as float4s of 4 consecutive k
+//      (8 lanes of a quarter warp share ty: one broadcast); row stride BK + 4 keeps 16-byte
+//      alignment of the rows.
+//   B: [BK][BN + pad] n contiguous: a thread reads columns j4·(BN / (TN/4)) + 4 tx .. +3 as
+//      float4s (a quarter warp reads 128 consecutive bytes: conflict-free).
+// Per 4 k and thread: TM + TN shared loads of 128 bits for 4·TM·TN FFMA (4x4: 8 loads, 64 FFMA;
+// 8x8: 16 loads, 256 FFMA). STAGES stages: the copies of tile t + STAGES − 1 are in flight while
+// tile t computes; one __syncthreads per K step orders both the reads of the stage being
+// overwritten and the landed copies of the stage being read.
+//
+// Loader contract (device functions, state in registers; see the copy maps below):
+//   void copy(float* stage);   issue this thread's cp.async copies of the current K tile into the
+//                              operand's stage buffer (zero fill outside the operand)
+//   void advance();            move to the next K tile (k += BK), incrementally
+// Restrictions: outputs are written with plain stores, inputs read through the read-only path
+// and cp.async: an output must not alias an input (no in-place use).
+#pragma once
+
+#include "common.cuh"
+#include "cp_async.cuh"
+
+namespace trady4j {
+
+constexpr int kGemmV3Threads = 256;
+
+template <int BM_, int BN_, int BK_, int STAGES_>
+struct GemmV3Config {
+    static constexpr int BM = BM_;
+    static constexpr int BN = BN_;
+    static constexpr int BK = BK_;
+    static constexpr int STAGES = STAGES_;
+    static constexpr int TM = BM / 16;
+    static constexpr int TN = BN / 16;
+    static_assert(TM % 4 == 0 && TN % 4 == 0, "thread tiles of 4 or 8");
+    static_assert(BK % 4 == 0 && kGemmV3Threads % BK == 0, "K step");
+    static constexpr int A_LD = BK + 4;
+    // A copy map: thread copies k = tid % BK of rows tid / BK + (256 / BK)·i.
+    static constexpr int A_ROW_STEP = kGemmV3Threads / BK;
+    static constexpr int A_SLOTS = BM / A_ROW_STEP;
+    // B copy map: thread copies row (tid % B_RL) + B_RL·j at k = tid / B_RL (runs of B_RL
+    // consecutive n per k: coalesced when n is contiguous in memory).
+    static constexpr int B_RL = kGemmV3Threads / BK;
+    static constexpr int B_SLOTS = BN / B_RL;
+    static_assert(A_SLOTS >= 1 && B_SLOTS >= 1, "tile too small for the copy maps");
+    // B row stride: a store instruction writes runs of B_RL floats at 256 / B_RL different k;
+    // with B_RL = 16 the two k rows of a warp land 16 banks apart.
+    static constexpr int B_LD = B_RL >= 32 ? BN + 4 : BN + ((16 - BN % 32) + 32) % 32;
+    static constexpr int A_STAGE = BM * A_LD;
+    static constexpr int B_STAGE = BK * B_LD;
+};
+
+template <class C>
+struct GemmV3Smem {
+    alignas(16) float a[C::STAGES][C::A_STAGE];
+    alignas(16) float b[C::STAGES][C::B_STAGE];
+};
+
+// Output position of accumulator (i, j) of this thread, relative to the tile origin.
+template <class C>
+__device__ __forceinline__ int gemm_v3_row(int i) {
+    return (threadIdx.x >> 4) + 16 * i;
+}
+template <class C>
+__device__ __forceinline__ int gemm_v3_col(int j) {
+    return (j >> 2) * (C::BN / (C::TN / 4)) + (threadIdx.x & 15) * 4 + (j & 3);
+}
+
+template <class C>
+__device__ __forceinline__ void gemm_v3_compute(const float* __restrict__ as, const float* __restrict__ bs,
+                                                float (&acc)[C::TM][C::TN]) {
+    constexpr int TM = C::TM;
+    constexpr int TN = C::TN;
+    const int tx = threadIdx.x & 15;
+    const int ty = threadIdx.x >> 4;
+#pragma unroll
+    for (int k4 = 0; k4 < C::BK; k4 += 4) {
+        float a[TM][4];
+#pragma unroll
+        for (int i = 0; i < TM; ++i) {
+            const float4 v = *reinterpret_cast<const float4*>(as + (ty + 16 * i) * C::A_LD + k4);
+            a[i][0] = v.x;
+            a[i][1] = v.y;
+            a[i][2] = v.z;
+            a[i][3] = v.w;
+        }
+#pragma unroll
+        for (int q = 0; q < 4; ++q) {
+            float b[TN];
+#pragma unroll
+            for (int j4 = 0; j4 < TN / 4; ++j4) {
+                const float4 v =
+                    *reinterpret_cast<const float4*>(bs + (k4 + q) * C::B_LD + j4 * (C::BN / (TN / 4)) + tx * 4);
+                b[4 * j4 + 0] = v.x;
+                b[4 * j4 + 1] = v.y;
+                b[4 * j4 + 2] = v.z;
+                b[4 * j4 + 3] = v.w;
+            }
+#pragma unroll
+            for (int i = 0; i < TM; ++i)
+#pragma unroll
+                for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(a[i][q], b[j], acc[i][j]);
+        }
+    }
+}
+
+// acc = A·B over `tiles` K tiles; the loaders start at the first tile.
+template <class C, class AL, class BL>
+__device__ __forceinline__ void gemm_v3_mainloop(AL& A, BL& B, int tiles, float (&acc)[C::TM][C::TN],
+                                                 GemmV3Smem<C>& sm) {
+#pragma unroll
+    for (int i = 0; i < C::TM; ++i)
+#pragma unroll
+        for (int j = 0; j < C::TN; ++j) acc[i][j] = 0.f;
+#pragma unroll
+    for (int s = 0; s < C::STAGES - 1; ++s) {
+        if (s < tiles) {
+            A.copy(sm.a[s]);
+            B.copy(sm.b[s]);
+            A.advance();
+            B.advance();
+        }
+        cp_async_commit();
+    }
+    for (int t = 0; t < tiles; ++t) {
+        cp_async_wait<C::STAGES - 2>();
+        __syncthreads();  // tile t landed for every thread; every thread is done with tile t − 1
+        const int next = t + C::STAGES - 1;
+        if (next < tiles) {
+            const int stage = next % C::STAGES;
+            A.copy(sm.a[stage]);
+            B.copy(sm.b[stage]);
+            A.advance();
+            B.advance();
+        }
+        cp_async_commit();
+        const int stage = t % C::STAGES;
+        gemm_v3_compute<C>(sm.a[stage], sm.b[stage], acc);
+    }
+    cp_async_wait<0>();
+}
+
+// A operand with rows contiguous in k: element (m, k) = p[m·ld + k], m < rows, k < K.
+template <class C>
+struct RowMajorALoader {
+    const float* p;
+    int ld, K, k;
+    int row_off[C::A_SLOTS];
+    bool row_ok[C::A_SLOTS];
+    int dst_off;
+
+    // m0: first row of the tile, k0: first k.
+    __device__ __forceinline__ void init(const float* base, int ld_, int rows, int K_, int m0, int k0) {
+        p = base;
+        ld = ld_;
+        K = K_;
+        const int tid = threadIdx.x;
+        const int kl = tid % C::BK;
+        const int r0 = tid / C::BK;
+        k = k0 + kl;
+#pragma unroll
+        for (int i = 0; i < C::A_SLOTS; ++i) {
+            const int m = m0 + r0 + C::A_ROW_STEP * i;
+            row_ok[i] = m < rows;
+            row_off[i] = m * ld;
+        }
+        dst_off = r0 * C::A_LD + kl;
+    }
+    __device__ __forceinline__ void copy(float* stage) const {
+        const bool k_ok = k < K;
+#pragma unroll
+        for (int i = 0; i < C::A_SLOTS; ++i) {
+            const bool ok = k_ok && row_ok[i];
+            cp_async4(stage + dst_off + C::A_ROW_STEP * i * C::A_LD, ok ? p + row_off[i] + k : p, ok);
+        }
+    }
+    __device__ __forceinline__ void advance() { k += C::BK; }
+};
+
+}  // namespace trady4j
