@@ -183,4 +183,98 @@ struct RowMajorALoader {
     __device__ __forceinline__ void advance() { k += C::BK; }
 };
 
+// A operand whose k runs over blocks of `run` contiguous elements, one block per outer index:
+// element (m, k) = p[m·run + (k / run)·outer_stride + k mod run], m < rows, k < K. The index
+// (k / run, k mod run) advances by (BK / run, BK mod run) with one carry: no division per step.
+template <class C>
+struct BlockedKALoader {
+    const float* p;
+    int run, outer_stride, K, k, outer, r, d_outer, d_r;
+    int row_off[C::A_SLOTS];
+    bool row_ok[C::A_SLOTS];
+    int dst_off;
+
+    __device__ __forceinline__ void init(const float* base, int run_, int outer_stride_, int rows, int K_, int m0,
+                                         int k0) {
+        p = base;
+        run = run_;
+        outer_stride = outer_stride_;
+        K = K_;
+        d_outer = C::BK / run;
+        d_r = C::BK - d_outer * run;
+        const int tid = threadIdx.x;
+        const int kl = tid % C::BK;
+        const int r0 = tid / C::BK;
+        k = k0 + kl;
+        outer = k / run;
+        r = k - outer * run;
+#pragma unroll
+        for (int i = 0; i < C::A_SLOTS; ++i) {
+            const int m = m0 + r0 + C::A_ROW_STEP * i;
+            row_ok[i] = m < rows;
+            row_off[i] = m * run;
+        }
+        dst_off = r0 * C::A_LD + kl;
+    }
+    __device__ __forceinline__ void copy(float* stage) const {
+        const bool k_ok = k < K;
+        const int koff = outer * outer_stride + r;
+#pragma unroll
+        for (int i = 0; i < C::A_SLOTS; ++i) {
+            const bool ok = k_ok && row_ok[i];
+            cp_async4(stage + dst_off + C::A_ROW_STEP * i * C::A_LD, ok ? p + row_off[i] + koff : p, ok);
+        }
+    }
+    __device__ __forceinline__ void advance() {
+        k += C::BK;
+        outer += d_outer;
+        r += d_r;
+        if (r >= run) {
+            r -= run;
+            ++outer;
+        }
+    }
+};
+
+// Operands with plain strides (linear layers): element (row, k) = p[row·s_row + k·s_k].
+// As A: rows are m; as B: rows are n (the copy maps differ, the arithmetic does not).
+template <class C, bool IS_A>
+struct StridedV3Loader {
+    static constexpr int SLOTS = IS_A ? C::A_SLOTS : C::B_SLOTS;
+    const float* p;
+    int64_t s_k;
+    int K, k;
+    int64_t row_off[SLOTS];
+    bool row_ok[SLOTS];
+    int dst_off;
+
+    __device__ __forceinline__ void init(const float* base, int64_t s_row, int64_t s_k_, int rows, int K_, int row0) {
+        p = base;
+        s_k = s_k_;
+        K = K_;
+        const int tid = threadIdx.x;
+        const int kl = IS_A ? tid % C::BK : tid / C::B_RL;
+        const int rl = IS_A ? tid / C::BK : tid % C::B_RL;
+        k = kl;
+#pragma unroll
+        for (int i = 0; i < SLOTS; ++i) {
+            const int row = row0 + rl + (IS_A ? C::A_ROW_STEP : C::B_RL) * i;
+            row_ok[i] = row < rows;
+            row_off[i] = (int64_t)row * s_row;
+        }
+        dst_off = IS_A ? rl * C::A_LD + kl : kl * C::B_LD + rl;
+    }
+    __device__ __forceinline__ void copy(float* stage) const {
+        const bool k_ok = k < K;
+        const int64_t koff = (int64_t)k * s_k;
+#pragma unroll
+        for (int i = 0; i < SLOTS; ++i) {
+            const bool ok = k_ok && row_ok[i];
+            const int d = IS_A ? C::A_ROW_STEP * i * C::A_LD : C::B_RL * i;
+            cp_async4(stage + dst_off + d, ok ? p + row_off[i] + koff : p, ok);
+        }
+    }
+    __device__ __forceinline__ void advance() { k += C::BK; }
+};
+
 }  // namespace trady4j

@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     const uint64_t seed = argc > 1 ? strtoull(argv[1], nullptr, 10) : 77;
     Checker ck;
     const int fixed[][4] = {{1, 1, 1, 1}, {3, 17, 10, 5}, {32, 45, 10, 45}, {20, 130, 70, 9}, {5, 64, 200, 64}, {16, 7, 16, 1}};
-    for (int version = 1; version <= 2; ++version) {
+    for (int version = 1; version <= 3; ++version) {
         for (const auto& f : fixed) run_case(ck, f[0], f[1], f[2], f[3], (f[1] & 1) == 1, seed, version);
         Rng pick(seed + version);
         for (int t = 0; t < (quick ? 4 : 40); ++t) {
@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
     Rng rng(1);
     const int batch = 32, in_f = 1280, out_f = 1000;
     DeviceBuffer<float> dx(rng.floats(batch * in_f)), dw(rng.floats(out_f * in_f)), y(batch * out_f);
-    for (int v = 1; v <= 2; ++v) {
+    for (int v = 1; v <= 3; ++v) {
         const float ms = time_ms([&] { CUDA_CHECK(trady4j::linear_forward(batch, in_f, out_f, dx.p, dw.p, nullptr, y.p, v, nullptr)); });
         printf("  v%d linear 32x1280 -> 1000: %.4f ms, %.1f GFLOP/s\n", v, ms, 2.0 * batch * in_f * out_f / ms * 1e-6);
     }
