@@ -63,10 +63,10 @@ int main(int argc, char** argv) {
         {"depthwise long K split",  8, 3, 24, 24, 3, 3, 1, 1, 1, 3, 2},
     };
     Checker ck;
-    for (int version = 1; version <= 2; ++version) {
+    for (int version = 1; version <= 3; ++version) {
         for (const Case& cs : fixed) {
             run_case(ck, cs, seed, version, sms);
-            if (version == 2) run_case(ck, cs, seed, version, 1);  // other split count
+            if (version >= 2) run_case(ck, cs, seed, version, 1);  // other split count
         }
         Rng pick(seed + version);
         const int randoms = quick ? 4 : 60;
@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
         DeviceBuffer<float> dxs(rng.floats((size_t)cs.b * cs.nsel * cs.h * cs.w)), ddy(rng.floats(ref_numel_y(s))),
             ddw((size_t)(cs.cout / cs.g) * cs.nsel * cs.k * cs.k);
         DeviceBuffer<int32_t> dsel(rng.selection(cs.c, cs.nsel));
-        for (int v = 1; v <= 2; ++v) {
+        for (int v = 1; v <= 3; ++v) {
             const size_t wsb = trady4j::conv2d_dw_sparse_workspace(s, cs.nsel, sms, v);
             DeviceBuffer<float> ws(wsb / sizeof(float) + 1);
             const float ms = time_ms([&] {
