@@ -17,6 +17,9 @@ constexpr int kVersionTiled = 2;
 // 3: the v3 GEMM main loop (igemm_v3.cuh) for the dense and grouped implicit GEMMs; opt-in until
 // timed on a GPU (ops without a v3 kernel run their v2 kernel).
 constexpr int kVersionMicroKernel = 3;
+// 4: as 3, with the GEMM tiles on TF32 tensor cores (mma.sync m16n8k8, fp32 accumulation; 64x64
+// tiles): relative error about 1e-4..1e-3 instead of 1e-7. Opt-in only, never the default.
+constexpr int kVersionTf32 = 4;
 
 __host__ __device__ __forceinline__ int ceil_div(int a, int b) { return (a + b - 1) / b; }
 __host__ __device__ __forceinline__ int64_t ceil_div64(int64_t a, int64_t b) { return (a + b - 1) / b; }

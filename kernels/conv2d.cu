@@ -13,6 +13,7 @@
 //      same GEMM on the v3 main loop of igemm_v3.cuh (4x4 or 8x8 contiguous thread tiles read
 //      with 128-bit shared loads, 3-stage cp.async pipeline, tap table and incremental k index
 //      instead of per-step divisions).
+//   v4: v3 with the tile computed on TF32 tensor cores (mma.sync m16n8k8, igemm_v3.cuh), opt-in.
 #include "conv_common.cuh"
 #include "igemm.cuh"
 #include "igemm_v3.cuh"
@@ -413,6 +414,7 @@ static cudaError_t launch_fwd_igemm_v3(const ConvGeom& g, const float* x, const 
 
 using FwdV3Tile64 = GemmV3Config<64, 64, 16, 3>;
 using FwdV3Tile128 = GemmV3Config<128, 128, 8, 3>;
+using FwdTf32Tile = GemmV3Config<64, 64, 16, 3, true>;
 
 // 128x128 tiles (8x8 per thread) only where they still make a full wave of the device's SMs;
 // otherwise 64x64 (4x4 per thread).
@@ -462,6 +464,8 @@ cudaError_t conv2d_forward(const trady4j_conv2d_shape& s, const float* x, const 
         return launch_fwd_dw_tiled<8>(g, x, w, bias, act, y, ga, smem, stream);
     }
     if (version == kVersionMicroKernel && g.k2 <= kMaxTapsV3) return launch_fwd_v3(g, x, w, bias, act, y, ga, stream);
+    if (version == kVersionTf32 && g.k2 <= kMaxTapsV3)
+        return launch_fwd_igemm_v3<FwdTf32Tile>(g, x, w, bias, act, y, ga, stream);
     if (g.mg <= 16) return launch_fwd_igemm<16, 128>(g, x, w, bias, act, y, ga, stream);
     return launch_fwd_igemm<64, 64>(g, x, w, bias, act, y, ga, stream);
 }

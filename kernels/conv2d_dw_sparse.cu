@@ -16,6 +16,7 @@
 //   v3 conv2d_dw_sparse_igemm_v3_kernel (dense and grouped layers; depthwise ones take v2's
 //      kernel): the v2 GEMM and split plan on the v3 main loop (igemm_v3.cuh: 4x4 contiguous
 //      thread tiles, 128-bit shared loads, 3-stage cp.async, incremental k).
+//   v4: v3 with the tile computed on TF32 tensor cores (mma.sync m16n8k8), opt-in.
 #include "conv_common.cuh"
 #include "igemm.cuh"
 #include "igemm_v3.cuh"
@@ -279,13 +280,14 @@ struct GatheredWindowV3Loader {
 };
 
 using DwV3Tile = GemmV3Config<64, 64, 16, 3>;
+using DwTf32Tile = GemmV3Config<64, 64, 16, 3, true>;
 
 // Grid and split bookkeeping as conv2d_dw_sparse_igemm_kernel.
+template <class C>
 __global__ void __launch_bounds__(kGemmV3Threads)
     conv2d_dw_sparse_igemm_v3_kernel(ConvGeom g, const float* __restrict__ x_sel, const float* __restrict__ dy,
                                      const int32_t* __restrict__ sel, int nsel, float* __restrict__ out,
                                      int64_t split_stride, int m_tiles, int n_tiles, int splits, int k_chunk) {
-    using C = DwV3Tile;
     __shared__ GemmV3Smem<C> sm;
     __shared__ int jrange[2];
     const int tid = threadIdx.x;
@@ -474,15 +476,16 @@ cudaError_t launch_dw_igemm(const ConvGeom& g, const DwPlan& p, const float* x_s
     return cudaGetLastError();
 }
 
-// v3 takes v2's plan (split count, k_chunk, workspace) with its own 64x64 tile count.
+// v3 and v4 take v2's plan (split count, k_chunk, workspace) with their own 64x64 tile count.
+template <class C>
 cudaError_t launch_dw_igemm_v3(const ConvGeom& g, const DwPlan& p, int nsel, const float* x_sel, const float* dy,
                                const int32_t* sel, float* out, int64_t split_stride, cudaStream_t stream) {
     const int cols = (g.groups == 1 ? nsel : (nsel < g.cg ? nsel : g.cg)) * g.k2;
-    const int m_tiles = ceil_div(g.mg, DwV3Tile::BM);
-    const int n_tiles = ceil_div(cols, DwV3Tile::BN);
+    const int m_tiles = ceil_div(g.mg, C::BM);
+    const int n_tiles = ceil_div(cols, C::BN);
     const int64_t blocks = (int64_t)p.groups_in_grid * p.splits * m_tiles * n_tiles;
     if (blocks > INT_MAX) return cudaErrorInvalidConfiguration;
-    T4J_LAUNCH((unsigned)blocks, kGemmV3Threads, 0, stream, conv2d_dw_sparse_igemm_v3_kernel)(
+    T4J_LAUNCH((unsigned)blocks, kGemmV3Threads, 0, stream, conv2d_dw_sparse_igemm_v3_kernel<C>)(
         g, x_sel, dy, sel, nsel, out, split_stride, m_tiles, n_tiles, p.splits, p.k_chunk);
     return cudaGetLastError();
 }
@@ -527,7 +530,9 @@ cudaError_t conv2d_dw_sparse(const trady4j_conv2d_shape& s, const float* x_sel, 
     if (p.kind == 3)
         err = launch_dw_depthwise(g, p, x_sel, dy, sel, nsel, out, stream);
     else if (version == kVersionMicroKernel)
-        err = launch_dw_igemm_v3(g, p, nsel, x_sel, dy, sel, out, out_elems, stream);
+        err = launch_dw_igemm_v3<DwV3Tile>(g, p, nsel, x_sel, dy, sel, out, out_elems, stream);
+    else if (version == kVersionTf32)
+        err = launch_dw_igemm_v3<DwTf32Tile>(g, p, nsel, x_sel, dy, sel, out, out_elems, stream);
     else if (p.bm == 16 && p.bn == 16)
         err = launch_dw_igemm<16, 16>(g, p, x_sel, dy, sel, nsel, out, out_elems, stream);
     else if (p.bm == 16 && p.bn == 64)

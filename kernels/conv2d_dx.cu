@@ -11,6 +11,7 @@
 //      multiplies; a stride-phase decomposition would remove them (not done yet).
 //   v3 conv2d_dx_igemm_v3_kernel: the same GEMM on the v3 main loop (igemm_v3.cuh): 4x4 or 8x8
 //      contiguous thread tiles with 128-bit shared loads, 3-stage cp.async, incremental k.
+//   v4: v3 with the tile computed on TF32 tensor cores (mma.sync m16n8k8), opt-in.
 #include "conv_common.cuh"
 #include "igemm.cuh"
 #include "igemm_v3.cuh"
@@ -370,6 +371,7 @@ static cudaError_t launch_dx_v3_stride(const ConvGeom& g, const float* dy, const
 
 using DxV3Tile64 = GemmV3Config<64, 64, 16, 3>;
 using DxV3Tile128 = GemmV3Config<128, 128, 8, 3>;
+using DxTf32Tile = GemmV3Config<64, 64, 16, 3, true>;
 
 // 128x128 tiles (8x8 per thread) only where they still make a full wave of the device's SMs.
 static cudaError_t launch_dx_v3(const ConvGeom& g, const float* dy, const float* w, float* dx, cudaStream_t stream) {
@@ -387,6 +389,8 @@ cudaError_t conv2d_dx(const trady4j_conv2d_shape& s, const float* dy, const floa
         return cudaGetLastError();
     }
     if (version == kVersionMicroKernel && g.k2 <= kMaxTapsDxV3) return launch_dx_v3(g, dy, w, dx, stream);
+    if (version == kVersionTf32 && g.k2 <= kMaxTapsDxV3)
+        return launch_dx_v3_stride<DxTf32Tile>(g, dy, w, dx, stream);
     if (g.cg <= 16) return launch_dx_igemm_stride<16, 128>(g, dy, w, dx, stream);
     return launch_dx_igemm_stride<64, 64>(g, dy, w, dx, stream);
 }

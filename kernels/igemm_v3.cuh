@@ -25,13 +25,18 @@
 
 #include "common.cuh"
 #include "cp_async.cuh"
+#include "mma_tf32.cuh"
 
 namespace trady4j {
 
 constexpr int kGemmV3Threads = 256;
 
-template <int BM_, int BN_, int BK_, int STAGES_>
+// TF32_: the tile is computed by mma.sync m16n8k8 (TF32 operands, fp32 accumulators) instead of
+// FFMA: 8 warps as 2 (m) x 4 (n), a 32 x 16 warp tile of 2 x 2 mma tiles (64x64 tiles only).
+template <int BM_, int BN_, int BK_, int STAGES_, bool TF32_ = false>
 struct GemmV3Config {
+    static constexpr bool TF32 = TF32_;
+    static_assert(!TF32_ || (BM_ == 64 && BN_ == 64 && BK_ % 8 == 0), "TF32 tiles are 64x64, K step a multiple of 8");
     static constexpr int BM = BM_;
     static constexpr int BN = BN_;
     static constexpr int BK = BK_;
@@ -63,13 +68,67 @@ struct GemmV3Smem {
 };
 
 // Output position of accumulator (i, j) of this thread, relative to the tile origin.
+// TF32: acc[2 mi + h][2 ni + e] is element (g + 8 h, 2 t + e) of mma tile (mi, ni) of the warp.
 template <class C>
 __device__ __forceinline__ int gemm_v3_row(int i) {
-    return (threadIdx.x >> 4) + 16 * i;
+    if constexpr (C::TF32) {
+        const int warp = threadIdx.x >> 5;
+        const int g = (threadIdx.x & 31) >> 2;
+        return (warp >> 2) * 32 + (i >> 1) * 16 + (i & 1) * 8 + g;
+    } else {
+        return (threadIdx.x >> 4) + 16 * i;
+    }
 }
 template <class C>
 __device__ __forceinline__ int gemm_v3_col(int j) {
-    return (j >> 2) * (C::BN / (C::TN / 4)) + (threadIdx.x & 15) * 4 + (j & 3);
+    if constexpr (C::TF32) {
+        const int warp = threadIdx.x >> 5;
+        const int t = threadIdx.x & 3;
+        return (warp & 3) * 16 + (j >> 1) * 8 + 2 * t + (j & 1);
+    } else {
+        return (j >> 2) * (C::BN / (C::TN / 4)) + (threadIdx.x & 15) * 4 + (j & 3);
+    }
+}
+
+template <class C>
+__device__ __forceinline__ void gemm_v3_compute_tf32(const float* __restrict__ as, const float* __restrict__ bs,
+                                                     float (&acc)[C::TM][C::TN]) {
+    const int warp = threadIdx.x >> 5;
+    const int g = (threadIdx.x & 31) >> 2;
+    const int t = threadIdx.x & 3;
+    const int r0 = (warp >> 2) * 32 + g;
+    const int c0 = (warp & 3) * 16 + g;
+#pragma unroll
+    for (int kk = 0; kk < C::BK; kk += 8) {
+        float a[2][4];
+        float b[2][2];
+#pragma unroll
+        for (int mi = 0; mi < 2; ++mi) {
+            const float* ar = as + (r0 + 16 * mi) * C::A_LD + kk + t;
+            a[mi][0] = to_tf32(ar[0]);
+            a[mi][1] = to_tf32(ar[8 * C::A_LD]);
+            a[mi][2] = to_tf32(ar[4]);
+            a[mi][3] = to_tf32(ar[8 * C::A_LD + 4]);
+        }
+#pragma unroll
+        for (int ni = 0; ni < 2; ++ni) {
+            const float* bc = bs + (kk + t) * C::B_LD + c0 + 8 * ni;
+            b[ni][0] = to_tf32(bc[0]);
+            b[ni][1] = to_tf32(bc[4 * C::B_LD]);
+        }
+#pragma unroll
+        for (int mi = 0; mi < 2; ++mi)
+#pragma unroll
+            for (int ni = 0; ni < 2; ++ni) {
+                float d[4] = {acc[2 * mi][2 * ni], acc[2 * mi][2 * ni + 1], acc[2 * mi + 1][2 * ni],
+                              acc[2 * mi + 1][2 * ni + 1]};
+                mma_tf32_m16n8k8(d, a[mi], b[ni]);
+                acc[2 * mi][2 * ni] = d[0];
+                acc[2 * mi][2 * ni + 1] = d[1];
+                acc[2 * mi + 1][2 * ni] = d[2];
+                acc[2 * mi + 1][2 * ni + 1] = d[3];
+            }
+    }
 }
 
 template <class C>
@@ -141,7 +200,10 @@ __device__ __forceinline__ void gemm_v3_mainloop(AL& A, BL& B, int tiles, float 
         }
         cp_async_commit();
         const int stage = t % C::STAGES;
-        gemm_v3_compute<C>(sm.a[stage], sm.b[stage], acc);
+        if constexpr (C::TF32)
+            gemm_v3_compute_tf32<C>(sm.a[stage], sm.b[stage], acc);
+        else
+            gemm_v3_compute<C>(sm.a[stage], sm.b[stage], acc);
     }
     cp_async_wait<0>();
 }

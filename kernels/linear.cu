@@ -9,6 +9,7 @@
 //      operands; the thread mapping of each operand's tile load follows its contiguous axis.
 //   v3 linear_gemm_v3_kernel: the v3 main loop (igemm_v3.cuh; 4x4 contiguous thread tiles,
 //      128-bit shared loads, 3-stage cp.async) with strided operands.
+//   v4: v3 with the tile computed on TF32 tensor cores (mma.sync m16n8k8), opt-in.
 #include "igemm.cuh"
 #include "igemm_v3.cuh"
 #include "kernels.cuh"
@@ -122,12 +123,13 @@ static cudaError_t launch_gemm(int M, int N, int K, StridedOperand a, StridedOpe
 }
 
 using LinearV3Tile = GemmV3Config<64, 64, 16, 3>;
+using LinearTf32Tile = GemmV3Config<64, 64, 16, 3, true>;
 
 // C[m, n] = Σ_k A(m, k) · B(k, n) (+ bias[n]) on the v3 main loop.
+template <class C>
 __global__ void __launch_bounds__(kGemmV3Threads)
     linear_gemm_v3_kernel(int M, int N, int K, StridedOperand a, StridedOperand b, const float* __restrict__ bias,
                           float* __restrict__ c, int ldc, int n_tiles) {
-    using C = LinearV3Tile;
     __shared__ GemmV3Smem<C> sm;
     const int m0 = (blockIdx.x / n_tiles) * C::BM;
     const int n0 = (blockIdx.x % n_tiles) * C::BN;
@@ -149,13 +151,21 @@ __global__ void __launch_bounds__(kGemmV3Threads)
     }
 }
 
-static cudaError_t gemm_v3(int M, int N, int K, StridedOperand a, StridedOperand b, const float* bias, float* c,
-                           int ldc, cudaStream_t stream) {
-    const int n_tiles = ceil_div(N, LinearV3Tile::BN);
-    const int64_t blocks = (int64_t)ceil_div(M, LinearV3Tile::BM) * n_tiles;
+template <class C>
+static cudaError_t launch_gemm_v3(int M, int N, int K, StridedOperand a, StridedOperand b, const float* bias, float* c,
+                                  int ldc, cudaStream_t stream) {
+    const int n_tiles = ceil_div(N, C::BN);
+    const int64_t blocks = (int64_t)ceil_div(M, C::BM) * n_tiles;
     if (blocks > INT_MAX) return cudaErrorInvalidConfiguration;
-    T4J_LAUNCH((unsigned)blocks, kGemmV3Threads, 0, stream, linear_gemm_v3_kernel)(M, N, K, a, b, bias, c, ldc, n_tiles);
+    T4J_LAUNCH((unsigned)blocks, kGemmV3Threads, 0, stream, linear_gemm_v3_kernel<C>)(M, N, K, a, b, bias, c, ldc, n_tiles);
     return cudaGetLastError();
+}
+
+// v3 (fp32 FFMA) or v4 (TF32 tensor cores).
+static cudaError_t gemm_v3(int version, int M, int N, int K, StridedOperand a, StridedOperand b, const float* bias,
+                           float* c, int ldc, cudaStream_t stream) {
+    if (version == kVersionTf32) return launch_gemm_v3<LinearTf32Tile>(M, N, K, a, b, bias, c, ldc, stream);
+    return launch_gemm_v3<LinearV3Tile>(M, N, K, a, b, bias, c, ldc, stream);
 }
 
 // Picks the tile (narrow M gets 16 x 128) and the load mapping of each operand (k-fast when its
@@ -184,8 +194,8 @@ cudaError_t linear_forward(int batch, int in_f, int out_f, const float* x, const
         return cudaGetLastError();
     }
     // M = batch, N = out, K = in: A(b, f) = x[b·F + f], B(f, o) = w[o·F + f].
-    if (version == kVersionMicroKernel)
-        return gemm_v3(batch, out_f, in_f, StridedOperand{x, in_f, 1}, StridedOperand{w, in_f, 1}, bias, y, out_f, stream);
+    if (version == kVersionMicroKernel || version == kVersionTf32)
+        return gemm_v3(version, batch, out_f, in_f, StridedOperand{x, in_f, 1}, StridedOperand{w, in_f, 1}, bias, y, out_f, stream);
     return gemm(batch, out_f, in_f, StridedOperand{x, in_f, 1}, StridedOperand{w, in_f, 1}, bias, y, out_f, stream);
 }
 
@@ -197,8 +207,8 @@ cudaError_t linear_dx(int batch, int in_f, int out_f, const float* dy, const flo
         return cudaGetLastError();
     }
     // M = batch, N = in, K = out: A(b, o) = dy[b·O + o], B(o, f) = w[o·F + f].
-    if (version == kVersionMicroKernel)
-        return gemm_v3(batch, in_f, out_f, StridedOperand{dy, out_f, 1}, StridedOperand{w, 1, in_f}, nullptr, dx, in_f, stream);
+    if (version == kVersionMicroKernel || version == kVersionTf32)
+        return gemm_v3(version, batch, in_f, out_f, StridedOperand{dy, out_f, 1}, StridedOperand{w, 1, in_f}, nullptr, dx, in_f, stream);
     return gemm(batch, in_f, out_f, StridedOperand{dy, out_f, 1}, StridedOperand{w, 1, in_f}, nullptr, dx, in_f,
                 stream);
 }
@@ -211,8 +221,8 @@ cudaError_t linear_dw_sparse(int batch, int nsel, int out_f, const float* x_sel,
         return cudaGetLastError();
     }
     // M = out, N = nsel, K = batch: A(o, b) = dy[b·O + o], B(b, j) = x_sel[b·nsel + j].
-    if (version == kVersionMicroKernel)
-        return gemm_v3(out_f, nsel, batch, StridedOperand{dy, 1, out_f}, StridedOperand{x_sel, 1, nsel}, nullptr, dw_sel, nsel, stream);
+    if (version == kVersionMicroKernel || version == kVersionTf32)
+        return gemm_v3(version, out_f, nsel, batch, StridedOperand{dy, 1, out_f}, StridedOperand{x_sel, 1, nsel}, nullptr, dw_sel, nsel, stream);
     return gemm(out_f, nsel, batch, StridedOperand{dy, 1, out_f}, StridedOperand{x_sel, 1, nsel}, nullptr, dw_sel,
                 nsel, stream);
 }

@@ -74,6 +74,7 @@ inline cudaError_t g_last_error = cudaSuccess;
 struct Warp {
     std::unique_ptr<std::barrier<>> bar;
     uint64_t buf[32];
+    float mma[32][10];  // mma.sync operands of each lane: a[4], b[2], c[4]
 };
 
 struct BlockState {
@@ -214,6 +215,39 @@ T exchange(T v, int src) {
     std::memcpy(&r, &w.buf[src & 31], sizeof(T));
     w.bar->arrive_and_wait();
     return r;
+}
+
+// mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32, the fragment layout of the PTX ISA:
+// lane = 4 g + t; a = A[g][t], A[g+8][t], A[g][t+4], A[g+8][t+4]; b = B[t][g], B[t+4][g];
+// c, d = C[g][2t], C[g][2t+1], C[g+8][2t], C[g+8][2t+1]. The operands are read as TF32 (the
+// low 13 mantissa bits ignored); products are exact in fp32 and summed in k order in fp32.
+inline float tf32_truncate(float x) {
+    uint32_t u;
+    std::memcpy(&u, &x, 4);
+    u &= 0xFFFFE000u;
+    std::memcpy(&x, &u, 4);
+    return x;
+}
+inline void mma_tf32_m16n8k8(float (&d)[4], const float (&a)[4], const float (&b)[2], const float (&c)[4]) {
+    Warp& w = my_warp();
+    const unsigned lane = linear_thread() & 31;
+    for (int i = 0; i < 4; ++i) w.mma[lane][i] = a[i];
+    for (int i = 0; i < 2; ++i) w.mma[lane][4 + i] = b[i];
+    for (int i = 0; i < 4; ++i) w.mma[lane][6 + i] = c[i];
+    w.bar->arrive_and_wait();
+    auto A = [&](int r, int k) { return tf32_truncate(w.mma[4 * (r & 7) + (k & 3)][(r >> 3) + 2 * (k >> 2)]); };
+    auto B = [&](int k, int n) { return tf32_truncate(w.mma[4 * n + (k & 3)][4 + (k >> 2)]); };
+    const int g = (int)lane >> 2, t = (int)lane & 3;
+    float out[4];
+    for (int i = 0; i < 4; ++i) {
+        const int r = g + 8 * (i >> 1);
+        const int n = 2 * t + (i & 1);
+        float s = 0.f;
+        for (int k = 0; k < 8; ++k) s += A(r, k) * B(k, n);
+        out[i] = w.mma[lane][6 + i] + s;
+    }
+    w.bar->arrive_and_wait();
+    for (int i = 0; i < 4; ++i) d[i] = out[i];
 }
 
 }  // namespace cuda_emu
