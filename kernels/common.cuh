@@ -9,17 +9,16 @@
 
 namespace trady4j {
 
-// Kernel versions (llm.c style): 1 is the simple reference kernel of each op, kept for the dev
-// harness and the tests; 2 is the tiled kernel used by default (0 means "the default").
-constexpr int kVersionDefault = 0;
-constexpr int kVersionReference = 1;
-constexpr int kVersionTiled = 2;
-// 3: the v3 GEMM main loop (igemm_v3.cuh) for the dense and grouped implicit GEMMs; opt-in until
-// timed on a GPU (ops without a v3 kernel run their v2 kernel).
-constexpr int kVersionMicroKernel = 3;
+// Implementation ids shared by every op's table (versions.cu), llm.c style: 1 is the simple
+// reference kernel of each op, kept for the dev harness and the tests; 2 the tiled kernel.
+constexpr int kImplNaive = 1;
+constexpr int kImplTiled = 2;
+// 3: the v3 GEMM main loop (igemm_v3.cuh) for the dense and grouped implicit GEMMs (ops or
+// shapes without a v3 kernel run their v2 kernel); not yet timed on a GPU.
+constexpr int kImplMicroKernel = 3;
 // 4: as 3, with the GEMM tiles on TF32 tensor cores (mma.sync m16n8k8, fp32 accumulation; 64x64
-// tiles): relative error about 1e-4..1e-3 instead of 1e-7. Opt-in only, never the default.
-constexpr int kVersionTf32 = 4;
+// tiles): relative error about 1e-4..1e-3 instead of 1e-7. Opt-in only, never the heuristic's pick.
+constexpr int kImplTf32 = 4;
 
 __host__ __device__ __forceinline__ int ceil_div(int a, int b) { return (a + b - 1) / b; }
 __host__ __device__ __forceinline__ int64_t ceil_div64(int64_t a, int64_t b) { return (a + b - 1) / b; }

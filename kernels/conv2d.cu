@@ -449,10 +449,10 @@ static size_t dw_tile_smem(const ConvGeom& g, int tw) {
 }
 
 cudaError_t conv2d_forward(const trady4j_conv2d_shape& s, const float* x, const float* w, const float* bias, int act,
-                           const int32_t* sel, int nsel, float* x_sel, float* y, int version, cudaStream_t stream) {
+                           const int32_t* sel, int nsel, float* x_sel, float* y, int impl, cudaStream_t stream) {
     const ConvGeom g = make_geom(s);
     GatherArgs ga = make_gather(x, sel, x_sel, g.batch, g.cin, nsel > 0 ? nsel : 0, g.hw);
-    if (version == kVersionReference) return launch_fwd_naive(g, x, w, bias, act, y, ga, stream);
+    if (impl == kImplNaive) return launch_fwd_naive(g, x, w, bias, act, y, ga, stream);
     if (is_depthwise(g)) {
         // Tiny planes leave most of a tile idle: one thread per output is better there.
         if (g.hwo < 64) return launch_fwd_naive(g, x, w, bias, act, y, ga, stream);
@@ -463,8 +463,8 @@ cudaError_t conv2d_forward(const trady4j_conv2d_shape& s, const float* x, const 
         if (tw == 16) return launch_fwd_dw_tiled<16>(g, x, w, bias, act, y, ga, smem, stream);
         return launch_fwd_dw_tiled<8>(g, x, w, bias, act, y, ga, smem, stream);
     }
-    if (version == kVersionMicroKernel && g.k2 <= kMaxTapsV3) return launch_fwd_v3(g, x, w, bias, act, y, ga, stream);
-    if (version == kVersionTf32 && g.k2 <= kMaxTapsV3)
+    if (impl == kImplMicroKernel && g.k2 <= kMaxTapsV3) return launch_fwd_v3(g, x, w, bias, act, y, ga, stream);
+    if (impl == kImplTf32 && g.k2 <= kMaxTapsV3)
         return launch_fwd_igemm_v3<FwdTf32Tile>(g, x, w, bias, act, y, ga, stream);
     if (g.mg <= 16) return launch_fwd_igemm<16, 128>(g, x, w, bias, act, y, ga, stream);
     return launch_fwd_igemm<64, 64>(g, x, w, bias, act, y, ga, stream);

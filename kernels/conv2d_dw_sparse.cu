@@ -433,13 +433,13 @@ void choose_splits(DwPlan& p, int64_t tiles, int64_t K, int64_t min_k, int64_t o
     p.workspace = splits > 1 ? (size_t)(splits * out_elems) * sizeof(float) : 0;
 }
 
-DwPlan plan_dw(const ConvGeom& g, int nsel, int sms, int version) {
+DwPlan plan_dw(const ConvGeom& g, int nsel, int sms, int impl) {
     DwPlan p{};
     p.splits = 1;
     const int64_t K = (int64_t)g.batch * g.hwo;
     p.k_chunk = (int)K;
     const int64_t out_elems = (int64_t)g.mg * nsel * g.k2;
-    if (version == kVersionReference) {
+    if (impl == kImplNaive) {
         p.kind = 0;
         return p;
     }
@@ -509,15 +509,15 @@ cudaError_t launch_dw_depthwise(const ConvGeom& g, const DwPlan& p, const float*
 
 }  // namespace
 
-size_t conv2d_dw_sparse_workspace(const trady4j_conv2d_shape& s, int nsel, int sms, int version) {
-    return plan_dw(make_geom(s), nsel, sms, version).workspace;
+size_t conv2d_dw_sparse_workspace(const trady4j_conv2d_shape& s, int nsel, int sms, int impl) {
+    return plan_dw(make_geom(s), nsel, sms, impl).workspace;
 }
 
 cudaError_t conv2d_dw_sparse(const trady4j_conv2d_shape& s, const float* x_sel, const float* dy, const int32_t* sel,
-                             int nsel, float* dw_sel, float* workspace, size_t workspace_bytes, int sms, int version,
+                             int nsel, float* dw_sel, float* workspace, size_t workspace_bytes, int sms, int impl,
                              cudaStream_t stream) {
     const ConvGeom g = make_geom(s);
-    const DwPlan p = plan_dw(g, nsel, sms, version);
+    const DwPlan p = plan_dw(g, nsel, sms, impl);
     const int64_t out_elems = (int64_t)g.mg * nsel * g.k2;
     if (p.kind == 0) {
         T4J_LAUNCH(elementwise_blocks(out_elems, 256), 256, 0, stream, conv2d_dw_sparse_naive_kernel)(g, x_sel, dy, sel, nsel,
@@ -529,9 +529,9 @@ cudaError_t conv2d_dw_sparse(const trady4j_conv2d_shape& s, const float* x_sel, 
     cudaError_t err;
     if (p.kind == 3)
         err = launch_dw_depthwise(g, p, x_sel, dy, sel, nsel, out, stream);
-    else if (version == kVersionMicroKernel)
+    else if (impl == kImplMicroKernel)
         err = launch_dw_igemm_v3<DwV3Tile>(g, p, nsel, x_sel, dy, sel, out, out_elems, stream);
-    else if (version == kVersionTf32)
+    else if (impl == kImplTf32)
         err = launch_dw_igemm_v3<DwTf32Tile>(g, p, nsel, x_sel, dy, sel, out, out_elems, stream);
     else if (p.bm == 16 && p.bn == 16)
         err = launch_dw_igemm<16, 16>(g, p, x_sel, dy, sel, nsel, out, out_elems, stream);

@@ -380,16 +380,16 @@ static cudaError_t launch_dx_v3(const ConvGeom& g, const float* dy, const float*
     return launch_dx_v3_stride<DxV3Tile64>(g, dy, w, dx, stream);
 }
 
-cudaError_t conv2d_dx(const trady4j_conv2d_shape& s, const float* dy, const float* w, float* dx, int version,
+cudaError_t conv2d_dx(const trady4j_conv2d_shape& s, const float* dy, const float* w, float* dx, int impl,
                       cudaStream_t stream) {
     const ConvGeom g = make_geom(s);
-    if (version == kVersionReference || g.cg == 1) {
+    if (impl == kImplNaive || g.cg == 1) {
         const int64_t total = (int64_t)g.batch * g.cin * g.hw;
         T4J_LAUNCH(elementwise_blocks(total, 256), 256, 0, stream, conv2d_dx_naive_kernel)(g, dy, w, dx);
         return cudaGetLastError();
     }
-    if (version == kVersionMicroKernel && g.k2 <= kMaxTapsDxV3) return launch_dx_v3(g, dy, w, dx, stream);
-    if (version == kVersionTf32 && g.k2 <= kMaxTapsDxV3)
+    if (impl == kImplMicroKernel && g.k2 <= kMaxTapsDxV3) return launch_dx_v3(g, dy, w, dx, stream);
+    if (impl == kImplTf32 && g.k2 <= kMaxTapsDxV3)
         return launch_dx_v3_stride<DxTf32Tile>(g, dy, w, dx, stream);
     if (g.cg <= 16) return launch_dx_igemm_stride<16, 128>(g, dy, w, dx, stream);
     return launch_dx_igemm_stride<64, 64>(g, dy, w, dx, stream);

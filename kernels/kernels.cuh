@@ -1,7 +1,7 @@
 // Internal host launchers of the trady4j kernels (one .cu per op family in kernels/). They assume
 // validated arguments (native/src validates and maps errors) and return the launch status
-// (cudaGetLastError after the launches). `version` selects the kernel: kVersionDefault (0) or
-// kVersionTiled (2) for the fast one, kVersionReference (1) for the simple one.
+// (cudaGetLastError after the launches). `impl` is a concrete implementation id of the op's row in
+// the implementation table (versions.cu): native/src resolves 0 (heuristic) and checks eligibility.
 #pragma once
 
 #include "cuda_compat.cuh"
@@ -12,28 +12,44 @@
 
 namespace trady4j {
 
+// ---- versions.cu: the implementation table of the ops with several kernels (TRADY4J_OP_*)
+// Whether an implementation computes the op correctly for this shape and selection size.
+typedef bool (*ImplEligible)(const trady4j_conv2d_shape& shape, int nsel);
+struct KernelImpl {
+    int id;             // 1, 2, ... in table order
+    const char* name;   // "v1_naive", "v2_tiled", ...
+    ImplEligible eligible;
+};
+struct ImplTable {
+    const KernelImpl* rows;
+    int count;  // 0 for an op without a table
+};
+ImplTable impl_table(int op);
+// The id the library takes for impl 0 (an eligible row).
+int impl_heuristic(int op, const trady4j_conv2d_shape& shape, int nsel);
+
 // ---- conv2d.cu: forward with fused bias, activation and channel gather ----
 cudaError_t conv2d_forward(const trady4j_conv2d_shape& s, const float* x, const float* w, const float* bias, int act,
-                           const int32_t* sel, int nsel, float* x_sel, float* y, int version, cudaStream_t stream);
+                           const int32_t* sel, int nsel, float* x_sel, float* y, int impl, cudaStream_t stream);
 
 // ---- conv2d_dw_sparse.cu: sparse weight gradient ----
 // Workspace bytes the split-K partial sums need for this shape on a device with `sms` SMs.
-size_t conv2d_dw_sparse_workspace(const trady4j_conv2d_shape& s, int nsel, int sms, int version);
+size_t conv2d_dw_sparse_workspace(const trady4j_conv2d_shape& s, int nsel, int sms, int impl);
 cudaError_t conv2d_dw_sparse(const trady4j_conv2d_shape& s, const float* x_sel, const float* dy, const int32_t* sel,
-                             int nsel, float* dw_sel, float* workspace, size_t workspace_bytes, int sms, int version,
+                             int nsel, float* dw_sel, float* workspace, size_t workspace_bytes, int sms, int impl,
                              cudaStream_t stream);
 
 // ---- conv2d_dx.cu: input gradient ----
-cudaError_t conv2d_dx(const trady4j_conv2d_shape& s, const float* dy, const float* w, float* dx, int version,
+cudaError_t conv2d_dx(const trady4j_conv2d_shape& s, const float* dy, const float* w, float* dx, int impl,
                       cudaStream_t stream);
 
 // ---- linear.cu ----
 cudaError_t linear_forward(int batch, int in_f, int out_f, const float* x, const float* w, const float* bias, float* y,
-                           int version, cudaStream_t stream);
-cudaError_t linear_dx(int batch, int in_f, int out_f, const float* dy, const float* w, float* dx, int version,
+                           int impl, cudaStream_t stream);
+cudaError_t linear_dx(int batch, int in_f, int out_f, const float* dy, const float* w, float* dx, int impl,
                       cudaStream_t stream);
 cudaError_t linear_dw_sparse(int batch, int nsel, int out_f, const float* x_sel, const float* dy, float* dw_sel,
-                             int version, cudaStream_t stream);
+                             int impl, cudaStream_t stream);
 
 // ---- elementwise.cu ----
 cudaError_t fill_f32(float* dst, float value, int64_t n, cudaStream_t stream);

@@ -162,9 +162,9 @@ static cudaError_t launch_gemm_v3(int M, int N, int K, StridedOperand a, Strided
 }
 
 // v3 (fp32 FFMA) or v4 (TF32 tensor cores).
-static cudaError_t gemm_v3(int version, int M, int N, int K, StridedOperand a, StridedOperand b, const float* bias,
+static cudaError_t gemm_v3(int impl, int M, int N, int K, StridedOperand a, StridedOperand b, const float* bias,
                            float* c, int ldc, cudaStream_t stream) {
-    if (version == kVersionTf32) return launch_gemm_v3<LinearTf32Tile>(M, N, K, a, b, bias, c, ldc, stream);
+    if (impl == kImplTf32) return launch_gemm_v3<LinearTf32Tile>(M, N, K, a, b, bias, c, ldc, stream);
     return launch_gemm_v3<LinearV3Tile>(M, N, K, a, b, bias, c, ldc, stream);
 }
 
@@ -187,42 +187,42 @@ static cudaError_t gemm(int M, int N, int K, StridedOperand a, StridedOperand b,
 }
 
 cudaError_t linear_forward(int batch, int in_f, int out_f, const float* x, const float* w, const float* bias, float* y,
-                           int version, cudaStream_t stream) {
-    if (version == kVersionReference) {
+                           int impl, cudaStream_t stream) {
+    if (impl == kImplNaive) {
         T4J_LAUNCH(elementwise_blocks((int64_t)batch * out_f, 256), 256, 0, stream, linear_forward_naive_kernel)(
             batch, in_f, out_f, x, w, bias, y);
         return cudaGetLastError();
     }
     // M = batch, N = out, K = in: A(b, f) = x[b·F + f], B(f, o) = w[o·F + f].
-    if (version == kVersionMicroKernel || version == kVersionTf32)
-        return gemm_v3(version, batch, out_f, in_f, StridedOperand{x, in_f, 1}, StridedOperand{w, in_f, 1}, bias, y, out_f, stream);
+    if (impl == kImplMicroKernel || impl == kImplTf32)
+        return gemm_v3(impl, batch, out_f, in_f, StridedOperand{x, in_f, 1}, StridedOperand{w, in_f, 1}, bias, y, out_f, stream);
     return gemm(batch, out_f, in_f, StridedOperand{x, in_f, 1}, StridedOperand{w, in_f, 1}, bias, y, out_f, stream);
 }
 
-cudaError_t linear_dx(int batch, int in_f, int out_f, const float* dy, const float* w, float* dx, int version,
+cudaError_t linear_dx(int batch, int in_f, int out_f, const float* dy, const float* w, float* dx, int impl,
                       cudaStream_t stream) {
-    if (version == kVersionReference) {
+    if (impl == kImplNaive) {
         T4J_LAUNCH(elementwise_blocks((int64_t)batch * in_f, 256), 256, 0, stream, linear_dx_naive_kernel)(batch, in_f, out_f,
                                                                                                  dy, w, dx);
         return cudaGetLastError();
     }
     // M = batch, N = in, K = out: A(b, o) = dy[b·O + o], B(o, f) = w[o·F + f].
-    if (version == kVersionMicroKernel || version == kVersionTf32)
-        return gemm_v3(version, batch, in_f, out_f, StridedOperand{dy, out_f, 1}, StridedOperand{w, 1, in_f}, nullptr, dx, in_f, stream);
+    if (impl == kImplMicroKernel || impl == kImplTf32)
+        return gemm_v3(impl, batch, in_f, out_f, StridedOperand{dy, out_f, 1}, StridedOperand{w, 1, in_f}, nullptr, dx, in_f, stream);
     return gemm(batch, in_f, out_f, StridedOperand{dy, out_f, 1}, StridedOperand{w, 1, in_f}, nullptr, dx, in_f,
                 stream);
 }
 
 cudaError_t linear_dw_sparse(int batch, int nsel, int out_f, const float* x_sel, const float* dy, float* dw_sel,
-                             int version, cudaStream_t stream) {
-    if (version == kVersionReference) {
+                             int impl, cudaStream_t stream) {
+    if (impl == kImplNaive) {
         T4J_LAUNCH(elementwise_blocks((int64_t)out_f * nsel, 256), 256, 0, stream, linear_dw_naive_kernel)(batch, nsel, out_f,
                                                                                                  x_sel, dy, dw_sel);
         return cudaGetLastError();
     }
     // M = out, N = nsel, K = batch: A(o, b) = dy[b·O + o], B(b, j) = x_sel[b·nsel + j].
-    if (version == kVersionMicroKernel || version == kVersionTf32)
-        return gemm_v3(version, out_f, nsel, batch, StridedOperand{dy, 1, out_f}, StridedOperand{x_sel, 1, nsel}, nullptr, dw_sel, nsel, stream);
+    if (impl == kImplMicroKernel || impl == kImplTf32)
+        return gemm_v3(impl, out_f, nsel, batch, StridedOperand{dy, 1, out_f}, StridedOperand{x_sel, 1, nsel}, nullptr, dw_sel, nsel, stream);
     return gemm(out_f, nsel, batch, StridedOperand{dy, 1, out_f}, StridedOperand{x_sel, 1, nsel}, nullptr, dw_sel,
                 nsel, stream);
 }

@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature below changes; the Java side refuses a library of another version. */
-#define TRADY4J_ABI_VERSION 3
+#define TRADY4J_ABI_VERSION 4
 
 /* Status codes. */
 #define TRADY4J_OK 0
@@ -50,9 +50,24 @@ extern "C" {
 #define TRADY4J_ACT_RELU 1
 #define TRADY4J_ACT_RELU6 2
 
-/* Options for trady4j_set_option (process-wide). */
-#define TRADY4J_OPT_KERNEL_VERSION 1 /* 0: fastest (default), 1: simple reference kernels */
-#define TRADY4J_OPT_TF32 2           /* reserved: 0 (fp32 everywhere) is the only value accepted */
+/* Options for trady4j_set_option (process-wide). Id 1 (the kernel version of ABI 3) is retired:
+ * the ops below take an implementation id per call. */
+#define TRADY4J_OPT_TF32 2 /* reserved: 0 (fp32 everywhere) is the only value accepted */
+
+/*
+ * Ops with several implementations (kernels/versions.cu). Each of their calls takes `impl`, an
+ * implementation id: 1 .. trady4j_impl_count(op), or TRADY4J_IMPL_HEURISTIC (0) for the library's
+ * own choice. An unknown id is TRADY4J_ERR_INVALID_ARGUMENT; one that cannot serve the shape
+ * (trady4j_impl_eligible says 0) is TRADY4J_ERR_UNSUPPORTED. Every implementation computes the
+ * same function within the documented tolerance; they differ only in speed.
+ */
+#define TRADY4J_IMPL_HEURISTIC 0
+#define TRADY4J_OP_CONV2D_FORWARD 1 /* trady4j_conv2d_forward; nsel > 0 is the gather-fused form */
+#define TRADY4J_OP_CONV2D_DX 2
+#define TRADY4J_OP_CONV2D_DW_SPARSE 3
+#define TRADY4J_OP_LINEAR_FORWARD 4
+#define TRADY4J_OP_LINEAR_DX 5
+#define TRADY4J_OP_LINEAR_DW_SPARSE 6
 
 /*
  * Geometry of a 2-D convolution with a square kernel: x [batch, in_channels, in_height, in_width],
@@ -90,6 +105,21 @@ TRADY4J_API int trady4j_get_option(int option, int* value);
 
 /* CUDA runtime version this library was built with (e.g. 13000) and the driver's. */
 TRADY4J_API int trady4j_versions(int* runtime_version, int* driver_version);
+
+/* ---- implementations ---- */
+
+/* Number of implementations of `op` (their ids are 1 .. count). */
+TRADY4J_API int trady4j_impl_count(int op, int* count);
+/* The implementation's name ("v1_naive", "v2_tiled", ...): a static string. */
+TRADY4J_API int trady4j_impl_name(int op, int impl, const char** name);
+/*
+ * Whether `impl` of `op` can serve this shape and selection size (1 or 0). The shape of a linear op
+ * is that of a 1x1 convolution: {batch, in_features, 1, 1, out_features, 1, 1, 1, 1, 0, 1, 1}; nsel
+ * is the selection size for the sparse gradients and the gathered forward, else 0.
+ */
+TRADY4J_API int trady4j_impl_eligible(int op, int impl, const trady4j_conv2d_shape* shape, int nsel, int* eligible);
+/* The implementation TRADY4J_IMPL_HEURISTIC stands for on this shape. */
+TRADY4J_API int trady4j_impl_heuristic(int op, const trady4j_conv2d_shape* shape, int nsel, int* impl);
 
 /* ---- memory ---- */
 
@@ -132,7 +162,7 @@ TRADY4J_API int trady4j_event_elapsed(void* start, void* end, float* ms);
  */
 TRADY4J_API int trady4j_conv2d_forward(const trady4j_conv2d_shape* shape, const float* x, const float* w,
                                        const float* bias, int activation, const int32_t* sel, int nsel,
-                                       float* x_sel, float* y, void* stream);
+                                       float* x_sel, float* y, int impl, void* stream);
 
 /*
  * Sparse weight gradient from the gathered input: x_sel [batch, nsel, in_height, in_width],
@@ -141,27 +171,27 @@ TRADY4J_API int trady4j_conv2d_forward(const trady4j_conv2d_shape* shape, const 
  * Implicit GEMM M = C'/g, N = nsel·k², K = batch·out_height·out_width, split over K when K is
  * long; the split needs the workspace reported by trady4j_conv2d_dw_sparse_workspace_size.
  */
-TRADY4J_API int trady4j_conv2d_dw_sparse_workspace_size(const trady4j_conv2d_shape* shape, int nsel,
+TRADY4J_API int trady4j_conv2d_dw_sparse_workspace_size(const trady4j_conv2d_shape* shape, int nsel, int impl,
                                                         size_t* bytes);
 TRADY4J_API int trady4j_conv2d_dw_sparse(const trady4j_conv2d_shape* shape, const float* x_sel, const float* dy,
                                          const int32_t* sel, int nsel, float* dw_sel, void* workspace,
-                                         size_t workspace_bytes, void* stream);
+                                         size_t workspace_bytes, int impl, void* stream);
 
 /* Input gradient dx [batch, in_channels, in_height, in_width] (overwritten) from dy and w. */
 TRADY4J_API int trady4j_conv2d_dx(const trady4j_conv2d_shape* shape, const float* dy, const float* w, float* dx,
-                                  void* stream);
+                                  int impl, void* stream);
 
 /* ---- linear ---- */
 
 /* y [batch, out] = x [batch, in] · wᵀ (w [out, in]) + bias [out] (bias may be NULL). */
 TRADY4J_API int trady4j_linear_forward(int batch, int in_features, int out_features, const float* x,
-                                       const float* w, const float* bias, float* y, void* stream);
+                                       const float* w, const float* bias, float* y, int impl, void* stream);
 /* dx [batch, in] = dy [batch, out] · w [out, in]. */
 TRADY4J_API int trady4j_linear_dx(int batch, int in_features, int out_features, const float* dy, const float* w,
-                                  float* dx, void* stream);
+                                  float* dx, int impl, void* stream);
 /* dw_sel [out, nsel] = dyᵀ · x_sel (x_sel [batch, nsel]). */
 TRADY4J_API int trady4j_linear_dw_sparse(int batch, int nsel, int out_features, const float* x_sel,
-                                         const float* dy, float* dw_sel, void* stream);
+                                         const float* dy, float* dw_sel, int impl, void* stream);
 
 /* ---- element-wise ---- */
 

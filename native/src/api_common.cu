@@ -2,6 +2,8 @@
 // and the functions of trady4j.h that are not ops.
 #include "api_common.cuh"
 
+#include "../../kernels/kernels.cuh"
+
 #include <atomic>
 #include <climits>
 #include <cstdarg>
@@ -12,7 +14,6 @@ namespace api {
 
 namespace {
 thread_local char g_last_error[1024] = "";
-std::atomic<int> g_kernel_version{0};
 constexpr int kMaxDevices = 64;
 std::atomic<int> g_sm_count[kMaxDevices];
 }  // namespace
@@ -32,7 +33,21 @@ int cuda_fail(const char* fn, cudaError_t err) {
     return TRADY4J_ERR_CUDA;
 }
 
-int kernel_version() { return g_kernel_version.load(std::memory_order_relaxed); }
+int resolve_impl(const char* fn, int op, const trady4j_conv2d_shape& s, int nsel, int impl, int* resolved) {
+    const ImplTable t = impl_table(op);
+    if (impl == TRADY4J_IMPL_HEURISTIC) impl = impl_heuristic(op, s, nsel);
+    if (impl < 1 || impl > t.count)
+        return fail(TRADY4J_ERR_INVALID_ARGUMENT, fn, "unknown implementation %d (this op has 1..%d)", impl, t.count);
+    const KernelImpl& row = t.rows[impl - 1];
+    if (!row.eligible(s, nsel))
+        return fail(TRADY4J_ERR_UNSUPPORTED, fn, "implementation %d (%s) cannot serve this shape", impl, row.name);
+    *resolved = impl;
+    return TRADY4J_OK;
+}
+
+trady4j_conv2d_shape linear_shape(int batch, int in_features, int out_features) {
+    return trady4j_conv2d_shape{batch, in_features, 1, 1, out_features, 1, 1, 1, 1, 0, 1, 1};
+}
 
 int sm_count(int* sms) {
     int dev = 0;
@@ -103,10 +118,6 @@ TRADY4J_API int trady4j_set_device(int device) {
 
 TRADY4J_API int trady4j_set_option(int option, int value) {
     switch (option) {
-        case TRADY4J_OPT_KERNEL_VERSION:
-            T4J_REQUIRE(value == 0 || value == 1 || value == 2, "kernel version must be 0, 1 or 2, got %d", value);
-            api::g_kernel_version.store(value, std::memory_order_relaxed);
-            return TRADY4J_OK;
         case TRADY4J_OPT_TF32:
             if (value != 0)
                 return api::fail(TRADY4J_ERR_UNSUPPORTED, __func__, "TF32 kernels are not built into this library");
@@ -119,10 +130,58 @@ TRADY4J_API int trady4j_set_option(int option, int value) {
 TRADY4J_API int trady4j_get_option(int option, int* value) {
     T4J_NOT_NULL(value);
     switch (option) {
-        case TRADY4J_OPT_KERNEL_VERSION: *value = api::kernel_version(); return TRADY4J_OK;
         case TRADY4J_OPT_TF32: *value = 0; return TRADY4J_OK;
         default: return api::fail(TRADY4J_ERR_INVALID_ARGUMENT, __func__, "unknown option %d", option);
     }
+}
+
+static int impl_table_of(const char* fn, int op, ImplTable* t) {
+    *t = impl_table(op);
+    if (t->count == 0) return api::fail(TRADY4J_ERR_INVALID_ARGUMENT, fn, "unknown op %d", op);
+    return TRADY4J_OK;
+}
+
+TRADY4J_API int trady4j_impl_count(int op, int* count) {
+    T4J_NOT_NULL(count);
+    ImplTable t;
+    const int st = impl_table_of(__func__, op, &t);
+    if (st == TRADY4J_OK) *count = t.count;
+    return st;
+}
+
+TRADY4J_API int trady4j_impl_name(int op, int impl, const char** name) {
+    T4J_NOT_NULL(name);
+    ImplTable t;
+    const int st = impl_table_of(__func__, op, &t);
+    if (st != TRADY4J_OK) return st;
+    T4J_REQUIRE(impl >= 1 && impl <= t.count, "unknown implementation %d (op %d has 1..%d)", impl, op, t.count);
+    *name = t.rows[impl - 1].name;
+    return TRADY4J_OK;
+}
+
+TRADY4J_API int trady4j_impl_eligible(int op, int impl, const trady4j_conv2d_shape* shape, int nsel, int* eligible) {
+    T4J_NOT_NULL(eligible);
+    int st = api::check_conv_shape(__func__, shape);
+    if (st != TRADY4J_OK) return st;
+    ImplTable t;
+    st = impl_table_of(__func__, op, &t);
+    if (st != TRADY4J_OK) return st;
+    T4J_REQUIRE(impl >= 1 && impl <= t.count, "unknown implementation %d (op %d has 1..%d)", impl, op, t.count);
+    T4J_REQUIRE(nsel >= 0 && nsel <= shape->in_channels, "nsel must be in [0, %d], got %d", shape->in_channels, nsel);
+    *eligible = t.rows[impl - 1].eligible(*shape, nsel) ? 1 : 0;
+    return TRADY4J_OK;
+}
+
+TRADY4J_API int trady4j_impl_heuristic(int op, const trady4j_conv2d_shape* shape, int nsel, int* impl) {
+    T4J_NOT_NULL(impl);
+    int st = api::check_conv_shape(__func__, shape);
+    if (st != TRADY4J_OK) return st;
+    ImplTable t;
+    st = impl_table_of(__func__, op, &t);
+    if (st != TRADY4J_OK) return st;
+    T4J_REQUIRE(nsel >= 0 && nsel <= shape->in_channels, "nsel must be in [0, %d], got %d", shape->in_channels, nsel);
+    *impl = impl_heuristic(op, *shape, nsel);
+    return TRADY4J_OK;
 }
 
 TRADY4J_API int trady4j_versions(int* runtime_version, int* driver_version) {

@@ -23,8 +23,12 @@ int cuda_fail(const char* fn, cudaError_t err);
 // Maps a launcher's result: TRADY4J_OK or the recorded CUDA failure.
 inline int launched(const char* fn, cudaError_t err) { return err == cudaSuccess ? TRADY4J_OK : cuda_fail(fn, err); }
 
-// Current kernel version option (0 default, 1 reference).
-int kernel_version();
+// Resolves a call's implementation id for `op` on this shape: 0 → the heuristic's choice; an
+// unknown id → invalid argument, an ineligible one → unsupported (both name the op's function).
+int resolve_impl(const char* fn, int op, const trady4j_conv2d_shape& s, int nsel, int impl, int* resolved);
+
+// The 1x1-convolution shape that stands for a linear op in the implementation table.
+trady4j_conv2d_shape linear_shape(int batch, int in_features, int out_features);
 
 // Multiprocessor count of the current device (cached per device).
 int sm_count(int* sms);

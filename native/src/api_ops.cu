@@ -15,7 +15,7 @@ extern "C" {
 // ---- linear
 
 TRADY4J_API int trady4j_linear_forward(int batch, int in_features, int out_features, const float* x,
-                                       const float* w, const float* bias, float* y, void* stream) {
+                                       const float* w, const float* bias, float* y, int impl, void* stream) {
     T4J_REQUIRE(batch >= 1 && in_features >= 1 && out_features >= 1, "sizes must be >= 1 (batch %d, in %d, out %d)",
                 batch, in_features, out_features);
     T4J_REQUIRE(fits_int(batch, in_features) && fits_int(batch, out_features) && fits_int(out_features, in_features),
@@ -23,12 +23,15 @@ TRADY4J_API int trady4j_linear_forward(int batch, int in_features, int out_featu
     T4J_NOT_NULL(x);
     T4J_NOT_NULL(w);
     T4J_NOT_NULL(y);
-    return api::launched(__func__, linear_forward(batch, in_features, out_features, x, w, bias, y,
-                                                  api::kernel_version(), api::as_stream(stream)));
+    const int st = api::resolve_impl(__func__, TRADY4J_OP_LINEAR_FORWARD,
+                                     api::linear_shape(batch, in_features, out_features), 0, impl, &impl);
+    if (st != TRADY4J_OK) return st;
+    return api::launched(__func__, linear_forward(batch, in_features, out_features, x, w, bias, y, impl,
+                                                  api::as_stream(stream)));
 }
 
 TRADY4J_API int trady4j_linear_dx(int batch, int in_features, int out_features, const float* dy, const float* w,
-                                  float* dx, void* stream) {
+                                  float* dx, int impl, void* stream) {
     T4J_REQUIRE(batch >= 1 && in_features >= 1 && out_features >= 1, "sizes must be >= 1 (batch %d, in %d, out %d)",
                 batch, in_features, out_features);
     T4J_REQUIRE(fits_int(batch, in_features) && fits_int(batch, out_features) && fits_int(out_features, in_features),
@@ -36,12 +39,14 @@ TRADY4J_API int trady4j_linear_dx(int batch, int in_features, int out_features, 
     T4J_NOT_NULL(dy);
     T4J_NOT_NULL(w);
     T4J_NOT_NULL(dx);
-    return api::launched(__func__, linear_dx(batch, in_features, out_features, dy, w, dx, api::kernel_version(),
-                                             api::as_stream(stream)));
+    const int st = api::resolve_impl(__func__, TRADY4J_OP_LINEAR_DX, api::linear_shape(batch, in_features, out_features),
+                                     0, impl, &impl);
+    if (st != TRADY4J_OK) return st;
+    return api::launched(__func__, linear_dx(batch, in_features, out_features, dy, w, dx, impl, api::as_stream(stream)));
 }
 
 TRADY4J_API int trady4j_linear_dw_sparse(int batch, int nsel, int out_features, const float* x_sel,
-                                         const float* dy, float* dw_sel, void* stream) {
+                                         const float* dy, float* dw_sel, int impl, void* stream) {
     T4J_REQUIRE(batch >= 1 && nsel >= 1 && out_features >= 1, "sizes must be >= 1 (batch %d, nsel %d, out %d)", batch,
                 nsel, out_features);
     T4J_REQUIRE(fits_int(batch, nsel) && fits_int(batch, out_features) && fits_int(out_features, nsel),
@@ -49,8 +54,12 @@ TRADY4J_API int trady4j_linear_dw_sparse(int batch, int nsel, int out_features, 
     T4J_NOT_NULL(x_sel);
     T4J_NOT_NULL(dy);
     T4J_NOT_NULL(dw_sel);
-    return api::launched(__func__, linear_dw_sparse(batch, nsel, out_features, x_sel, dy, dw_sel,
-                                                    api::kernel_version(), api::as_stream(stream)));
+    // The table sees the gradient's own problem: nsel selected inputs of a [out, nsel] weight slice.
+    const int st = api::resolve_impl(__func__, TRADY4J_OP_LINEAR_DW_SPARSE, api::linear_shape(batch, nsel, out_features),
+                                     nsel, impl, &impl);
+    if (st != TRADY4J_OK) return st;
+    return api::launched(__func__, linear_dw_sparse(batch, nsel, out_features, x_sel, dy, dw_sel, impl,
+                                                    api::as_stream(stream)));
 }
 
 // ---- element-wise

@@ -26,24 +26,24 @@ int main(void) {
 
     trady4j_conv2d_shape s = {2, 3, 5, 5, 4, 5, 5, 3, 1, 1, 1, 1};
     float* fake = (float*)(size_t)4096; /* never dereferenced: every call below fails validation */
-    int st = trady4j_conv2d_forward(&s, NULL, fake, NULL, TRADY4J_ACT_NONE, NULL, 0, NULL, fake, NULL);
+    int st = trady4j_conv2d_forward(&s, NULL, fake, NULL, TRADY4J_ACT_NONE, NULL, 0, NULL, fake, TRADY4J_IMPL_HEURISTIC, NULL);
     CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT, "null x is rejected");
     CHECK(contains(trady4j_last_error(), "trady4j_conv2d_forward") && contains(trady4j_last_error(), "x is null"),
           "error names the function and the argument");
 
     s.out_height = 4;
-    st = trady4j_conv2d_forward(&s, fake, fake, NULL, TRADY4J_ACT_NONE, NULL, 0, NULL, fake, NULL);
+    st = trady4j_conv2d_forward(&s, fake, fake, NULL, TRADY4J_ACT_NONE, NULL, 0, NULL, fake, TRADY4J_IMPL_HEURISTIC, NULL);
     CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT && contains(trady4j_last_error(), "output must be 5x5"),
           "wrong output size is rejected");
     s.out_height = 5;
     s.groups = 2;
-    st = trady4j_conv2d_dx(&s, fake, fake, fake, NULL);
+    st = trady4j_conv2d_dx(&s, fake, fake, fake, TRADY4J_IMPL_HEURISTIC, NULL);
     CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT && contains(trady4j_last_error(), "groups 2 must divide"),
           "groups must divide the channels");
     s.groups = 1;
-    st = trady4j_conv2d_forward(&s, fake, fake, NULL, 7, NULL, 0, NULL, fake, NULL);
+    st = trady4j_conv2d_forward(&s, fake, fake, NULL, 7, NULL, 0, NULL, fake, TRADY4J_IMPL_HEURISTIC, NULL);
     CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT && contains(trady4j_last_error(), "activation"), "bad activation");
-    st = trady4j_conv2d_forward(&s, fake, fake, NULL, TRADY4J_ACT_RELU, NULL, 2, fake, fake, NULL);
+    st = trady4j_conv2d_forward(&s, fake, fake, NULL, TRADY4J_ACT_RELU, NULL, 2, fake, fake, TRADY4J_IMPL_HEURISTIC, NULL);
     CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT && contains(trady4j_last_error(), "sel is null"), "selection needs sel");
     st = trady4j_sgd_update(4, fake, fake, NULL, 0.1f, 0.9f, 0.f, NULL);
     CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT && contains(trady4j_last_error(), "momentum buffer"),
@@ -57,11 +57,16 @@ int main(void) {
     CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT, "unknown option");
     st = trady4j_set_option(TRADY4J_OPT_TF32, 1);
     CHECK(st == TRADY4J_ERR_UNSUPPORTED, "tf32 is not built");
-    int v = -1;
-    CHECK(trady4j_set_option(TRADY4J_OPT_KERNEL_VERSION, 1) == TRADY4J_OK &&
-              trady4j_get_option(TRADY4J_OPT_KERNEL_VERSION, &v) == TRADY4J_OK && v == 1,
-          "kernel version option");
-    trady4j_set_option(TRADY4J_OPT_KERNEL_VERSION, 0);
+    int count = 0;
+    const char* name = NULL;
+    CHECK(trady4j_impl_count(TRADY4J_OP_CONV2D_FORWARD, &count) == TRADY4J_OK && count >= 2, "implementations listed");
+    CHECK(trady4j_impl_name(TRADY4J_OP_CONV2D_FORWARD, 1, &name) == TRADY4J_OK && strcmp(name, "v1_naive") == 0,
+          "implementation 1 is the naive kernel");
+    CHECK(trady4j_impl_count(99, &count) == TRADY4J_ERR_INVALID_ARGUMENT && contains(trady4j_last_error(), "unknown op"),
+          "unknown op");
+    st = trady4j_conv2d_forward(&s, fake, fake, NULL, TRADY4J_ACT_NONE, NULL, 0, NULL, fake, count + 1, NULL);
+    CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT && contains(trady4j_last_error(), "unknown implementation"),
+          "unknown implementation id");
 
     int runtime = 0, driver = 0;
     st = trady4j_versions(&runtime, &driver);

@@ -3,6 +3,7 @@ package io.trady4j.cli;
 import io.trady4j.backend.Backend;
 import io.trady4j.backend.BackendUnavailableException;
 import io.trady4j.backend.Backends;
+import io.trady4j.backend.cuda.CudaBackend;
 
 import java.io.PrintStream;
 
@@ -36,6 +37,9 @@ final class InfoCommand implements Command {
         }
         try (Backend cuda = Backends.open("cuda")) {
             out.println("cuda    " + cuda.deviceDescription());
+            if (cuda instanceof CudaBackend c) {
+                c.implementationSummary().forEach(line -> out.println("        " + line));
+            }
         } catch (BackendUnavailableException e) {
             out.println("cuda    unavailable: " + e.getMessage());
         }

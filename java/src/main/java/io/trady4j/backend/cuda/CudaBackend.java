@@ -18,6 +18,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.IntConsumer;
 
 /**
  * The CUDA backend: every tensor lives in device memory and every operation is a kernel of
@@ -57,9 +58,15 @@ public final class CudaBackend implements Backend {
     private final MemoryMeter meter = new MemoryMeter();
     private final long streamHandle;
     private final ThreadLocal<Boolean> bound = new ThreadLocal<>();
+    private final KernelTuner tuner;
     private long workspace;
     private long workspaceBytes;
     private boolean closed;
+    private static volatile int processKernelVersion;
+
+    /** System property naming the tuning cache directory (default ~/.cache/trady4j). */
+    public static final String TUNE_CACHE_PROPERTY = "trady4j.tune.cache";
+    private static final int TIMED_RUNS = 5;
 
     /** A backend over the given device services ({@link #open} passes JCuda's or the library's own). */
     CudaBackend(JCudaBridge.DeviceInfo info, DeviceRuntime device) {
@@ -68,6 +75,29 @@ public final class CudaBackend implements Backend {
         this.blocks = new DeviceBlockCache(device);
         bindThread();
         this.streamHandle = device.createStream();
+        this.tuner = new KernelTuner(NativeImplementationTable.INSTANCE,
+                TuningMode.fromProperty(info.driverVersion() > 0), this::timeImplementation, tuneCacheDirectory(),
+                new KernelTuner.Context(info.name(), info.driverVersion(), NativeLibrary.fingerprint()),
+                System.err::println);
+    }
+
+    private static java.nio.file.Path tuneCacheDirectory() {
+        String dir = System.getProperty(TUNE_CACHE_PROPERTY);
+        if (dir != null && !dir.isBlank()) {
+            return java.nio.file.Path.of(dir);
+        }
+        return java.nio.file.Path.of(System.getProperty("user.home"), ".cache", "trady4j");
+    }
+
+    /** One warm-up run, then the median of {@value #TIMED_RUNS} CUDA-event timings. */
+    private double timeImplementation(Implementation impl, Runnable launch) {
+        launch.run();
+        double[] ms = new double[TIMED_RUNS];
+        for (int i = 0; i < ms.length; i++) {
+            ms[i] = device.elapsedMillis(streamHandle, launch);
+        }
+        java.util.Arrays.sort(ms);
+        return ms[ms.length / 2];
     }
 
     /** Opens the device named by {@value #DEVICE_PROPERTY} (default 0). */
@@ -158,7 +188,7 @@ public final class CudaBackend implements Backend {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment rt = arena.allocate(ValueLayout.JAVA_INT);
             MemorySegment drv = arena.allocate(ValueLayout.JAVA_INT);
-            NativeCalls.versions(rt, drv);
+            NativeCalls.VERSIONS.call(rt, drv);
             return "runtime " + JCudaBridge.version(rt.get(ValueLayout.JAVA_INT, 0)) + ", driver "
                     + JCudaBridge.version(drv.get(ValueLayout.JAVA_INT, 0)) + " (device memory, streams and events: "
                     + device.describe() + ")";
@@ -177,19 +207,114 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Selects the kernels for the whole process: 0 = the tiled kernels (default), 1 = the simple
-     * reference kernels (one thread per output), for testing and debugging.
+     * Pins every op of every backend in this process to implementation {@code version} (1 = the
+     * simple reference kernels v1_naive, 2 = v2_tiled; every op has both), for testing and
+     * debugging; 0 hands the choice back to each backend's pins and tuner.
      */
     public static void setKernelVersion(int version) {
-        NativeLibrary.load();
-        NativeCalls.setOption(NativeCalls.OPT_KERNEL_VERSION, version);
+        if (version < 0 || version > 2) {
+            throw new IllegalArgumentException("kernel version must be 0, 1 or 2, got " + version);
+        }
+        processKernelVersion = version;
     }
 
     public static int kernelVersion() {
-        NativeLibrary.load();
-        try (Arena arena = Arena.ofConfined()) {
-            return NativeCalls.getOption(NativeCalls.OPT_KERNEL_VERSION, arena.allocate(ValueLayout.JAVA_INT));
+        return processKernelVersion;
+    }
+
+    // ---------------------------------------------------------------- implementations and tuning
+
+    /** The op's implementations (kernels/versions.cu) in id order. */
+    public java.util.List<Implementation> implementations(CudaOp op) {
+        return NativeImplementationTable.INSTANCE.implementations(op);
+    }
+
+    /** Whether {@code impl} can serve this shape and selection size. */
+    public boolean eligible(Implementation impl, OpShape shape, int nsel) {
+        return NativeImplementationTable.INSTANCE.eligible(impl, shape, nsel);
+    }
+
+    /**
+     * Runs {@code op} with the named implementation from now on, whatever the tuner would choose
+     * (reproducible runs, tests); a shape that implementation cannot serve then fails with its error.
+     */
+    public void pin(CudaOp op, String implementationName) {
+        for (Implementation impl : implementations(op)) {
+            if (impl.name().equals(implementationName)) {
+                tuner.pin(impl);
+                return;
+            }
         }
+        throw new IllegalArgumentException(op + " has no implementation '" + implementationName + "'; it has "
+                + implementations(op));
+    }
+
+    public void unpin(CudaOp op) {
+        tuner.unpin(op);
+    }
+
+    public TuningMode tuningMode() {
+        return tuner.mode();
+    }
+
+    /** The choice made for an op on this shape and selection size, once the op was called with them. */
+    public java.util.Optional<TuningChoice> chosenImplementation(CudaOp op, OpShape shape, int nsel) {
+        return tuner.choice(op, shape, nsel);
+    }
+
+    /** Every choice made so far, in first-use order (benchmark JSON, {@code info}). */
+    public java.util.List<TuningChoice> tuningChoices() {
+        return tuner.choices();
+    }
+
+    /** Per op, how many (shape, bucket) keys ran each implementation: "v2_tiled" -> 12. */
+    public java.util.Map<CudaOp, java.util.Map<String, Integer>> implementationsUsed() {
+        java.util.Map<CudaOp, java.util.Map<String, Integer>> used = new java.util.EnumMap<>(CudaOp.class);
+        for (TuningChoice c : tuner.choices()) {
+            used.computeIfAbsent(c.op(), k -> new java.util.TreeMap<>())
+                    .merge(c.implementation().name(), 1, Integer::sum);
+        }
+        return used;
+    }
+
+    /**
+     * For {@code info} and logs: the tuning state, then per op its implementations, the pinned one
+     * marked, and how many shapes ran each so far.
+     */
+    public java.util.List<String> implementationSummary() {
+        java.util.List<String> lines = new java.util.ArrayList<>();
+        int version = processKernelVersion;
+        lines.add("tuning " + tuner.mode().name().toLowerCase(java.util.Locale.ROOT)
+                + (version != 0 ? " (overridden: every op runs implementation " + version + ")" : "")
+                + (tuner.cacheFile() == null ? "" : ", cache " + tuner.cacheFile()));
+        java.util.Map<CudaOp, java.util.Map<String, Integer>> used = implementationsUsed();
+        for (CudaOp op : CudaOp.values()) {
+            java.util.Optional<Implementation> pin = tuner.pinned(op);
+            java.util.Map<String, Integer> counts = used.getOrDefault(op, java.util.Map.of());
+            StringBuilder sb = new StringBuilder(op.name().toLowerCase(java.util.Locale.ROOT)).append(':');
+            for (Implementation impl : implementations(op)) {
+                sb.append(' ').append(impl.name());
+                if (pin.isPresent() && pin.get().equals(impl)) {
+                    sb.append(" (pinned)");
+                }
+                if (counts.containsKey(impl.name())) {
+                    sb.append(" (").append(counts.get(impl.name())).append(" shapes)");
+                }
+            }
+            lines.add(sb.toString());
+        }
+        return lines;
+    }
+
+    /** Where tuned choices persist, or null without a disk cache. */
+    public java.nio.file.Path tuningCacheFile() {
+        return tuner.cacheFile();
+    }
+
+    /** The implementation id for this call: the process-wide kernel version, a pin, or the tuner's choice. */
+    private int implementation(CudaOp op, OpShape shape, int nsel, java.util.function.IntConsumer launch) {
+        int version = processKernelVersion;
+        return version != 0 ? version : tuner.choose(op, shape, nsel, launch);
     }
 
     /** Device milliseconds of the work that {@code work} queues on this backend (CUDA events). */
@@ -201,7 +326,7 @@ public final class CudaBackend implements Backend {
     private void bindThread() {
         if (bound.get() == null) {
             device.bindThread(info.index());
-            NativeCalls.setDevice(info.index());
+            NativeCalls.SET_DEVICE.call(info.index());
             bound.set(Boolean.TRUE);
         }
     }
@@ -238,7 +363,7 @@ public final class CudaBackend implements Backend {
         live();
         CudaTensor t = new CudaTensor(this, shape, dtype, category);
         try (Arena arena = Arena.ofConfined()) {
-            NativeCalls.copyToDevice(t.address("upload"), staged.apply(arena), t.byteSize(), streamHandle);
+            NativeCalls.COPY_TO_DEVICE.call(t.address("upload"), staged.apply(arena), t.byteSize(), streamHandle);
         } catch (RuntimeException e) {
             t.close();
             throw e;
@@ -268,7 +393,7 @@ public final class CudaBackend implements Backend {
         live();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment host = arena.allocate(bytes, 16);
-            NativeCalls.copyToHost(host, device, bytes, streamHandle);
+            NativeCalls.COPY_TO_HOST.call(host, device, bytes, streamHandle);
             unpack.accept(host);
         }
     }
@@ -296,7 +421,7 @@ public final class CudaBackend implements Backend {
         Checks.fill(t, DType.F32);
         long p = address(t, "filled tensor");
         live();
-        NativeCalls.fillF32(p, value, t.numel(), streamHandle);
+        NativeCalls.FILL_F32.call(p, value, t.numel(), streamHandle);
     }
 
     /** Fills an int32 tensor (e.g. to poison an arg-max buffer in tests). */
@@ -304,7 +429,7 @@ public final class CudaBackend implements Backend {
         Checks.fill(t, DType.I32);
         long p = address(t, "filled tensor");
         live();
-        NativeCalls.fillI32(p, value, t.numel(), streamHandle);
+        NativeCalls.FILL_I32.call(p, value, t.numel(), streamHandle);
     }
 
     @Override
@@ -313,13 +438,13 @@ public final class CudaBackend implements Backend {
         long s = address(src, "copy source");
         long d = address(dst, "copy destination");
         live();
-        NativeCalls.copyDevice(d, s, src.byteSize(), streamHandle);
+        NativeCalls.COPY_DEVICE.call(d, s, src.byteSize(), streamHandle);
     }
 
     @Override
     public void synchronize() {
         live();
-        NativeCalls.streamSynchronize(streamHandle);
+        NativeCalls.STREAM_SYNCHRONIZE.call(streamHandle);
     }
 
     long deviceMalloc(long bytes, String what) {
@@ -431,9 +556,12 @@ public final class CudaBackend implements Backend {
         long ba = bias == null ? 0 : address(bias, "bias");
         long ya = address(y, "output");
         live();
+        OpShape shape = convShape(spec, xs.dim(0), xs.dim(2), xs.dim(3), ys.dim(2), ys.dim(3));
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment shape = convShape(arena, spec, xs.dim(0), xs.dim(2), xs.dim(3), ys.dim(2), ys.dim(3));
-            NativeCalls.conv2dForward(shape, xa, wa, ba, act.code(), selAddr, nsel, xSelAddr, ya, streamHandle);
+            MemorySegment s = shape.toSegment(arena);
+            IntConsumer run = impl -> NativeCalls.CONV2D_FORWARD.call(s, xa, wa, ba, act.code(), selAddr, nsel,
+                    xSelAddr, ya, impl, streamHandle);
+            run.accept(implementation(CudaOp.CONV2D_FORWARD, shape, nsel, run));
         }
     }
 
@@ -449,12 +577,19 @@ public final class CudaBackend implements Backend {
         long dwa = address(dwSel, "sparse weight gradient");
         long sa = selection(sel);
         live();
+        int nsel = sel.size();
+        OpShape shape = convShape(spec, batch, xs.dim(2), xs.dim(3), ho, wo);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment shape = convShape(arena, spec, batch, xs.dim(2), xs.dim(3), ho, wo);
-            long need = NativeCalls.conv2dDwSparseWorkspace(shape, sel.size(), arena.allocate(ValueLayout.JAVA_LONG));
-            long ws = workspace(need);
-            NativeCalls.conv2dDwSparse(shape, xa, dya, sa, sel.size(), dwa, ws, need <= 0 ? 0 : workspaceBytes,
-                    streamHandle);
+            MemorySegment s = shape.toSegment(arena);
+            MemorySegment bytes = arena.allocate(ValueLayout.JAVA_LONG);
+            IntConsumer run = impl -> {
+                NativeCalls.CONV2D_DW_SPARSE_WORKSPACE_SIZE.call(s, nsel, impl, bytes);
+                long need = bytes.get(ValueLayout.JAVA_LONG, 0);
+                long ws = workspace(need);
+                NativeCalls.CONV2D_DW_SPARSE.call(s, xa, dya, sa, nsel, dwa, ws, need <= 0 ? 0 : workspaceBytes, impl,
+                        streamHandle);
+            };
+            run.accept(implementation(CudaOp.CONV2D_DW_SPARSE, shape, nsel, run));
         }
     }
 
@@ -467,20 +602,17 @@ public final class CudaBackend implements Backend {
         long wa = address(w, "weight");
         long dxa = address(dx, "input gradient");
         live();
+        OpShape shape = convShape(spec, dxs.dim(0), dxs.dim(2), dxs.dim(3), ys.dim(2), ys.dim(3));
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment shape = convShape(arena, spec, dxs.dim(0), dxs.dim(2), dxs.dim(3), ys.dim(2), ys.dim(3));
-            NativeCalls.conv2dDx(shape, dya, wa, dxa, streamHandle);
+            MemorySegment s = shape.toSegment(arena);
+            IntConsumer run = impl -> NativeCalls.CONV2D_DX.call(s, dya, wa, dxa, impl, streamHandle);
+            run.accept(implementation(CudaOp.CONV2D_DX, shape, 0, run));
         }
     }
 
-    private static MemorySegment convShape(Arena arena, Conv2dSpec spec, int batch, int h, int w, int ho, int wo) {
-        MemorySegment s = arena.allocate(NativeCalls.CONV_SHAPE);
-        int[] v = {batch, spec.inChannels(), h, w, spec.outChannels(), ho, wo, spec.kernel(), spec.stride(),
-                spec.padding(), spec.dilation(), spec.groups()};
-        for (int i = 0; i < v.length; i++) {
-            s.setAtIndex(ValueLayout.JAVA_INT, i, v[i]);
-        }
-        return s;
+    private static OpShape convShape(Conv2dSpec spec, int batch, int h, int w, int ho, int wo) {
+        return new OpShape(batch, spec.inChannels(), h, w, spec.outChannels(), ho, wo, spec.kernel(), spec.stride(),
+                spec.padding(), spec.dilation(), spec.groups());
     }
 
     // ---------------------------------------------------------------- linear
@@ -496,7 +628,8 @@ public final class CudaBackend implements Backend {
         long ba = bias == null ? 0 : address(bias, "linear bias");
         long ya = address(y, "linear output");
         live();
-        NativeCalls.linearForward(batch, fin, o, xa, wa, ba, ya, streamHandle);
+        IntConsumer run = impl -> NativeCalls.LINEAR_FORWARD.call(batch, fin, o, xa, wa, ba, ya, impl, streamHandle);
+        run.accept(implementation(CudaOp.LINEAR_FORWARD, OpShape.linear(batch, fin, o), 0, run));
     }
 
     @Override
@@ -509,7 +642,8 @@ public final class CudaBackend implements Backend {
         long wa = address(w, "linear weight");
         long dxa = address(dx, "linear input gradient");
         live();
-        NativeCalls.linearDx(batch, fin, o, dya, wa, dxa, streamHandle);
+        IntConsumer run = impl -> NativeCalls.LINEAR_DX.call(batch, fin, o, dya, wa, dxa, impl, streamHandle);
+        run.accept(implementation(CudaOp.LINEAR_DX, OpShape.linear(batch, fin, o), 0, run));
     }
 
     @Override
@@ -522,7 +656,8 @@ public final class CudaBackend implements Backend {
         long dya = address(dy, "linear output gradient");
         long dwa = address(dwSel, "sparse linear weight gradient");
         live();
-        NativeCalls.linearDwSparse(batch, ns, o, xa, dya, dwa, streamHandle);
+        IntConsumer run = impl -> NativeCalls.LINEAR_DW_SPARSE.call(batch, ns, o, xa, dya, dwa, impl, streamHandle);
+        run.accept(implementation(CudaOp.LINEAR_DW_SPARSE, OpShape.linear(batch, ns, o), ns, run));
     }
 
     @Override
@@ -535,7 +670,7 @@ public final class CudaBackend implements Backend {
         long dya = address(dy, "dy");
         long dba = address(db, "bias gradient");
         live();
-        NativeCalls.biasGrad(batch, c, plane, dya, dba, streamHandle);
+        NativeCalls.BIAS_GRAD.call(batch, c, plane, dya, dba, streamHandle);
     }
 
     // ---------------------------------------------------------------- element-wise, pooling, loss
@@ -551,7 +686,7 @@ public final class CudaBackend implements Backend {
         long xsa = address(xSel, "gathered input");
         long sa = selection(sel);
         live();
-        NativeCalls.gatherChannels(batch, c, plane, xa, sa, sel.size(), xsa, streamHandle);
+        NativeCalls.GATHER_CHANNELS.call(batch, c, plane, xa, sa, sel.size(), xsa, streamHandle);
     }
 
     @Override
@@ -560,7 +695,7 @@ public final class CudaBackend implements Backend {
         long xa = address(x, "activation input");
         long ya = address(y, "activation output");
         live();
-        NativeCalls.activation(act.code(), x.numel(), xa, ya, streamHandle);
+        NativeCalls.ACTIVATION.call(act.code(), x.numel(), xa, ya, streamHandle);
     }
 
     @Override
@@ -570,7 +705,7 @@ public final class CudaBackend implements Backend {
         long dya = address(dy, "activation output gradient");
         long dxa = address(dx, "activation input gradient");
         live();
-        NativeCalls.activationBackward(act.code(), y.numel(), ya, dya, dxa, streamHandle);
+        NativeCalls.ACTIVATION_BACKWARD.call(act.code(), y.numel(), ya, dya, dxa, streamHandle);
     }
 
     @Override
@@ -579,7 +714,7 @@ public final class CudaBackend implements Backend {
         long ya = address(y, "activation output");
         long ma = address(mask, "activation mask");
         live();
-        NativeCalls.activationMask(act.code(), y.numel(), ya, ma, streamHandle);
+        NativeCalls.ACTIVATION_MASK.call(act.code(), y.numel(), ya, ma, streamHandle);
     }
 
     @Override
@@ -589,7 +724,7 @@ public final class CudaBackend implements Backend {
         long dya = address(dy, "activation output gradient");
         long dxa = address(dx, "activation input gradient");
         live();
-        NativeCalls.activationBackwardMasked(dy.numel(), ma, dya, dxa, streamHandle);
+        NativeCalls.ACTIVATION_BACKWARD_MASKED.call(dy.numel(), ma, dya, dxa, streamHandle);
     }
 
     @Override
@@ -599,7 +734,7 @@ public final class CudaBackend implements Backend {
         long ba = address(b, "second addend");
         long oa = address(out, "sum");
         live();
-        NativeCalls.add(a.numel(), aa, ba, oa, streamHandle);
+        NativeCalls.ADD.call(a.numel(), aa, ba, oa, streamHandle);
     }
 
     @Override
@@ -609,7 +744,7 @@ public final class CudaBackend implements Backend {
         long xa = address(x, "x");
         long ya = address(y, "pooled output");
         live();
-        NativeCalls.globalAvgPool(s.dim(0) * s.dim(1), s.dim(2) * s.dim(3), xa, ya, streamHandle);
+        NativeCalls.GLOBAL_AVG_POOL.call(s.dim(0) * s.dim(1), s.dim(2) * s.dim(3), xa, ya, streamHandle);
     }
 
     @Override
@@ -619,7 +754,7 @@ public final class CudaBackend implements Backend {
         long dya = address(dy, "pooled gradient");
         long dxa = address(dx, "dx");
         live();
-        NativeCalls.globalAvgPoolBackward(s.dim(0) * s.dim(1), s.dim(2) * s.dim(3), dya, dxa, streamHandle);
+        NativeCalls.GLOBAL_AVG_POOL_BACKWARD.call(s.dim(0) * s.dim(1), s.dim(2) * s.dim(3), dya, dxa, streamHandle);
     }
 
     @Override
@@ -634,7 +769,7 @@ public final class CudaBackend implements Backend {
         long ya = address(y, "pooled output");
         long aa = address(argmax, "pooling arg-max");
         live();
-        NativeCalls.maxPool2d(s.dim(0) * s.dim(1), h, w, kernel, stride, padding, ho, wo, xa, ya, aa, streamHandle);
+        NativeCalls.MAX_POOL2D.call(s.dim(0) * s.dim(1), h, w, kernel, stride, padding, ho, wo, xa, ya, aa, streamHandle);
     }
 
     @Override
@@ -646,7 +781,7 @@ public final class CudaBackend implements Backend {
         long aa = address(argmax, "pooling arg-max");
         long dxa = address(dx, "dx");
         live();
-        NativeCalls.maxPool2dBackward(xs.dim(0) * xs.dim(1), xs.dim(2) * xs.dim(3), ds.dim(2) * ds.dim(3), dya, aa,
+        NativeCalls.MAX_POOL2D_BACKWARD.call(xs.dim(0) * xs.dim(1), xs.dim(2) * xs.dim(3), ds.dim(2) * ds.dim(3), dya, aa,
                 dxa, streamHandle);
     }
 
@@ -661,7 +796,7 @@ public final class CudaBackend implements Backend {
         long ga = dLogits == null ? 0 : address(dLogits, "logit gradient");
         live();
         long labelError = ((CudaTensor) stats).labelErrorRecord(k);
-        NativeCalls.softmaxCrossEntropy(batch, k, za, la, sa, ga, labelError, streamHandle);
+        NativeCalls.SOFTMAX_CROSS_ENTROPY.call(batch, k, za, la, sa, ga, labelError, streamHandle);
     }
 
     // ---------------------------------------------------------------- optimizer
@@ -673,7 +808,7 @@ public final class CudaBackend implements Backend {
         long p = address(param, "parameter");
         long g = address(grad, "gradient");
         live();
-        NativeCalls.sgdUpdate(param.numel(), p, g, m, step.learningRate(), step.momentum(), step.weightDecay(),
+        NativeCalls.SGD_UPDATE.call(param.numel(), p, g, m, step.learningRate(), step.momentum(), step.weightDecay(),
                 streamHandle);
     }
 
@@ -690,7 +825,7 @@ public final class CudaBackend implements Backend {
         long ga = address(dwSel, "sparse gradient");
         long sa = selection(sel);
         live();
-        NativeCalls.sgdUpdateSparse(cout, cg, d2, groups, sa, ns, wa, ga, m, step.learningRate(), step.momentum(),
+        NativeCalls.SGD_UPDATE_SPARSE.call(cout, cg, d2, groups, sa, ns, wa, ga, m, step.learningRate(), step.momentum(),
                 step.weightDecay(), streamHandle);
     }
 

@@ -36,10 +36,11 @@ public final class NativeLibrary {
     public static final String FILE_NAME = "libtrady4j_cuda.so";
     public static final String RESOURCE = "/native/linux-x86_64/" + FILE_NAME;
     /** The ABI version this Java code was written against (TRADY4J_ABI_VERSION in trady4j.h). */
-    public static final int ABI_VERSION = 3;
+    public static final int ABI_VERSION = 4;
 
     private static SymbolLookup lookup;
     private static Path loadedFrom;
+    private static String fingerprint;
     private static String failure;
 
     private NativeLibrary() {
@@ -76,6 +77,30 @@ public final class NativeLibrary {
     /** Where the library was loaded from, or null if it is not loaded. */
     public static synchronized Path loadedFrom() {
         return loadedFrom;
+    }
+
+    /**
+     * What the loaded library's kernels are: "abi4-" and the first 16 hex digits of the file's SHA-256
+     * (the tuning cache is valid for one build only).
+     */
+    public static synchronized String fingerprint() {
+        if (fingerprint == null) {
+            Path p = loadedFrom;
+            if (p == null) {
+                throw new IllegalStateException("the native library is not loaded");
+            }
+            try (InputStream in = Files.newInputStream(p)) {
+                java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+                byte[] buf = new byte[1 << 16];
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    sha.update(buf, 0, n);
+                }
+                fingerprint = "abi" + ABI_VERSION + "-" + java.util.HexFormat.of().formatHex(sha.digest(), 0, 8);
+            } catch (IOException | java.security.NoSuchAlgorithmException e) {
+                fingerprint = "abi" + ABI_VERSION + "-unreadable";
+            }
+        }
+        return fingerprint;
     }
 
     private static int abiVersion(SymbolLookup lib) {

@@ -29,7 +29,7 @@ final class NativeRuntime implements DeviceRuntime {
     static JCudaBridge.DeviceInfo probe(int index) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment count = arena.allocate(JAVA_INT);
-            if (NativeCalls.deviceCount(count) != NativeCalls.OK) {
+            if (NativeCalls.DEVICE_COUNT.status(count) != Abi.OK) {
                 throw new BackendUnavailableException("no usable CUDA device: " + NativeCalls.lastError());
             }
             int n = count.get(JAVA_INT, 0);
@@ -39,13 +39,13 @@ final class NativeRuntime implements DeviceRuntime {
             if (index < 0 || index >= n) {
                 throw new BackendUnavailableException("CUDA device " + index + " does not exist (" + n + " device(s) visible)");
             }
-            NativeCalls.setDevice(index);
+            NativeCalls.SET_DEVICE.call(index);
             MemorySegment name = arena.allocate(NAME_LENGTH);
             MemorySegment major = arena.allocate(JAVA_INT), minor = arena.allocate(JAVA_INT);
             MemorySegment sms = arena.allocate(JAVA_INT), total = arena.allocate(JAVA_LONG);
-            NativeCalls.deviceProperties(index, name, NAME_LENGTH, major, minor, sms, total);
+            NativeCalls.DEVICE_PROPERTIES.call(index, name, NAME_LENGTH, major, minor, sms, total);
             MemorySegment runtime = arena.allocate(JAVA_INT), driver = arena.allocate(JAVA_INT);
-            NativeCalls.versions(runtime, driver);
+            NativeCalls.VERSIONS.call(runtime, driver);
             return new JCudaBridge.DeviceInfo(index, name.getString(0, StandardCharsets.UTF_8), major.get(JAVA_INT, 0),
                     minor.get(JAVA_INT, 0), sms.get(JAVA_INT, 0), total.get(JAVA_LONG, 0), runtime.get(JAVA_INT, 0),
                     driver.get(JAVA_INT, 0));
@@ -61,18 +61,22 @@ final class NativeRuntime implements DeviceRuntime {
 
     @Override
     public void bindThread(int index) {
-        NativeCalls.setDevice(index);
+        NativeCalls.SET_DEVICE.call(index);
     }
 
     @Override
     public long malloc(long bytes, String what) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment ptr = arena.allocate(ADDRESS);
-            if (NativeCalls.malloc(ptr, bytes) == NativeCalls.ERR_OUT_OF_MEMORY) {
+            int st = NativeCalls.MALLOC.status(ptr, bytes);
+            if (st == Abi.ERR_OUT_OF_MEMORY) {
                 long[] info = memoryInfo();
-                throw new CudaOutOfMemoryException(NativeCalls.ERR_OUT_OF_MEMORY, "CUDA out of memory: cannot allocate "
+                throw new CudaOutOfMemoryException(Abi.ERR_OUT_OF_MEMORY, "CUDA out of memory: cannot allocate "
                         + JCudaBridge.bytes(bytes) + " for " + what + " on " + device + "; " + JCudaBridge.bytes(info[0])
                         + " free of " + JCudaBridge.bytes(info[1]), bytes, info[0], info[1]);
+            }
+            if (st != Abi.OK) {
+                throw NativeCalls.MALLOC.failure(st);
             }
             return ptr.get(ADDRESS, 0).address();
         }
@@ -80,33 +84,33 @@ final class NativeRuntime implements DeviceRuntime {
 
     @Override
     public void free(long address) {
-        NativeCalls.free(address);
+        NativeCalls.FREE.call(address);
     }
 
     @Override
     public long createStream() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment stream = arena.allocate(ADDRESS);
-            NativeCalls.streamCreate(stream);
+            NativeCalls.STREAM_CREATE.call(stream);
             return stream.get(ADDRESS, 0).address();
         }
     }
 
     @Override
     public void destroyStream(long stream) {
-        NativeCalls.streamDestroy(stream);
+        NativeCalls.STREAM_DESTROY.call(stream);
     }
 
     @Override
     public void synchronize(long stream) {
-        NativeCalls.streamSynchronize(stream);
+        NativeCalls.STREAM_SYNCHRONIZE.call(stream);
     }
 
     @Override
     public long[] memoryInfo() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment free = arena.allocate(JAVA_LONG), total = arena.allocate(JAVA_LONG);
-            NativeCalls.memoryInfo(free, total);
+            NativeCalls.MEMORY_INFO.call(free, total);
             return new long[] {free.get(JAVA_LONG, 0), total.get(JAVA_LONG, 0)};
         }
     }
@@ -115,23 +119,23 @@ final class NativeRuntime implements DeviceRuntime {
     public float elapsedMillis(long stream, Runnable work) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment event = arena.allocate(ADDRESS);
-            NativeCalls.eventCreate(event);
+            NativeCalls.EVENT_CREATE.call(event);
             long start = event.get(ADDRESS, 0).address();
             try {
-                NativeCalls.eventCreate(event);
+                NativeCalls.EVENT_CREATE.call(event);
                 long end = event.get(ADDRESS, 0).address();
                 try {
-                    NativeCalls.eventRecord(start, stream);
+                    NativeCalls.EVENT_RECORD.call(start, stream);
                     work.run();
-                    NativeCalls.eventRecord(end, stream);
+                    NativeCalls.EVENT_RECORD.call(end, stream);
                     MemorySegment ms = arena.allocate(JAVA_FLOAT);
-                    NativeCalls.eventElapsed(start, end, ms);
+                    NativeCalls.EVENT_ELAPSED.call(start, end, ms);
                     return ms.get(JAVA_FLOAT, 0);
                 } finally {
-                    NativeCalls.eventDestroy(end);
+                    NativeCalls.EVENT_DESTROY.call(end);
                 }
             } finally {
-                NativeCalls.eventDestroy(start);
+                NativeCalls.EVENT_DESTROY.call(start);
             }
         }
     }
