@@ -13,10 +13,16 @@ namespace trady4j {
 // reference kernel of each op, kept for the dev harness and the tests; 2 the tiled kernel.
 constexpr int kImplNaive = 1;
 constexpr int kImplTiled = 2;
-// The v3 rows (this file's neighbours depthwise.cu, dw_sparse_stream.cu): conv forward, dx and
+// 3: the v3 GEMM main loop (igemm_v3.cuh) for the dense and grouped implicit GEMMs (ops or
+// shapes without a v3 kernel run their v2 kernel); not yet timed on a GPU.
+constexpr int kImplMicroKernel = 3;
+// 4: as 3, with the GEMM tiles on TF32 tensor cores (mma.sync m16n8k8, fp32 accumulation; 64x64
+// tiles): relative error about 1e-4..1e-3 instead of 1e-7. Opt-in only, never the heuristic's pick.
+constexpr int kImplTf32 = 4;
+// 5 and 6: the v3 depthwise rows (this file's neighbours depthwise.cu, dw_sparse_stream.cu): conv forward, dx and
 // sparse dW of true depthwise layers, and the streaming sparse dW of dense layers.
-constexpr int kImplDepthwiseV3 = 3;
-constexpr int kImplStreamV3 = 4;
+constexpr int kImplDepthwiseV3 = 5;
+constexpr int kImplStreamV3 = 6;
 
 __host__ __device__ __forceinline__ int ceil_div(int a, int b) { return (a + b - 1) / b; }
 __host__ __device__ __forceinline__ int64_t ceil_div64(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -119,6 +125,17 @@ __host__ __forceinline__ int gather_blocks(const GatherArgs& g, int threads) {
     if (want < 1) want = 1;
     if (want > 1024) want = 1024;
     return (int)want;
+}
+
+// Multiprocessors of the current device (132 if the query fails), for tile choices that depend on
+// filling one wave. The choice of tile changes no result bit: each output's sum runs in the same
+// k order whatever the tile.
+__host__ inline int current_device_sms() {
+    int dev = 0, sms = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
+        sms <= 0)
+        return 132;
+    return sms;
 }
 
 // Blocks for a grid-stride element-wise kernel over n items.

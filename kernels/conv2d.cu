@@ -9,9 +9,15 @@
 //      A = weights (rows contiguous in k), B = the im2col view of x fetched on the fly;
 //      conv2d_fwd_dw_tiled_kernel for depthwise layers: an output tile per block, its input
 //      window (halo included) staged in shared memory once.
-//   v3 (depthwise.cu) for depthwise layers with k = 3, 5, 7, stride 1 or 2, dilation 1.
+//   v3 conv2d_fwd_igemm_v3_kernel (dense and grouped; depthwise layers take v2's kernels): the
+//      same GEMM on the v3 main loop of igemm_v3.cuh (4x4 or 8x8 contiguous thread tiles read
+//      with 128-bit shared loads, 3-stage cp.async pipeline, tap table and incremental k index
+//      instead of per-step divisions).
+//   v4: v3 with the tile computed on TF32 tensor cores (mma.sync m16n8k8, igemm_v3.cuh), opt-in.
+//   v5 (depthwise.cu) for depthwise layers with k = 3, 5, 7, stride 1 or 2, dilation 1.
 #include "conv_common.cuh"
 #include "igemm.cuh"
+#include "igemm_v3.cuh"
 #include "kernels.cuh"
 
 #include <climits>
@@ -234,6 +240,143 @@ __global__ void __launch_bounds__(256)
     }
 }
 
+// ---------------------------------------------------------------- v3: implicit GEMM, v3 main loop
+
+constexpr int kMaxTapsV3 = 64;  // k ≤ 8; larger kernels take v2
+
+// B operand of v3: B(k = (c, r), n = (b, oh, ow)) = x[b, grp·cg + c, oh·s − p + dh[r], ow·s − p + dw[r]]
+// with the tap offsets (dh, dw) = (kh·dil, kw·dil) from a table in shared memory. A thread copies
+// one k per tile for B_SLOTS values of n; k advances by BK as (c, r) += (BK / k², BK mod k²).
+template <class C>
+struct Im2colV3Loader {
+    const float* x;
+    const int* tap_h;
+    const int* tap_w;
+    int h, w, hw, k2, K, dc, dr;
+    int k, c, r;
+    int base[C::B_SLOTS];
+    int ih0[C::B_SLOTS];
+    int iw0[C::B_SLOTS];
+    int dst_off;
+
+    __device__ __forceinline__ void init(const ConvGeom& g, const float* xg, const int* th, const int* tw, int n0) {
+        x = xg;
+        tap_h = th;
+        tap_w = tw;
+        h = g.h;
+        w = g.w;
+        hw = g.hw;
+        k2 = g.k2;
+        K = g.cg * g.k2;
+        dc = C::BK / k2;
+        dr = C::BK - dc * k2;
+        const int tid = threadIdx.x;
+        const int nl = tid % C::B_RL;
+        k = tid / C::B_RL;
+        c = k / k2;
+        r = k - c * k2;
+        const int N = g.batch * g.hwo;
+#pragma unroll
+        for (int j = 0; j < C::B_SLOTS; ++j) {
+            const int n = n0 + nl + C::B_RL * j;
+            if (n < N) {
+                const int b = n / g.hwo;
+                const int p = n - b * g.hwo;
+                const int oh = p / g.wo;
+                const int ow = p - oh * g.wo;
+                base[j] = b * g.cin * g.hw;
+                ih0[j] = oh * g.stride - g.pad;
+                iw0[j] = ow * g.stride - g.pad;
+            } else {
+                base[j] = 0;
+                ih0[j] = INT_MIN / 2;  // fails the bounds test for every k
+                iw0[j] = 0;
+            }
+        }
+        dst_off = k * C::B_LD + nl;
+    }
+    __device__ __forceinline__ void copy(float* stage) const {
+        const bool k_ok = k < K;
+        const int dh = k_ok ? tap_h[r] : 0;
+        const int dw = k_ok ? tap_w[r] : 0;
+        const int coff = c * hw;
+#pragma unroll
+        for (int j = 0; j < C::B_SLOTS; ++j) {
+            const int ih = ih0[j] + dh;
+            const int iw = iw0[j] + dw;
+            const bool ok = k_ok && (unsigned)ih < (unsigned)h && (unsigned)iw < (unsigned)w;
+            cp_async4(stage + dst_off + C::B_RL * j, ok ? x + base[j] + coff + ih * w + iw : x, ok);
+        }
+    }
+    __device__ __forceinline__ void advance() {
+        k += C::BK;
+        c += dc;
+        r += dr;
+        if (r >= k2) {
+            r -= k2;
+            ++c;
+        }
+    }
+};
+
+template <class C>
+__global__ void __launch_bounds__(kGemmV3Threads)
+    conv2d_fwd_igemm_v3_kernel(ConvGeom g, const float* __restrict__ x, const float* __restrict__ w,
+                               const float* __restrict__ bias, int act, float* __restrict__ y, int m_tiles,
+                               int n_tiles, int gemm_blocks, GatherArgs ga) {
+    __shared__ GemmV3Smem<C> sm;
+    __shared__ int taps[2][kMaxTapsV3];
+    const int bid = blockIdx.x;
+    if (bid >= gemm_blocks) {
+        gather_part(ga, bid - gemm_blocks, gridDim.x - gemm_blocks);
+        return;
+    }
+    const int tid = threadIdx.x;
+    for (int r = tid; r < g.k2; r += kGemmV3Threads) {
+        const int kh = r / g.k;
+        taps[0][r] = kh * g.dil;
+        taps[1][r] = (r - kh * g.k) * g.dil;
+    }
+    __syncthreads();
+    const int nt = bid % n_tiles;
+    const int rest = bid / n_tiles;
+    const int mt = rest % m_tiles;
+    const int grp = rest / m_tiles;
+    const int m0 = mt * C::BM;
+    const int n0 = nt * C::BN;
+    const int K = g.cg * g.k2;
+    const int N = g.batch * g.hwo;
+
+    RowMajorALoader<C> A;
+    A.init(w + (int64_t)grp * g.mg * K, K, g.mg, K, m0, 0);
+    Im2colV3Loader<C> B;
+    B.init(g, x + (int64_t)grp * g.cg * g.hw, taps[0], taps[1], n0);
+
+    float acc[C::TM][C::TN];
+    gemm_v3_mainloop<C>(A, B, ceil_div(K, C::BK), acc, sm);
+
+    int ybase[C::TN];
+    bool n_ok[C::TN];
+#pragma unroll
+    for (int j = 0; j < C::TN; ++j) {
+        const int n = n0 + gemm_v3_col<C>(j);
+        n_ok[j] = n < N;
+        const int b = n / g.hwo;
+        ybase[j] = b * g.cout * g.hwo + (n - b * g.hwo);
+    }
+#pragma unroll
+    for (int i = 0; i < C::TM; ++i) {
+        const int m = m0 + gemm_v3_row<C>(i);
+        if (m >= g.mg) continue;
+        const int co = grp * g.mg + m;
+        const float bv = bias ? __ldg(bias + co) : 0.f;
+        float* yc = y + (int64_t)co * g.hwo;
+#pragma unroll
+        for (int j = 0; j < C::TN; ++j)
+            if (n_ok[j]) yc[ybase[j]] = apply_activation(act, acc[i][j] + bv);
+    }
+}
+
 // ---------------------------------------------------------------- launchers
 
 static cudaError_t launch_fwd_naive(const ConvGeom& g, const float* x, const float* w, const float* bias, int act,
@@ -255,6 +398,32 @@ static cudaError_t launch_fwd_igemm(const ConvGeom& g, const float* x, const flo
     T4J_LAUNCH((unsigned)blocks, kGemmThreads, 0, stream, conv2d_fwd_igemm_kernel<BM, BN>)(
         g, x, w, bias, act, y, m_tiles, n_tiles, (int)gemm_blocks, ga);
     return cudaGetLastError();
+}
+
+template <class C>
+static cudaError_t launch_fwd_igemm_v3(const ConvGeom& g, const float* x, const float* w, const float* bias, int act,
+                                       float* y, const GatherArgs& ga, cudaStream_t stream) {
+    const int m_tiles = ceil_div(g.mg, C::BM);
+    const int n_tiles = ceil_div(g.batch * g.hwo, C::BN);
+    const int64_t gemm_blocks = (int64_t)g.groups * m_tiles * n_tiles;
+    const int64_t blocks = gemm_blocks + gather_blocks(ga, kGemmV3Threads);
+    if (blocks > INT_MAX) return cudaErrorInvalidConfiguration;
+    T4J_LAUNCH((unsigned)blocks, kGemmV3Threads, 0, stream, conv2d_fwd_igemm_v3_kernel<C>)(
+        g, x, w, bias, act, y, m_tiles, n_tiles, (int)gemm_blocks, ga);
+    return cudaGetLastError();
+}
+
+using FwdV3Tile64 = GemmV3Config<64, 64, 16, 3>;
+using FwdV3Tile128 = GemmV3Config<128, 128, 8, 3>;
+using FwdTf32Tile = GemmV3Config<64, 64, 16, 3, true>;
+
+// 128x128 tiles (8x8 per thread) only where they still make a full wave of the device's SMs;
+// otherwise 64x64 (4x4 per thread).
+static cudaError_t launch_fwd_v3(const ConvGeom& g, const float* x, const float* w, const float* bias, int act,
+                                 float* y, const GatherArgs& ga, cudaStream_t stream) {
+    const int64_t big_tiles = (int64_t)g.groups * ceil_div(g.mg, 128) * ceil_div(g.batch * g.hwo, 128);
+    if (g.mg >= 96 && big_tiles >= current_device_sms()) return launch_fwd_igemm_v3<FwdV3Tile128>(g, x, w, bias, act, y, ga, stream);
+    return launch_fwd_igemm_v3<FwdV3Tile64>(g, x, w, bias, act, y, ga, stream);
 }
 
 template <int TW>
@@ -297,6 +466,9 @@ cudaError_t conv2d_forward(const trady4j_conv2d_shape& s, const float* x, const 
         if (tw == 16) return launch_fwd_dw_tiled<16>(g, x, w, bias, act, y, ga, smem, stream);
         return launch_fwd_dw_tiled<8>(g, x, w, bias, act, y, ga, smem, stream);
     }
+    if (impl == kImplMicroKernel && g.k2 <= kMaxTapsV3) return launch_fwd_v3(g, x, w, bias, act, y, ga, stream);
+    if (impl == kImplTf32 && g.k2 <= kMaxTapsV3)
+        return launch_fwd_igemm_v3<FwdTf32Tile>(g, x, w, bias, act, y, ga, stream);
     if (g.mg <= 16) return launch_fwd_igemm<16, 128>(g, x, w, bias, act, y, ga, stream);
     return launch_fwd_igemm<64, 64>(g, x, w, bias, act, y, ga, stream);
 }

@@ -13,11 +13,16 @@
 //      conv2d_dw_sparse_depthwise_kernel<D> for depthwise layers (D² weights per channel): a
 //      block per (channel, K slice), D² register accumulators per thread, a fixed-order block
 //      reduction, and the same split reduction.
-//   v3 depthwise_dw_sparse_partial (depthwise.cu) for depthwise layers with k = 3, 5, 7, stride 1
-//      or 2, dilation 1, and dw_sparse_stream_partial (dw_sparse_stream.cu) for dense layers with
+//   v3 conv2d_dw_sparse_igemm_v3_kernel (dense and grouped layers; depthwise ones take v2's
+//      kernel): the v2 GEMM and split plan on the v3 main loop (igemm_v3.cuh: 4x4 contiguous
+//      thread tiles, 128-bit shared loads, 3-stage cp.async, incremental k).
+//   v4: v3 with the tile computed on TF32 tensor cores (mma.sync m16n8k8), opt-in.
+//   v5 depthwise_dw_sparse_partial (depthwise.cu) for depthwise layers with k = 3, 5, 7, stride 1
+//      or 2, dilation 1, and v6 dw_sparse_stream_partial (dw_sparse_stream.cu) for dense layers with
 //      |S|·k² <= 32; both write the same split partial sums, added here.
 #include "conv_common.cuh"
 #include "igemm.cuh"
+#include "igemm_v3.cuh"
 #include "kernels.cuh"
 
 #include <climits>
@@ -192,6 +197,147 @@ __global__ void __launch_bounds__(kGemmThreads, 2)
 #pragma unroll
         for (int j = 0; j < TN; ++j) {
             const int n = n_begin + tx + 16 * j;
+            if (n < n_end) o[(int64_t)m * ld + n] = acc[i][j];
+        }
+    }
+}
+
+// B of v3: B(k = (b, oh, ow), n = (j, kh, kw)) = x_sel[b, j, oh·s − p + kh·dil, ow·s − p + kw·dil].
+// A thread copies one k per tile; (b, oh, ow) advances by BK with two carries (no division).
+template <class C>
+struct GatheredWindowV3Loader {
+    const float* x_sel;
+    int h, w, ho, wo, stride, nsel_hw, k_end, d_b, d_oh, d_ow;
+    int k, b, oh, ow;
+    int j_off[C::B_SLOTS];
+    int dh[C::B_SLOTS];
+    int dw[C::B_SLOTS];
+    int dst_off;
+
+    __device__ __forceinline__ void init(const ConvGeom& g, const float* xs, int nsel, int n0, int n_end, int k_begin,
+                                         int k_end_) {
+        x_sel = xs;
+        h = g.h;
+        w = g.w;
+        ho = g.ho;
+        wo = g.wo;
+        stride = g.stride;
+        nsel_hw = nsel * g.hw;
+        k_end = k_end_;
+        d_b = C::BK / g.hwo;
+        const int dp = C::BK - d_b * g.hwo;
+        d_oh = dp / g.wo;
+        d_ow = dp - d_oh * g.wo;
+        const int tid = threadIdx.x;
+        const int nl = tid % C::B_RL;
+        k = k_begin + tid / C::B_RL;
+        b = k / g.hwo;
+        const int p = k - b * g.hwo;
+        oh = p / g.wo;
+        ow = p - oh * g.wo;
+#pragma unroll
+        for (int j = 0; j < C::B_SLOTS; ++j) {
+            const int n = n0 + nl + C::B_RL * j;
+            if (n < n_end) {
+                const int jj = n / g.k2;
+                const int r = n - jj * g.k2;
+                const int kh = r / g.k;
+                j_off[j] = jj * g.hw;
+                dh[j] = kh * g.dil - g.pad;
+                dw[j] = (r - kh * g.k) * g.dil - g.pad;
+            } else {
+                j_off[j] = 0;
+                dh[j] = INT_MIN / 2;  // fails the bounds test for every k
+                dw[j] = 0;
+            }
+        }
+        dst_off = (tid / C::B_RL) * C::B_LD + nl;
+    }
+    __device__ __forceinline__ void copy(float* stage) const {
+        const bool k_ok = k < k_end;
+        const int boff = b * nsel_hw;
+        const int ihb = oh * stride;
+        const int iwb = ow * stride;
+#pragma unroll
+        for (int j = 0; j < C::B_SLOTS; ++j) {
+            const int ih = ihb + dh[j];
+            const int iw = iwb + dw[j];
+            const bool ok = k_ok && (unsigned)ih < (unsigned)h && (unsigned)iw < (unsigned)w;
+            cp_async4(stage + dst_off + C::B_RL * j, ok ? x_sel + boff + j_off[j] + ih * w + iw : x_sel, ok);
+        }
+    }
+    __device__ __forceinline__ void advance() {
+        k += C::BK;
+        b += d_b;
+        oh += d_oh;
+        ow += d_ow;
+        if (ow >= wo) {
+            ow -= wo;
+            ++oh;
+        }
+        if (oh >= ho) {
+            oh -= ho;
+            ++b;
+        }
+    }
+};
+
+using DwV3Tile = GemmV3Config<64, 64, 16, 3>;
+using DwTf32Tile = GemmV3Config<64, 64, 16, 3, true>;
+
+// Grid and split bookkeeping as conv2d_dw_sparse_igemm_kernel.
+template <class C>
+__global__ void __launch_bounds__(kGemmV3Threads)
+    conv2d_dw_sparse_igemm_v3_kernel(ConvGeom g, const float* __restrict__ x_sel, const float* __restrict__ dy,
+                                     const int32_t* __restrict__ sel, int nsel, float* __restrict__ out,
+                                     int64_t split_stride, int m_tiles, int n_tiles, int splits, int k_chunk) {
+    __shared__ GemmV3Smem<C> sm;
+    __shared__ int jrange[2];
+    const int tid = threadIdx.x;
+    int bid = blockIdx.x;
+    const int nt = bid % n_tiles;
+    bid /= n_tiles;
+    const int mt = bid % m_tiles;
+    bid /= m_tiles;
+    const int split = bid % splits;
+    const int grp = bid / splits;
+
+    int j0 = 0, j1 = nsel;
+    if (g.groups > 1) {
+        if (tid == 0) {
+            jrange[0] = lower_bound_sel(sel, nsel, grp * g.cg);
+            jrange[1] = lower_bound_sel(sel, nsel, (grp + 1) * g.cg);
+        }
+        __syncthreads();
+        j0 = jrange[0];
+        j1 = jrange[1];
+    }
+    const int n_begin = j0 * g.k2 + nt * C::BN;
+    const int n_end = j1 * g.k2;
+    if (n_begin >= n_end) return;  // uniform over the block
+    const int m0 = mt * C::BM;
+    const int K = g.batch * g.hwo;
+    const int k_begin = split * k_chunk;
+    const int k_end = min(K, k_begin + k_chunk);
+
+    // A(m = o, k = (b, p)) = dy[b, grp·mg + o, p]
+    BlockedKALoader<C> A;
+    A.init(dy + (int64_t)grp * g.mg * g.hwo, g.hwo, g.cout * g.hwo, g.mg, k_end, m0, k_begin);
+    GatheredWindowV3Loader<C> B;
+    B.init(g, x_sel, nsel, n_begin, n_end, k_begin, k_end);
+
+    float acc[C::TM][C::TN];
+    gemm_v3_mainloop<C>(A, B, ceil_div(k_end - k_begin, C::BK), acc, sm);
+
+    const int ld = nsel * g.k2;
+    float* o = out + split * split_stride;
+#pragma unroll
+    for (int i = 0; i < C::TM; ++i) {
+        const int m = m0 + gemm_v3_row<C>(i);
+        if (m >= g.mg) continue;
+#pragma unroll
+        for (int j = 0; j < C::TN; ++j) {
+            const int n = n_begin + gemm_v3_col<C>(j);
             if (n < n_end) o[(int64_t)m * ld + n] = acc[i][j];
         }
     }
@@ -378,6 +524,20 @@ cudaError_t launch_dw_igemm(const ConvGeom& g, const DwPlan& p, const float* x_s
     return cudaGetLastError();
 }
 
+// v3 and v4 take v2's plan (split count, k_chunk, workspace) with their own 64x64 tile count.
+template <class C>
+cudaError_t launch_dw_igemm_v3(const ConvGeom& g, const DwPlan& p, int nsel, const float* x_sel, const float* dy,
+                               const int32_t* sel, float* out, int64_t split_stride, cudaStream_t stream) {
+    const int cols = (g.groups == 1 ? nsel : (nsel < g.cg ? nsel : g.cg)) * g.k2;
+    const int m_tiles = ceil_div(g.mg, C::BM);
+    const int n_tiles = ceil_div(cols, C::BN);
+    const int64_t blocks = (int64_t)p.groups_in_grid * p.splits * m_tiles * n_tiles;
+    if (blocks > INT_MAX) return cudaErrorInvalidConfiguration;
+    T4J_LAUNCH((unsigned)blocks, kGemmV3Threads, 0, stream, conv2d_dw_sparse_igemm_v3_kernel<C>)(
+        g, x_sel, dy, sel, nsel, out, split_stride, m_tiles, n_tiles, p.splits, p.k_chunk);
+    return cudaGetLastError();
+}
+
 cudaError_t launch_dw_depthwise(const ConvGeom& g, const DwPlan& p, const float* x_sel, const float* dy,
                                 const int32_t* sel, int nsel, float* out, cudaStream_t stream) {
     const int64_t blocks = (int64_t)nsel * p.splits;
@@ -417,6 +577,10 @@ cudaError_t conv2d_dw_sparse(const trady4j_conv2d_shape& s, const float* x_sel, 
     cudaError_t err;
     if (p.kind == 3)
         err = launch_dw_depthwise(g, p, x_sel, dy, sel, nsel, out, stream);
+    else if (impl == kImplMicroKernel)
+        err = launch_dw_igemm_v3<DwV3Tile>(g, p, nsel, x_sel, dy, sel, out, out_elems, stream);
+    else if (impl == kImplTf32)
+        err = launch_dw_igemm_v3<DwTf32Tile>(g, p, nsel, x_sel, dy, sel, out, out_elems, stream);
     else if (p.kind == 4)
         err = depthwise_dw_sparse_partial(s, SplitPlan{p.splits, p.k_chunk, p.workspace}, x_sel, dy, sel, nsel, out,
                                           stream);

@@ -7,7 +7,11 @@
 //   v1 *_naive_kernel: one thread per output element.
 //   v2 linear_gemm_kernel: the shared tiled GEMM main loop (kernels/igemm.cuh) with strided
 //      operands; the thread mapping of each operand's tile load follows its contiguous axis.
+//   v3 linear_gemm_v3_kernel: the v3 main loop (igemm_v3.cuh; 4x4 contiguous thread tiles,
+//      128-bit shared loads, 3-stage cp.async) with strided operands.
+//   v4: v3 with the tile computed on TF32 tensor cores (mma.sync m16n8k8), opt-in.
 #include "igemm.cuh"
+#include "igemm_v3.cuh"
 #include "kernels.cuh"
 
 #include <climits>
@@ -118,6 +122,52 @@ static cudaError_t launch_gemm(int M, int N, int K, StridedOperand a, StridedOpe
     return cudaGetLastError();
 }
 
+using LinearV3Tile = GemmV3Config<64, 64, 16, 3>;
+using LinearTf32Tile = GemmV3Config<64, 64, 16, 3, true>;
+
+// C[m, n] = Σ_k A(m, k) · B(k, n) (+ bias[n]) on the v3 main loop.
+template <class C>
+__global__ void __launch_bounds__(kGemmV3Threads)
+    linear_gemm_v3_kernel(int M, int N, int K, StridedOperand a, StridedOperand b, const float* __restrict__ bias,
+                          float* __restrict__ c, int ldc, int n_tiles) {
+    __shared__ GemmV3Smem<C> sm;
+    const int m0 = (blockIdx.x / n_tiles) * C::BM;
+    const int n0 = (blockIdx.x % n_tiles) * C::BN;
+    StridedV3Loader<C, true> A;
+    A.init(a.p, a.s_row, a.s_k, M, K, m0);
+    StridedV3Loader<C, false> B;
+    B.init(b.p, b.s_row, b.s_k, N, K, n0);
+    float acc[C::TM][C::TN];
+    gemm_v3_mainloop<C>(A, B, ceil_div(K, C::BK), acc, sm);
+#pragma unroll
+    for (int i = 0; i < C::TM; ++i) {
+        const int m = m0 + gemm_v3_row<C>(i);
+        if (m >= M) continue;
+#pragma unroll
+        for (int j = 0; j < C::TN; ++j) {
+            const int n = n0 + gemm_v3_col<C>(j);
+            if (n < N) c[(int64_t)m * ldc + n] = acc[i][j] + (bias ? __ldg(bias + n) : 0.f);
+        }
+    }
+}
+
+template <class C>
+static cudaError_t launch_gemm_v3(int M, int N, int K, StridedOperand a, StridedOperand b, const float* bias, float* c,
+                                  int ldc, cudaStream_t stream) {
+    const int n_tiles = ceil_div(N, C::BN);
+    const int64_t blocks = (int64_t)ceil_div(M, C::BM) * n_tiles;
+    if (blocks > INT_MAX) return cudaErrorInvalidConfiguration;
+    T4J_LAUNCH((unsigned)blocks, kGemmV3Threads, 0, stream, linear_gemm_v3_kernel<C>)(M, N, K, a, b, bias, c, ldc, n_tiles);
+    return cudaGetLastError();
+}
+
+// v3 (fp32 FFMA) or v4 (TF32 tensor cores).
+static cudaError_t gemm_v3(int impl, int M, int N, int K, StridedOperand a, StridedOperand b, const float* bias,
+                           float* c, int ldc, cudaStream_t stream) {
+    if (impl == kImplTf32) return launch_gemm_v3<LinearTf32Tile>(M, N, K, a, b, bias, c, ldc, stream);
+    return launch_gemm_v3<LinearV3Tile>(M, N, K, a, b, bias, c, ldc, stream);
+}
+
 // Picks the tile (narrow M gets 16 x 128) and the load mapping of each operand (k-fast when its
 // k stride is 1).
 static cudaError_t gemm(int M, int N, int K, StridedOperand a, StridedOperand b, const float* bias, float* c, int ldc,
@@ -144,6 +194,8 @@ cudaError_t linear_forward(int batch, int in_f, int out_f, const float* x, const
         return cudaGetLastError();
     }
     // M = batch, N = out, K = in: A(b, f) = x[b·F + f], B(f, o) = w[o·F + f].
+    if (impl == kImplMicroKernel || impl == kImplTf32)
+        return gemm_v3(impl, batch, out_f, in_f, StridedOperand{x, in_f, 1}, StridedOperand{w, in_f, 1}, bias, y, out_f, stream);
     return gemm(batch, out_f, in_f, StridedOperand{x, in_f, 1}, StridedOperand{w, in_f, 1}, bias, y, out_f, stream);
 }
 
@@ -155,6 +207,8 @@ cudaError_t linear_dx(int batch, int in_f, int out_f, const float* dy, const flo
         return cudaGetLastError();
     }
     // M = batch, N = in, K = out: A(b, o) = dy[b·O + o], B(o, f) = w[o·F + f].
+    if (impl == kImplMicroKernel || impl == kImplTf32)
+        return gemm_v3(impl, batch, in_f, out_f, StridedOperand{dy, out_f, 1}, StridedOperand{w, 1, in_f}, nullptr, dx, in_f, stream);
     return gemm(batch, in_f, out_f, StridedOperand{dy, out_f, 1}, StridedOperand{w, 1, in_f}, nullptr, dx, in_f,
                 stream);
 }
@@ -167,6 +221,8 @@ cudaError_t linear_dw_sparse(int batch, int nsel, int out_f, const float* x_sel,
         return cudaGetLastError();
     }
     // M = out, N = nsel, K = batch: A(o, b) = dy[b·O + o], B(b, j) = x_sel[b·nsel + j].
+    if (impl == kImplMicroKernel || impl == kImplTf32)
+        return gemm_v3(impl, out_f, nsel, batch, StridedOperand{dy, 1, out_f}, StridedOperand{x_sel, 1, nsel}, nullptr, dw_sel, nsel, stream);
     return gemm(out_f, nsel, batch, StridedOperand{dy, 1, out_f}, StridedOperand{x_sel, 1, nsel}, nullptr, dw_sel,
                 nsel, stream);
 }

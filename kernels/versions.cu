@@ -9,6 +9,9 @@
 #include "common.cuh"
 #include "kernels.cuh"
 
+#include <stdlib.h>
+#include <string.h>
+
 namespace trady4j {
 
 namespace {
@@ -17,33 +20,55 @@ bool any_shape(const trady4j_conv2d_shape&, int) { return true; }
 bool depthwise_v3_shape(const trady4j_conv2d_shape& s, int) { return depthwise_v3_supports(s); }
 bool stream_shape(const trady4j_conv2d_shape& s, int nsel) { return dw_sparse_stream_supports(s, nsel); }
 
+// TF32 changes results (relative error ~3e-4 instead of ~1e-7), so its rows are eligible only
+// when the process opted in with TRADY4J_MATH=tf32: the autotuner never picks them otherwise.
+bool tf32_opted_in(const trady4j_conv2d_shape&, int) {
+    static const bool on = [] {
+        const char* m = getenv("TRADY4J_MATH");
+        return m != nullptr && strcmp(m, "tf32") == 0;
+    }();
+    return on;
+}
+
 const KernelImpl kConv2dForward[] = {
     {1, "v1_naive", any_shape},  // one thread per output (and per gathered element)
     {2, "v2_tiled", any_shape},  // implicit GEMM; depthwise: shared-memory output tiles
-    {3, "v3_depthwise", depthwise_v3_shape},  // depthwise k 3/5/7, s 1/2: register-blocked direct kernel
+    {3, "v3_microkernel", any_shape},  // igemm_v3.cuh: 4x4/8x8 thread tiles, LDS.128, 3-stage cp.async (v2 where none)
+    {4, "v4_tf32", tf32_opted_in},     // v3 on TF32 tensor cores (mma.sync m16n8k8): relative error ~3e-4
+    {5, "v5_depthwise", depthwise_v3_shape},  // depthwise k 3/5/7, s 1/2: register-blocked direct kernel
 };
 const KernelImpl kConv2dDx[] = {
     {1, "v1_naive", any_shape},
     {2, "v2_tiled", any_shape},  // implicit GEMM over the transposed weights (naive for depthwise)
-    {3, "v3_depthwise", depthwise_v3_shape},  // depthwise: flipped direct kernel (s1), stride phases (s2)
+    {3, "v3_microkernel", any_shape},  // igemm_v3.cuh: 4x4/8x8 thread tiles, LDS.128, 3-stage cp.async (v2 where none)
+    {4, "v4_tf32", tf32_opted_in},     // v3 on TF32 tensor cores (mma.sync m16n8k8): relative error ~3e-4
+    {5, "v5_depthwise", depthwise_v3_shape},  // depthwise: flipped direct kernel (s1), stride phases (s2)
 };
 const KernelImpl kConv2dDwSparse[] = {
     {1, "v1_naive", any_shape},
     {2, "v2_tiled", any_shape},  // split-K implicit GEMM; depthwise: one block per selected channel
-    {3, "v3_depthwise", depthwise_v3_shape},  // depthwise: 4 outputs per step, 128-bit dy loads
-    {4, "v3_stream", stream_shape},           // dense, |S|·k² <= 32, H'W' % 4 == 0: streams dy once
+    {3, "v3_microkernel", any_shape},  // igemm_v3.cuh: 4x4/8x8 thread tiles, LDS.128, 3-stage cp.async (v2 where none)
+    {4, "v4_tf32", tf32_opted_in},     // v3 on TF32 tensor cores (mma.sync m16n8k8): relative error ~3e-4
+    {5, "v5_depthwise", depthwise_v3_shape},  // depthwise: 4 outputs per step, 128-bit dy loads
+    {6, "v6_stream", stream_shape},           // dense, |S|·k² <= 32, H'W' % 4 == 0: streams dy once
 };
 const KernelImpl kLinearForward[] = {
     {1, "v1_naive", any_shape},
     {2, "v2_tiled", any_shape},  // tiled GEMM
+    {3, "v3_microkernel", any_shape},  // igemm_v3.cuh: 4x4/8x8 thread tiles, LDS.128, 3-stage cp.async (v2 where none)
+    {4, "v4_tf32", tf32_opted_in},     // v3 on TF32 tensor cores (mma.sync m16n8k8): relative error ~3e-4
 };
 const KernelImpl kLinearDx[] = {
     {1, "v1_naive", any_shape},
     {2, "v2_tiled", any_shape},
+    {3, "v3_microkernel", any_shape},  // igemm_v3.cuh: 4x4/8x8 thread tiles, LDS.128, 3-stage cp.async (v2 where none)
+    {4, "v4_tf32", tf32_opted_in},     // v3 on TF32 tensor cores (mma.sync m16n8k8): relative error ~3e-4
 };
 const KernelImpl kLinearDwSparse[] = {
     {1, "v1_naive", any_shape},
     {2, "v2_tiled", any_shape},
+    {3, "v3_microkernel", any_shape},  // igemm_v3.cuh: 4x4/8x8 thread tiles, LDS.128, 3-stage cp.async (v2 where none)
+    {4, "v4_tf32", tf32_opted_in},     // v3 on TF32 tensor cores (mma.sync m16n8k8): relative error ~3e-4
 };
 
 template <int N>

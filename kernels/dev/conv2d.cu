@@ -32,7 +32,7 @@ static void run_case(Checker& ck, const Case& cs, uint64_t seed, int version) {
     CUDA_CHECK(cudaDeviceSynchronize());
     char what[160];
     snprintf(what, sizeof what, "v%d %s y (seed %llu)", version, cs.name, (unsigned long long)seed);
-    ck.expect(what, dy.download(), ref_conv2d_forward(s, x, w, cs.bias ? &bias : nullptr, cs.act));
+    ck.expect(what, dy.download(), ref_conv2d_forward(s, x, w, cs.bias ? &bias : nullptr, cs.act), Checker::tolerance_for(version));
     if (cs.nsel > 0) {
         snprintf(what, sizeof what, "v%d %s x_sel |S|=%d", version, cs.name, cs.nsel);
         ck.expect(what, dxs.download(), ref_gather(x, s.batch, s.in_channels, s.in_height * s.in_width, sel), 0.0);
@@ -61,9 +61,12 @@ int main(int argc, char** argv) {
         {"depthwise multiplier 2",   2, 3, 6, 6, 6, 3, 1, 1, 1, 3, 2, 0, true},
         {"no selection",             1, 4, 5, 5, 3, 3, 1, 1, 1, 1, 0, 0, true},
         {"1 channel in, 1 out",      2, 1, 8, 8, 1, 3, 1, 1, 1, 1, 1, 1, true},
+        {"dense wide M (v3 128x128)", 2, 8, 16, 17, 100, 3, 1, 1, 1, 1, 3, 1, true},
+        {"7x7 s2 wide (v3 128x128)", 2, 3, 33, 31, 130, 7, 2, 3, 1, 1, 1, 2, true},
+        {"grouped long K",           1, 40, 6, 6, 20, 3, 1, 1, 1, 2, 5, 0, true},
     };
     Checker ck;
-    for (int version = 1; version <= 3; ++version) {
+    for (int version = 1; version <= trady4j::kImplDepthwiseV3; ++version) {
         for (const Case& cs : fixed) run_case(ck, cs, seed, version);
         Rng pick(seed + version);
         const int randoms = quick ? 4 : 60;
@@ -106,7 +109,8 @@ int main(int argc, char** argv) {
             dy(ref_numel_y(s));
         DeviceBuffer<int32_t> dsel(rng.selection(cs.c, cs.nsel));
         DeviceBuffer<float> dxs((size_t)cs.b * cs.nsel * cs.h * cs.w);
-        for (int v = 1; v <= 2; ++v) {
+        for (int v = 1; v <= trady4j::kImplDepthwiseV3; ++v) {
+            if (v == trady4j::kImplDepthwiseV3 && !trady4j::depthwise_v3_supports(s)) continue;
             const float ms = time_ms([&] {
                 CUDA_CHECK(trady4j::conv2d_forward(s, dx.p, dw.p, db.p, cs.act, dsel.p, cs.nsel, dxs.p, dy.p, v, nullptr));
             });

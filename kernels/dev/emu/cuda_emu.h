@@ -78,6 +78,7 @@ inline cudaError_t g_last_error = cudaSuccess;
 struct Warp {
     std::unique_ptr<std::barrier<>> bar;
     uint64_t buf[32];
+    float mma[32][10];  // mma.sync operands of each lane: a[4], b[2], c[4]
 };
 
 struct BlockState {
@@ -87,6 +88,51 @@ struct BlockState {
 };
 
 inline BlockState* g_state = nullptr;
+
+// cp.async: per-thread queue of pending copies in committed groups. Issue poisons the
+// destination (its contents are undefined until the copy is waited for); wait_group(n) lands all
+// but the n most recent committed groups. A block that ends with copies pending is a kernel bug.
+struct AsyncCopy {
+    void* dst;
+    const void* src;  // nullptr: zero fill
+    unsigned bytes;
+};
+struct AsyncCopies {
+    std::vector<AsyncCopy> pending;
+    std::vector<size_t> group_ends;  // end index in `pending` of each committed group
+};
+inline thread_local AsyncCopies t_async;
+
+inline void cp_async(void* dst, const void* src, unsigned bytes) {
+    std::memset(dst, 0xFF, bytes);  // NaN floats
+    t_async.pending.push_back(AsyncCopy{dst, src, bytes});
+}
+inline void cp_async_commit() { t_async.group_ends.push_back(t_async.pending.size()); }
+inline void cp_async_wait(int newest_pending) {
+    const int groups = (int)t_async.group_ends.size();
+    const int done = groups - newest_pending;
+    if (done <= 0) return;
+    const size_t end = t_async.group_ends[done - 1];
+    for (size_t i = 0; i < end; ++i) {
+        const AsyncCopy& c = t_async.pending[i];
+        if (c.src)
+            std::memcpy(c.dst, c.src, c.bytes);
+        else
+            std::memset(c.dst, 0, c.bytes);
+    }
+    t_async.pending.erase(t_async.pending.begin(), t_async.pending.begin() + (long)end);
+    t_async.group_ends.erase(t_async.group_ends.begin(), t_async.group_ends.begin() + done);
+    for (size_t& e : t_async.group_ends) e -= end;
+}
+inline void check_no_pending_copies() {
+    if (!t_async.pending.empty()) {
+        std::fprintf(stderr, "cuda_emu: a thread ended its block with %zu cp.async copies not waited for\n",
+                     t_async.pending.size());
+        std::abort();
+    }
+    t_async.group_ends.clear();
+}
+
 
 inline void* dynamic_smem() { return g_state->dyn_smem.data(); }
 
@@ -131,6 +177,7 @@ inline void run(dim3 grid, dim3 block, size_t smem, const std::function<void()>&
                 t_block = uint3{(unsigned)(b % grid.x), (unsigned)((b / grid.x) % grid.y),
                                 (unsigned)(b / ((uint64_t)grid.x * grid.y))};
                 body();
+                check_no_pending_copies();
                 // This thread has exited the kernel: it stops counting at the block's and warp's barriers.
                 Warp& w = state.warps[t / 32];
                 state.bar->arrive_and_drop();
@@ -172,6 +219,39 @@ T exchange(T v, int src) {
     std::memcpy(&r, &w.buf[src & 31], sizeof(T));
     w.bar->arrive_and_wait();
     return r;
+}
+
+// mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32, the fragment layout of the PTX ISA:
+// lane = 4 g + t; a = A[g][t], A[g+8][t], A[g][t+4], A[g+8][t+4]; b = B[t][g], B[t+4][g];
+// c, d = C[g][2t], C[g][2t+1], C[g+8][2t], C[g+8][2t+1]. The operands are read as TF32 (the
+// low 13 mantissa bits ignored); products are exact in fp32 and summed in k order in fp32.
+inline float tf32_truncate(float x) {
+    uint32_t u;
+    std::memcpy(&u, &x, 4);
+    u &= 0xFFFFE000u;
+    std::memcpy(&x, &u, 4);
+    return x;
+}
+inline void mma_tf32_m16n8k8(float (&d)[4], const float (&a)[4], const float (&b)[2], const float (&c)[4]) {
+    Warp& w = my_warp();
+    const unsigned lane = linear_thread() & 31;
+    for (int i = 0; i < 4; ++i) w.mma[lane][i] = a[i];
+    for (int i = 0; i < 2; ++i) w.mma[lane][4 + i] = b[i];
+    for (int i = 0; i < 4; ++i) w.mma[lane][6 + i] = c[i];
+    w.bar->arrive_and_wait();
+    auto A = [&](int r, int k) { return tf32_truncate(w.mma[4 * (r & 7) + (k & 3)][(r >> 3) + 2 * (k >> 2)]); };
+    auto B = [&](int k, int n) { return tf32_truncate(w.mma[4 * n + (k & 3)][4 + (k >> 2)]); };
+    const int g = (int)lane >> 2, t = (int)lane & 3;
+    float out[4];
+    for (int i = 0; i < 4; ++i) {
+        const int r = g + 8 * (i >> 1);
+        const int n = 2 * t + (i & 1);
+        float s = 0.f;
+        for (int k = 0; k < 8; ++k) s += A(r, k) * B(k, n);
+        out[i] = w.mma[lane][6 + i] + s;
+    }
+    w.bar->arrive_and_wait();
+    for (int i = 0; i < 4; ++i) d[i] = out[i];
 }
 
 }  // namespace cuda_emu
