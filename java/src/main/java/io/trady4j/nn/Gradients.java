@@ -12,8 +12,13 @@ public final class Gradients implements AutoCloseable {
     private final Tensor classifierWeight;
     private final Tensor classifierBias;
     private final Tensor stats;
+    private final Tensor[] batchNormGamma;
+    private final Tensor[] batchNormBeta;
 
-    Gradients(Tensor[] layers, Tensor classifierWeight, Tensor classifierBias, Tensor stats) {
+    Gradients(Tensor[] layers, Tensor classifierWeight, Tensor classifierBias, Tensor stats, Tensor[] batchNormGamma,
+              Tensor[] batchNormBeta) {
+        this.batchNormGamma = batchNormGamma;
+        this.batchNormBeta = batchNormBeta;
         this.layers = layers;
         this.classifierWeight = classifierWeight;
         this.classifierBias = classifierBias;
@@ -37,11 +42,28 @@ public final class Gradients implements AutoCloseable {
         return stats;
     }
 
+    /** dγ of conv layer {@code layer}'s BatchNorm when the network trains BN and the backward pass reached it, else null. */
+    public Tensor batchNormGamma(int layer) {
+        return batchNormGamma[layer];
+    }
+
+    /** dβ, as {@link #batchNormGamma}. */
+    public Tensor batchNormBeta(int layer) {
+        return batchNormBeta[layer];
+    }
+
     @Override
     public void close() {
         for (Tensor t : layers) {
             if (t != null) {
                 t.close();
+            }
+        }
+        for (Tensor[] a : new Tensor[][]{batchNormGamma, batchNormBeta}) {
+            for (Tensor t : a) {
+                if (t != null) {
+                    t.close();
+                }
             }
         }
         classifierWeight.close();

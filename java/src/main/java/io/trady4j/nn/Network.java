@@ -33,9 +33,13 @@ public final class Network implements AutoCloseable {
     private final Tensor[] biases;
     private final Tensor classifierWeight;
     private final Tensor classifierBias;
+    /** The unfolded BatchNorm being pretrained, or null: a fine-tuning network has BN folded into its convs. */
+    private final BatchNormLayers batchNorm;
 
-    private Network(Backend backend, Architecture architecture, Tensor[] weights, Tensor[] biases, Tensor cw, Tensor cb) {
+    private Network(Backend backend, Architecture architecture, Tensor[] weights, Tensor[] biases, Tensor cw, Tensor cb,
+                    BatchNormLayers batchNorm) {
         this.backend = backend;
+        this.batchNorm = batchNorm;
         this.architecture = architecture;
         this.layers = architecture.convLayers();
         this.weights = weights;
@@ -56,6 +60,31 @@ public final class Network implements AutoCloseable {
      * folded; a conv bias may be absent) onto the backend.
      */
     public static Network create(Backend backend, Architecture architecture, Map<String, float[]> parameters) {
+        return create(backend, architecture, parameters, null);
+    }
+
+    /**
+     * A network that trains its BatchNorm (pretraining): every conv with a BN in the architecture runs
+     * conv (without its bias) → BN → activation, with batch statistics in {@link #forwardBackward} and the
+     * running averages in {@link #logits}/{@link #evaluate}; γ and β are trained with the conv weights.
+     * {@code batchNorm} holds every BN's {@code .weight/.bias/.running_mean/.running_var}
+     * ({@link #identityBatchNorm} for a fresh start, {@link #batchNormState} to resume).
+     */
+    public static Network createWithBatchNorm(Backend backend, Architecture architecture, Map<String, float[]> parameters,
+                                              Map<String, float[]> batchNorm) {
+        if (batchNorm == null) {
+            throw new IllegalArgumentException("the BatchNorm state is missing (null)");
+        }
+        return create(backend, architecture, parameters, batchNorm);
+    }
+
+    /** γ = 1, β = 0, running mean 0 and variance 1 for every BatchNorm of {@code architecture}. */
+    public static Map<String, float[]> identityBatchNorm(Architecture architecture) {
+        return BatchNormLayers.identity(architecture);
+    }
+
+    private static Network create(Backend backend, Architecture architecture, Map<String, float[]> parameters,
+                                  Map<String, float[]> batchNorm) {
         List<ConvLayerSpec> convs = architecture.convLayers();
         for (BlockSpec b : architecture.blocks()) {
             if (b.shortcut() != null && b.shortcut().activation() != Activation.NONE) {
@@ -77,7 +106,8 @@ public final class Network implements AutoCloseable {
             if (cb == null) {
                 cb = backend.upload(new float[cls.out()], Shape.of(cls.out()), MemoryCategory.PARAMETER);
             }
-            return new Network(backend, architecture, w, b, cw, cb);
+            BatchNormLayers bn = batchNorm == null ? null : BatchNormLayers.upload(backend, architecture, batchNorm);
+            return new Network(backend, architecture, w, b, cw, cb, bn);
         } catch (RuntimeException e) {
             made.forEach(Tensor::close);
             throw e;
@@ -121,6 +151,30 @@ public final class Network implements AutoCloseable {
         m.put(architecture.classifier().name() + ".weight", backend.toFloatArray(classifierWeight));
         m.put(architecture.classifier().name() + ".bias", backend.toFloatArray(classifierBias));
         return m;
+    }
+
+    /** Whether this network trains BatchNorm ({@link #createWithBatchNorm}). */
+    public boolean trainsBatchNorm() {
+        return batchNorm != null;
+    }
+
+    /** The BatchNorm state (γ, β, running mean and variance per BN, state-dict names) copied to the host; empty if folded. */
+    public Map<String, float[]> batchNormState() {
+        return batchNorm == null ? Map.of() : batchNorm.toHost();
+    }
+
+    /** {@link #parameters()} with the BatchNorm's running statistics folded into the convs (the same as {@link #parameters()} without BN). */
+    public Map<String, float[]> foldedParameters() {
+        Map<String, float[]> m = parameters();
+        if (batchNorm != null) {
+            batchNorm.foldInto(m);
+        }
+        return m;
+    }
+
+    /** The momentum-buffer key of BatchNorm γ (or β) of conv layer {@code layer} in {@link #applySgd}'s map. */
+    public static int batchNormMomentumKey(int layer, boolean beta) {
+        return -3 - 2 * layer - (beta ? 1 : 0);
     }
 
     /** The weight tensor of conv layer {@code layer} (for norms and inspection; do not close). */
@@ -181,6 +235,14 @@ public final class Network implements AutoCloseable {
             Tensor m = buffer(momentum, i, g.layer(i), convStep);
             backend.sgdUpdateSparse(weights[i], g.layer(i), s, layers.get(i).conv().groups(), m, convStep);
         }
+        for (int i = 0; batchNorm != null && i < layers.size(); i++) {
+            if (g.batchNormGamma(i) != null) {
+                backend.sgdUpdate(batchNorm.gamma(i), g.batchNormGamma(i),
+                        buffer(momentum, batchNormMomentumKey(i, false), g.batchNormGamma(i), convStep), convStep);
+                backend.sgdUpdate(batchNorm.beta(i), g.batchNormBeta(i),
+                        buffer(momentum, batchNormMomentumKey(i, true), g.batchNormBeta(i), convStep), convStep);
+            }
+        }
         backend.sgdUpdate(classifierWeight, g.classifierWeight(), buffer(momentum, -1, g.classifierWeight(), classifierStep),
                 classifierStep);
         backend.sgdUpdate(classifierBias, g.classifierBias(), buffer(momentum, -2, g.classifierBias(), classifierStep),
@@ -211,6 +273,9 @@ public final class Network implements AutoCloseable {
         }
         classifierWeight.close();
         classifierBias.close();
+        if (batchNorm != null) {
+            batchNorm.close();
+        }
     }
 
     /** What the forward pass keeps of one block for the backward pass (activation masks as 1 bit per element). */
@@ -234,6 +299,12 @@ public final class Network implements AutoCloseable {
         private final BlockState[] states = new BlockState[architecture.blocks().size()];
         private Tensor input;
         private Shape lastFeatures;
+        /** Per conv layer under training-mode BatchNorm: the conv output (BN's input) and the batch statistics. */
+        private final Tensor[] bnInput = new Tensor[layers.size()];
+        private final Tensor[] bnMean = new Tensor[layers.size()];
+        private final Tensor[] bnInvStd = new Tensor[layers.size()];
+        private final Tensor[] bnGammaGrad = new Tensor[layers.size()];
+        private final Tensor[] bnBetaGrad = new Tensor[layers.size()];
 
         Pass(Selection sel) {
             this.sel = sel;
@@ -353,14 +424,49 @@ public final class Network implements AutoCloseable {
         /** Runs conv layer li on x into y; if the layer is trained, also returns its gathered input. */
         private Tensor conv(ConvLayerSpec c, int li, Tensor x, Tensor y) {
             ChannelIndex s = sel == null ? null : sel.layer(li);
+            boolean norm = batchNorm != null && batchNorm.has(li);
+            boolean training = norm && sel != null;
+            Tensor bias = norm ? null : biases[li];
+            Activation act = norm ? Activation.NONE : c.activation();
+            Tensor z = training ? alloc(y.shape(), MemoryCategory.ACTIVATION_CACHE) : y;
+            Tensor g = null;
             if (s == null) {
-                backend.conv2d(x, weights[li], biases[li], c.conv(), c.activation(), y);
-                return null;
+                backend.conv2d(x, weights[li], bias, c.conv(), act, z);
+            } else {
+                Shape xs = x.shape();
+                g = alloc(Shape.of(xs.dim(0), s.size(), xs.dim(2), xs.dim(3)), MemoryCategory.ACTIVATION_CACHE);
+                backend.conv2dGather(x, weights[li], bias, c.conv(), act, s, z, g);
             }
-            Shape xs = x.shape();
-            Tensor g = alloc(Shape.of(xs.dim(0), s.size(), xs.dim(2), xs.dim(3)), MemoryCategory.ACTIVATION_CACHE);
-            backend.conv2dGather(x, weights[li], biases[li], c.conv(), c.activation(), s, y, g);
+            if (norm) {
+                if (training) {
+                    Shape cs = Shape.of(c.conv().outChannels());
+                    bnInput[li] = z;
+                    bnMean[li] = alloc(cs, MemoryCategory.ACTIVATION_CACHE);
+                    bnInvStd[li] = alloc(cs, MemoryCategory.ACTIVATION_CACHE);
+                    backend.batchNormTraining(z, batchNorm.gamma(li), batchNorm.beta(li), batchNorm.runningMean(li),
+                            batchNorm.runningVar(li), BatchNormLayers.MOMENTUM, batchNorm.eps(li), y, bnMean[li],
+                            bnInvStd[li]);
+                } else {
+                    backend.batchNormInference(y, batchNorm.gamma(li), batchNorm.beta(li), batchNorm.runningMean(li),
+                            batchNorm.runningVar(li), batchNorm.eps(li), y);
+                }
+                if (c.activation() != Activation.NONE) {
+                    backend.activation(c.activation(), y, y);
+                }
+            }
             return g;
+        }
+
+        /** Backward through conv layer li's training-mode BatchNorm: dn = d(BN input) from dz = d(BN output); keeps dγ, dβ. */
+        private void batchNormBackward(int li, Tensor dz, Tensor dn) {
+            Shape cs = bnMean[li].shape();
+            bnGammaGrad[li] = backend.allocate(cs, MemoryCategory.WEIGHT_GRADIENT);
+            bnBetaGrad[li] = backend.allocate(cs, MemoryCategory.WEIGHT_GRADIENT);
+            backend.batchNormBackward(dz, bnInput[li], batchNorm.gamma(li), bnMean[li], bnInvStd[li], dn, bnGammaGrad[li],
+                    bnBetaGrad[li]);
+            bnInput[li].close();
+            bnMean[li].close();
+            bnInvStd[li].close();
         }
 
         Gradients forwardBackward(Tensor x, Tensor labels) {
@@ -394,10 +500,17 @@ public final class Network implements AutoCloseable {
                         g = backwardBlock(b, g, grads);
                     }
                 }
-                return new Gradients(grads, cdw, cdb, stats);
+                return new Gradients(grads, cdw, cdb, stats, bnGammaGrad, bnBetaGrad);
             } catch (RuntimeException | Error e) {
                 if (stats != null) {
                     stats.close();
+                }
+                for (Tensor[] a : new Tensor[][]{bnGammaGrad, bnBetaGrad}) {
+                    for (Tensor t : a) {
+                        if (t != null) {
+                            t.close();
+                        }
+                    }
                 }
                 for (Tensor t : grads) {
                     if (t != null) {
@@ -436,13 +549,21 @@ public final class Network implements AutoCloseable {
                 if (block.shortcut() != null) {
                     ConvLayerSpec c = block.shortcut();
                     int li = blockStart[b] + n;
+                    Tensor gs = g;
+                    if (bnInput[li] != null) {
+                        gs = alloc(g.shape(), MemoryCategory.GRADIENT_PATH);
+                        batchNormBackward(li, g, gs);
+                    }
                     if (st.shortcutGathered != null) {
-                        grads[li] = weightGrad(c, li, st.shortcutGathered, g);
+                        grads[li] = weightGrad(c, li, st.shortcutGathered, gs);
                         st.shortcutGathered.close();
                     }
                     if (needInputGrad) {
                         shortcutGrad = alloc(st.blockInput, MemoryCategory.GRADIENT_PATH);
-                        backend.conv2dDx(g, weights[li], c.conv(), shortcutGrad);
+                        backend.conv2dDx(gs, weights[li], c.conv(), shortcutGrad);
+                    }
+                    if (gs != g) {
+                        gs.close();
                     }
                 } else if (needInputGrad) {
                     shortcutGrad = g;
@@ -458,6 +579,11 @@ public final class Network implements AutoCloseable {
                     dz = dy == shortcutGrad ? alloc(dy.shape(), MemoryCategory.GRADIENT_PATH) : dy;
                     backend.activationBackwardMasked(st.masks[j], dy, dz);
                     st.masks[j].close();
+                }
+                if (bnInput[li] != null) {
+                    Tensor dn = dz == shortcutGrad ? alloc(dz.shape(), MemoryCategory.GRADIENT_PATH) : dz;
+                    batchNormBackward(li, dz, dn);
+                    dz = dn;
                 }
                 if (st.gathered[j] != null) {
                     grads[li] = weightGrad(c, li, st.gathered[j], dz);

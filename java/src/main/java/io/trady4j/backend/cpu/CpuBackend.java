@@ -522,6 +522,24 @@ public final class CpuBackend implements Backend {
     // ---------------------------------------------------------------- optimizer
 
     @Override
+    public void batchNormTraining(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                  double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
+        BatchNormKernels.training(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd);
+    }
+
+    @Override
+    public void batchNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor dx,
+                                  Tensor dGamma, Tensor dBeta) {
+        BatchNormKernels.backward(dy, x, gamma, saveMean, saveInvStd, dx, dGamma, dBeta);
+    }
+
+    @Override
+    public void batchNormInference(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps,
+                                   Tensor y) {
+        BatchNormKernels.inference(x, gamma, beta, runningMean, runningVar, eps, y);
+    }
+
+    @Override
     public void sgdUpdate(Tensor pt, Tensor gt, Tensor mt, SgdStep step) {
         Checks.sgdUpdate(pt, gt, mt, step);
         float[] p = f(pt, "param"), g = f(gt, "grad");
