@@ -16,6 +16,8 @@ public final class Args {
     private final List<String> positional = new ArrayList<>();
     private final Map<String, String> options = new LinkedHashMap<>();
     private final Set<String> read = new HashSet<>();
+    /** Options given bare (no value): flags, or a value the user forgot. */
+    private final Set<String> bare = new HashSet<>();
     private boolean positionalRead;
 
     private Args() {
@@ -37,6 +39,7 @@ public final class Args {
                     value = argv.get(++i);
                 } else {
                     value = "true";
+                    a.bare.add(key);
                 }
                 if (a.options.put(key, value) != null) {
                     throw new UsageException("option --" + key + " is given twice");
@@ -64,6 +67,9 @@ public final class Args {
 
     public boolean flag(String key) {
         read.add(key);
+        if (bare.contains(key)) {
+            return true;
+        }
         String v = options.get(key);
         if (v == null) {
             return false;
@@ -75,13 +81,27 @@ public final class Args {
     }
 
     public String string(String key, String def) {
+        String v = value(key);
+        return v == null ? def : v;
+    }
+
+    /** For an option whose value is optional: its value, {@code ifBare} when given bare, null when absent. */
+    public String stringOrBare(String key, String ifBare) {
         read.add(key);
-        return options.getOrDefault(key, def);
+        return bare.contains(key) ? ifBare : options.get(key);
+    }
+
+    /** The value given for {@code key}, null if the option is absent; a bare option that needs a value is an error. */
+    private String value(String key) {
+        read.add(key);
+        if (bare.contains(key)) {
+            throw new UsageException("option --" + key + " needs a value");
+        }
+        return options.get(key);
     }
 
     public String required(String key) {
-        read.add(key);
-        String v = options.get(key);
+        String v = value(key);
         if (v == null) {
             throw new UsageException("missing required option --" + key);
         }
@@ -89,8 +109,7 @@ public final class Args {
     }
 
     public int integer(String key, int def) {
-        read.add(key);
-        String v = options.get(key);
+        String v = value(key);
         if (v == null) {
             return def;
         }
@@ -102,8 +121,7 @@ public final class Args {
     }
 
     public long longValue(String key, long def) {
-        read.add(key);
-        String v = options.get(key);
+        String v = value(key);
         if (v == null) {
             return def;
         }
@@ -115,8 +133,7 @@ public final class Args {
     }
 
     public double real(String key, double def) {
-        read.add(key);
-        String v = options.get(key);
+        String v = value(key);
         if (v == null) {
             return def;
         }

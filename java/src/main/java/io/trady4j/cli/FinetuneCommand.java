@@ -66,10 +66,15 @@ final class FinetuneCommand implements Command {
         }
     }
 
-    /** Before any work: a budget below every channel's cost can train nothing. */
+    /** Before any work: a budget below every channel's cost can train nothing, one above full fine-tuning's is a mistake. */
     static void checkBudget(List<String> strategies, long budget, Architecture arch, CostModel cost, int resolution) {
         long cheapest = cost.layers().stream().mapToLong(CostModel.LayerCost::spaceUnitsPerChannel).min().orElse(0);
         for (String s : strategies) {
+            if (!Strategies.byName(s).ignoresBudget() && budget > cost.totalUnits()) {
+                throw new UsageException("the budget of " + budget + " units exceeds full fine-tuning of " + arch.name()
+                        + " at resolution " + resolution + " (" + cost.totalUnits() + " units); give --budget at most "
+                        + cost.totalUnits() + " or --strategy full");
+            }
             if (!Strategies.byName(s).ignoresBudget() && budget < cheapest) {
                 throw new UsageException("the budget of " + budget + " units is smaller than the cheapest channel of any layer of "
                         + arch.name() + " at resolution " + resolution + " (" + cheapest + " units), so " + s

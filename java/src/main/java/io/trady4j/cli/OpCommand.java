@@ -55,9 +55,9 @@ public final class OpCommand implements Command {
     @Override
     public int run(Args args, PrintStream out) {
         List<String> words = args.positional();
-        String list = args.string("list", null);
+        String list = args.stringOrBare("list", "");
         if (list != null) {
-            if (!list.equals("true")) {
+            if (!list.isEmpty()) {
                 words = List.of(list);
             }
             args.finish();

@@ -95,6 +95,21 @@ class BadInputTest {
     }
 
     @Test
+    void anOptionMissingItsValueIsRefused() {
+        refused(tiny("--budget"), "option --budget needs a value");
+        refused(tiny("--lr", "--epochs", "1"), "option --lr needs a value");
+        refused(tiny("--task"), "option --task needs a value");
+    }
+
+    @Test
+    void aBudgetAboveFullFineTuningIsRefusedWithBothNumbers() {
+        refused(tiny("--budget", "999999999999"), "the budget of 999999999999 units exceeds full fine-tuning of");
+        refused(tiny("--budget", "999999999999"), "give --budget at most");
+        Result ok = run(tiny("--budget", "999999999999", "--strategy", "full", "--epochs", "1", "--warmup", "0"));
+        assertEquals(0, ok.status(), ok.err());
+    }
+
+    @Test
     void aBudgetBelowTheCheapestChannelIsRefusedBeforeAnyWork() {
         refused(tiny("--budget", "5"), "raise --budget to at least 10");
         refused(tiny("--budget", "5", "--strategy", "classifier", "--compare", "su"), "so su could train nothing");
