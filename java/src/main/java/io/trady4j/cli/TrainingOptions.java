@@ -40,9 +40,12 @@ record TrainingOptions(String model, double width, int resolution, String backen
             throw new UsageException("--resolution must be in [8, 1024], got " + resolution);
         }
         TrainConfig cfg;
+        int givenEpochs = a.integer("epochs", epochs);
+        // The default warm-up never takes every epoch (so --epochs 1 works); an explicit --warmup is checked as given.
+        int defaultWarmup = Math.min(warmup, Math.max(0, givenEpochs - 1));
         try {
-            cfg = new TrainConfig(a.integer("epochs", epochs), a.integer("batch-size", 64), a.real("lr", lr),
-                    a.integer("warmup", warmup), a.real("momentum", 0), a.real("weight-decay", 0), a.longValue("seed", 0),
+            cfg = new TrainConfig(givenEpochs, a.integer("batch-size", 64), a.real("lr", lr),
+                    a.integer("warmup", defaultWarmup), a.real("momentum", 0), a.real("weight-decay", 0), a.longValue("seed", 0),
                     a.integer("max-batches", 0), 0);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());

@@ -95,6 +95,16 @@ class BadInputTest {
     }
 
     @Test
+    void oneEpochRunsWithTheDefaultWarmUp() {
+        List<String> argv = new ArrayList<>(tiny("--epochs", "1"));
+        int w = argv.indexOf("--warmup");
+        argv.subList(w, w + 2).clear();
+        Result ok = run(argv);
+        assertEquals(0, ok.status(), ok.err());
+        refused(tiny("--epochs", "1", "--warmup", "1"), "warm-up epochs must be in [0, epochs)");
+    }
+
+    @Test
     void anOptionMissingItsValueIsRefused() {
         refused(tiny("--budget"), "option --budget needs a value");
         refused(tiny("--lr", "--epochs", "1"), "option --lr needs a value");
