@@ -88,6 +88,7 @@ final class FinetuneCommand implements Command {
         boolean explicitStrategy = a.has("strategy");
         String strategy = a.string("strategy", "trady");
         String compare = a.string("compare", explicitStrategy ? "" : "classifier,full");
+        boolean explicitBudget = a.has("budget");
         long budget = a.longValue("budget", PAPER_BUDGET);
         String target = a.string("task", "fmnist:5-9");
         String source = a.string("source", "fmnist:0-4");
@@ -111,6 +112,10 @@ final class FinetuneCommand implements Command {
         }
         if (budget < 1) {
             throw new UsageException("--budget must be >= 1 unit, got " + budget);
+        }
+        if (explicitBudget && strategies.stream().allMatch(s -> Strategies.byName(s).ignoresBudget())) {
+            out.println("WARNING: --budget does not apply to " + String.join(", ", strategies)
+                    + " (no budget limits what they train); it is ignored");
         }
         requirePositive(pretrainEpochs, "--pretrain-epochs", 1);
         requirePositive(rankEpochs, "--rank-epochs", 1);

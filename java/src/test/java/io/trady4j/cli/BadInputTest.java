@@ -125,6 +125,10 @@ class BadInputTest {
         refused(tiny("--budget", "5", "--strategy", "classifier", "--compare", "su"), "so su could train nothing");
         Result ok = run(tiny("--budget", "5", "--strategy", "classifier", "--epochs", "1", "--warmup", "0"));
         assertEquals(0, ok.status(), ok.err());
+        assertTrue(ok.out().contains("WARNING: --budget does not apply to classifier"), ok.out());
+        Result budgeted = run(tiny("--epochs", "1", "--warmup", "0"));
+        assertEquals(0, budgeted.status(), budgeted.err());
+        assertFalse(budgeted.out().contains("WARNING: --budget"), budgeted.out());
     }
 
     @Test
