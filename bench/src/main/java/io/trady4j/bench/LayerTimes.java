@@ -62,6 +62,10 @@ public final class LayerTimes {
             System.err.println("LayerTimes: the " + options.backend() + " backend is not available here: " + e.getMessage());
             System.exit(3);
             return;
+        } catch (IllegalArgumentException e) {
+            System.err.println("LayerTimes: " + e.getMessage());
+            System.exit(2);
+            return;
         }
         System.exit(clean ? 0 : 1);
     }
@@ -229,6 +233,7 @@ public final class LayerTimes {
     }
 
     private void write(Map<String, Object> result) {
+        result.put("implementations", TuningRecord.of(backend));
         try {
             Path parent = options.out().toAbsolutePath().getParent();
             if (parent != null) {

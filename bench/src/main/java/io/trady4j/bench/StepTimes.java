@@ -135,6 +135,7 @@ public final class StepTimes {
                 }
             }
             result.put("runs", rows);
+            result.put("implementations", TuningRecord.of(backend));
             AtomicFiles.writeString(out.resolve("trady4j.json"), Json.writePretty(result));
         }
         System.err.println("StepTimes: wrote " + out.resolve("plan.json") + " and " + out.resolve("trady4j.json"));
