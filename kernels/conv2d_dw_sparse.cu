@@ -123,6 +123,37 @@ __device__ __forceinline__ int lower_bound_sel(const int32_t* sel, int nsel, int
     return lo;
 }
 
+// This block's place in the split-K dW grid (n tile fastest, then m tile, then split, then group)
+// and, for groups > 1, its group's selected columns [j0, j1) found once by thread 0 (S is sorted,
+// so they are contiguous). `jrange` is the caller's two-int shared scratch; every thread must call.
+struct DwBlock {
+    int nt, mt, split, grp, j0, j1;
+};
+
+__device__ __forceinline__ DwBlock dw_block(const ConvGeom& g, const int32_t* sel, int nsel, int m_tiles, int n_tiles,
+                                            int splits, int* jrange) {
+    DwBlock b;
+    int bid = blockIdx.x;
+    b.nt = bid % n_tiles;
+    bid /= n_tiles;
+    b.mt = bid % m_tiles;
+    bid /= m_tiles;
+    b.split = bid % splits;
+    b.grp = bid / splits;
+    b.j0 = 0;
+    b.j1 = nsel;
+    if (g.groups > 1) {
+        if (threadIdx.x == 0) {
+            jrange[0] = lower_bound_sel(sel, nsel, b.grp * g.cg);
+            jrange[1] = lower_bound_sel(sel, nsel, (b.grp + 1) * g.cg);
+        }
+        __syncthreads();
+        b.j0 = jrange[0];
+        b.j1 = jrange[1];
+    }
+    return b;
+}
+
 // Grid (linear): n tile fastest, then m tile, then split, then group. Groups > 1: the block finds
 // its group's selected columns [j0, j1) (S is sorted, so they are contiguous) and leaves if its
 // n tile lies past them.
@@ -136,24 +167,8 @@ __global__ void __launch_bounds__(kGemmThreads, 2)
     __shared__ GemmSmem<BM, BN, true, true> sm;
     __shared__ int jrange[2];
     const int tid = threadIdx.x;
-    int bid = blockIdx.x;
-    const int nt = bid % n_tiles;
-    bid /= n_tiles;
-    const int mt = bid % m_tiles;
-    bid /= m_tiles;
-    const int split = bid % splits;
-    const int grp = bid / splits;
-
-    int j0 = 0, j1 = nsel;
-    if (g.groups > 1) {
-        if (tid == 0) {
-            jrange[0] = lower_bound_sel(sel, nsel, grp * g.cg);
-            jrange[1] = lower_bound_sel(sel, nsel, (grp + 1) * g.cg);
-        }
-        __syncthreads();
-        j0 = jrange[0];
-        j1 = jrange[1];
-    }
+    const DwBlock blk = dw_block(g, sel, nsel, m_tiles, n_tiles, splits, jrange);
+    const int nt = blk.nt, mt = blk.mt, split = blk.split, grp = blk.grp, j0 = blk.j0, j1 = blk.j1;
     const int n_begin = j0 * g.k2 + nt * BN;
     const int n_end = j1 * g.k2;
     if (n_begin >= n_end) return;  // uniform over the block
@@ -293,25 +308,8 @@ __global__ void __launch_bounds__(kGemmV3Threads)
                                      int64_t split_stride, int m_tiles, int n_tiles, int splits, int k_chunk) {
     __shared__ GemmV3Smem<C> sm;
     __shared__ int jrange[2];
-    const int tid = threadIdx.x;
-    int bid = blockIdx.x;
-    const int nt = bid % n_tiles;
-    bid /= n_tiles;
-    const int mt = bid % m_tiles;
-    bid /= m_tiles;
-    const int split = bid % splits;
-    const int grp = bid / splits;
-
-    int j0 = 0, j1 = nsel;
-    if (g.groups > 1) {
-        if (tid == 0) {
-            jrange[0] = lower_bound_sel(sel, nsel, grp * g.cg);
-            jrange[1] = lower_bound_sel(sel, nsel, (grp + 1) * g.cg);
-        }
-        __syncthreads();
-        j0 = jrange[0];
-        j1 = jrange[1];
-    }
+    const DwBlock blk = dw_block(g, sel, nsel, m_tiles, n_tiles, splits, jrange);
+    const int nt = blk.nt, mt = blk.mt, split = blk.split, grp = blk.grp, j0 = blk.j0, j1 = blk.j1;
     const int n_begin = j0 * g.k2 + nt * C::BN;
     const int n_end = j1 * g.k2;
     if (n_begin >= n_end) return;  // uniform over the block
