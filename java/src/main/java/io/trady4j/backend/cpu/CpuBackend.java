@@ -2,6 +2,7 @@ package io.trady4j.backend.cpu;
 
 import io.trady4j.backend.Activation;
 import io.trady4j.backend.Backend;
+import io.trady4j.backend.BackendUnavailableException;
 import io.trady4j.backend.ChannelIndex;
 import io.trady4j.backend.Checks;
 import io.trady4j.backend.Conv2dSpec;
@@ -25,16 +26,41 @@ import java.util.Arrays;
 public final class CpuBackend implements Backend {
     private final MemoryMeter meter = new MemoryMeter();
     private final Parallel parallel;
+    /** oneDNN's sgemm for the GEMM convolutions and linear layers, or null for the pure-Java GEMM. */
+    private final OneDnn.Sgemm sgemm;
+    private final String gemmDescription;
 
     public CpuBackend() {
         this(Runtime.getRuntime().availableProcessors());
     }
 
+    /**
+     * A CPU backend on {@code threads} threads (one OpenMP thread inside each of them for oneDNN).
+     * Uses oneDNN when {@code -Dtrady4j.cpu.onednn} (auto by default) finds it; with {@code on} and no
+     * usable oneDNN it refuses to open.
+     */
     public CpuBackend(int threads) {
+        this(threads, OneDnn.status());
+    }
+
+    CpuBackend(int threads, OneDnn.Status onednn) {
         if (threads < 1) {
             throw new IllegalArgumentException("thread count must be >= 1, got " + threads);
         }
+        if (onednn.mode().equals("on") && !onednn.available()) {
+            throw new BackendUnavailableException("-Dtrady4j.cpu.onednn=on but " + onednn.reason());
+        }
+        if (!onednn.available() && !onednn.mode().equals("auto") && !onednn.mode().equals("off")) {
+            throw new IllegalArgumentException(onednn.reason());
+        }
         this.parallel = new Parallel(threads);
+        this.sgemm = onednn.sgemm();
+        this.gemmDescription = onednn.describe();
+    }
+
+    /** The pure-Java reference backend, whatever oneDNN's availability (tests compare the two). */
+    static CpuBackend pureJava(int threads) {
+        return new CpuBackend(threads, OneDnn.load("off"));
     }
 
     @Override
@@ -44,7 +70,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public String deviceDescription() {
-        return "CPU (pure Java), " + parallel.threads() + " threads";
+        return "CPU, " + parallel.threads() + " threads, " + gemmDescription;
     }
 
     @Override
@@ -153,6 +179,8 @@ public final class CpuBackend implements Backend {
             } else {
                 Depthwise.forward(parallel, g, x, w, b, act.ordinal(), y);
             }
+        } else if (sgemm != null) {
+            ConvSgemm.forward(parallel, sgemm, g, x, w, b, act.ordinal(), y);
         } else {
             ConvGemm.forward(parallel, g, x, w, b, act.ordinal(), y);
         }
@@ -198,6 +226,8 @@ public final class CpuBackend implements Backend {
             } else {
                 Depthwise.backwardData(parallel, g, dy, w, dx);
             }
+        } else if (sgemm != null) {
+            ConvSgemm.backwardData(parallel, sgemm, g, dy, w, dx);
         } else {
             ConvGemm.backwardData(parallel, g, dy, w, dx);
         }
@@ -219,7 +249,11 @@ public final class CpuBackend implements Backend {
             }
         } else {
             int parts = Math.max(0, Math.min(batch, parallel.threads()) - 1);
-            ConvGemm.weightGrad(parallel, g, xSel, sel, dy, dw, partials(parts, dw.length));
+            if (sgemm != null) {
+                ConvSgemm.weightGrad(parallel, sgemm, g, xSel, sel, dy, dw, partials(parts, dw.length));
+            } else {
+                ConvGemm.weightGrad(parallel, g, xSel, sel, dy, dw, partials(parts, dw.length));
+            }
         }
     }
 
@@ -590,6 +624,20 @@ public final class CpuBackend implements Backend {
                         int bCol, float[] c, int cOff, int cRow) {
         final int nc = ConvGemm.columnBlock(n, Math.max(1, m / 16), parallel.threads());
         final int blocks = (n + nc - 1) / nc;
+        // sgemm wants unit stride along one dimension of each operand; a dimension of 1 has no stride
+        boolean plainA = acs == 1 && (m == 1 || ars >= k), transA = !plainA && ars == 1 && (k == 1 || acs >= m);
+        boolean plainB = bCol == 1 && (k == 1 || bRow >= n), transB = !plainB && bRow == 1 && (n == 1 || bCol >= k);
+        if (sgemm != null && (plainA || transA) && (plainB || transB)) {
+            final int lda = plainA ? (m == 1 ? k : ars) : (k == 1 ? m : acs);
+            final int ldb = plainB ? (k == 1 ? n : bRow) : (n == 1 ? k : bCol);
+            final int ldc = m == 1 ? Math.max(cRow, n) : cRow;
+            final boolean ta = transA, tb = transB;
+            parallel.forRange(blocks, t -> {
+                int j0 = t * nc, nn = Math.min(nc, n - j0);
+                sgemm.run(ta, tb, m, nn, k, a, aOff, lda, b, bOff + j0 * bCol, ldb, false, c, cOff + j0, ldc);
+            });
+            return;
+        }
         final int kc = 128;
         parallel.forRange(blocks, t -> {
             int j0 = t * nc, nn = Math.min(nc, n - j0);

@@ -19,21 +19,28 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * Every CPU backend operation against the float64 {@link Reference64} on fresh random shapes and
  * values each run (see {@link PropertyHarness} for the seed), with outputs poisoned by NaN.
  * Cases alternate between a 1-thread and a 3-thread backend so that uneven parallel splits are
- * exercised too.
+ * exercised too, and, where oneDNN is in use, a 2-thread pure-Java backend, so that one run checks
+ * both GEMM paths.
  */
 class CpuBackendPropertyTest {
     private static final CpuBackend ONE = new CpuBackend(1);
     private static final CpuBackend THREE = new CpuBackend(3);
+    private static final CpuBackend PURE_JAVA = CpuBackend.pureJava(2);
 
     @AfterAll
     static void close() {
         ONE.close();
         THREE.close();
+        PURE_JAVA.close();
     }
 
     private static CpuBackend pick(Random rnd, StringBuilder desc) {
-        CpuBackend be = rnd.nextBoolean() ? ONE : THREE;
-        desc.append(be.threads()).append(" thread(s); ");
+        CpuBackend be = switch (rnd.nextInt(3)) {
+            case 0 -> ONE;
+            case 1 -> THREE;
+            default -> PURE_JAVA;
+        };
+        desc.append(be.threads()).append(" thread(s), ").append(be.deviceDescription()).append("; ");
         return be;
     }
 

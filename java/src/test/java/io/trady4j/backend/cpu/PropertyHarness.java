@@ -130,7 +130,12 @@ final class PropertyHarness {
         int batch = 1 + rnd.nextInt(4);
         Conv2dSpec spec;
         int h;
-        switch (rnd.nextInt(6)) {
+        switch (rnd.nextInt(7)) {
+            case 6 -> { // pointwise on planes of >= 256 pixels: oneDNN's sgemm runs one sample's GEMM in place
+                int groups = 1 + rnd.nextInt(2);
+                spec = new Conv2dSpec(groups * (1 + rnd.nextInt(24)), groups * (1 + rnd.nextInt(24)), 1, 1, 0, 1, groups);
+                h = 16 + rnd.nextInt(10);
+            }
             case 5 -> { // many input channels, small planes (ResNet's last stages): channel-chunked col2im
                 int groups = 1 + rnd.nextInt(2);
                 spec = new Conv2dSpec(groups * (16 + rnd.nextInt(40)), groups * (1 + rnd.nextInt(12)),

@@ -1,0 +1,296 @@
+package io.trady4j.backend.cpu;
+
+import io.trady4j.backend.ChannelIndex;
+
+/**
+ * The GEMM convolutions of {@link ConvGemm} with oneDNN's sgemm as the matrix product: same
+ * results up to float32 rounding order, same task split, contiguous operands instead of row panels.
+ *
+ * <p>Pointwise layers on planes of at least {@link #IN_PLACE_PLANE} pixels run with no copy at all:
+ * in NCHW one sample's channels of a group are already a row-major matrix (channels × pixels), so
+ * sgemm reads x, w and dy and writes y, dx and dW[:, S] where they lie. Every other layer packs
+ * im2col columns of all samples together (columns q = b·H'W' + p, so late layers with tiny planes
+ * still give long rows) into a contiguous buffer.
+ */
+final class ConvSgemm {
+    /** Smallest plane at which one sample's pointwise GEMM is wide enough to run in place. */
+    static final int IN_PLACE_PLANE = 256;
+    /** Most columns in a packed buffer, and most floats (16 MiB) a task's packed operand may take. */
+    private static final int MAX_COLUMNS = 1024;
+    private static final int MAX_PACKED = 1 << 22;
+
+    private ConvSgemm() {
+    }
+
+    private static boolean inPlace(Geometry g) {
+        return g.pointwise && g.outPlane >= IN_PLACE_PLANE;
+    }
+
+    /** Column block: about two tasks per thread, a multiple of 16 in [64, MAX_COLUMNS], within the packing limit. */
+    private static int columnBlock(long total, int tasksPerBlock, int threads, int rowsPacked) {
+        long perThread = (total * tasksPerBlock + 2L * threads - 1) / (2L * threads);
+        long nc = Math.max(64, Math.min(MAX_COLUMNS, (perThread + 15) / 16 * 16));
+        nc = Math.min(nc, Math.max(16, MAX_PACKED / Math.max(1, rowsPacked) / 16 * 16));
+        return (int) Math.max(1, Math.min(nc, (total + 15) / 16 * 16));
+    }
+
+    /** y = act(conv(x, w) + bias) for every group; act is 0 none, 1 ReLU, 2 ReLU6. */
+    static void forward(Parallel par, OneDnn.Sgemm gemm, Geometry g, float[] x, float[] w, float[] bias, int act,
+                        float[] y) {
+        final int k = g.cg * g.d2;
+        if (inPlace(g)) {
+            final int p = g.outPlane;
+            par.forRange(g.batch * g.groups, t -> {
+                int b = t / g.groups, grp = t % g.groups;
+                int yOff = (b * g.cout + grp * g.mg) * p;
+                gemm.run(false, false, g.mg, p, g.cg, w, grp * g.mg * g.cg, g.cg, x, (b * g.c + grp * g.cg) * p, p,
+                        false, y, yOff, p);
+                for (int o = 0; o < g.mg; o++) {
+                    biasAct(y, yOff + o * p, p, bias == null ? 0f : bias[grp * g.mg + o], act);
+                }
+            });
+            return;
+        }
+        final int total = g.batch * g.outPlane;
+        final int nc = columnBlock(total, g.groups, par.threads(), k);
+        final int blocks = (total + nc - 1) / nc;
+        final int chunks = ConvGemm.rowChunks(g.mg, blocks * g.groups, par.threads());
+        final int rows = (g.mg + chunks - 1) / chunks;
+        par.forRange(blocks * g.groups * chunks, t -> {
+            int chunk = t % chunks, rest = t / chunks;
+            int grp = rest % g.groups, q0 = (rest / g.groups) * nc, n = Math.min(nc, total - q0);
+            int m0 = chunk * rows, m1 = Math.min(g.mg, m0 + rows);
+            if (m0 >= m1) {
+                return;
+            }
+            Workspace ws = Workspace.get();
+            float[] cols = ws.buf(Workspace.BUF_A, k * n);
+            for (int row = 0; row < k; row++) {
+                int ci = row / g.d2, tap = row - ci * g.d2;
+                packColumns(g, x, grp * g.cg + ci, tap / g.d, tap % g.d, q0, n, cols, row * n);
+            }
+            float[] out = ws.buf(Workspace.BUF_B, (m1 - m0) * n);
+            gemm.run(false, false, m1 - m0, n, k, w, (grp * g.mg + m0) * k, k, cols, 0, n, false, out, 0, n);
+            for (int o = m0; o < m1; o++) {
+                int oc = grp * g.mg + o;
+                biasAct(out, (o - m0) * n, n, bias == null ? 0f : bias[oc], act);
+                scatterColumns(out, (o - m0) * n, q0, n, y, g.cout, oc, g.outPlane);
+            }
+        });
+    }
+
+    /** dst[dstOff + jj] = im2col value of input channel ch at tap (kh, kw) for column q0 + jj (all samples). */
+    private static void packColumns(Geometry g, float[] x, int ch, int kh, int kw, int q0, int n, float[] dst,
+                                    int dstOff) {
+        int q = q0, jj = 0;
+        while (jj < n) {
+            int b = q / g.outPlane, p = q - b * g.outPlane;
+            int len = Math.min(n - jj, g.outPlane - p);
+            int off = (b * g.c + ch) * g.plane;
+            if (g.pointwise) {
+                Gemm.copy(x, off + p, dst, dstOff + jj, len);
+            } else {
+                g.gatherRow(x, off, kh, kw, p, len, dst, dstOff + jj);
+            }
+            jj += len;
+            q += len;
+        }
+    }
+
+    /** Channel ch (of `channels`) of NCHW tensor t, columns q0 .. q0 + n − 1, to or from a packed row. */
+    private static void scatterColumns(float[] src, int srcOff, int q0, int n, float[] dst, int channels, int ch,
+                                       int plane) {
+        int q = q0, jj = 0;
+        while (jj < n) {
+            int b = q / plane, p = q - b * plane;
+            int len = Math.min(n - jj, plane - p);
+            Gemm.copy(src, srcOff + jj, dst, (b * channels + ch) * plane + p, len);
+            jj += len;
+            q += len;
+        }
+    }
+
+    private static void gatherColumns(float[] src, int channels, int ch, int plane, int q0, int n, float[] dst,
+                                      int dstOff) {
+        int q = q0, jj = 0;
+        while (jj < n) {
+            int b = q / plane, p = q - b * plane;
+            int len = Math.min(n - jj, plane - p);
+            Gemm.copy(src, (b * channels + ch) * plane + p, dst, dstOff + jj, len);
+            jj += len;
+            q += len;
+        }
+    }
+
+    /** c[off + j] = act(c[off + j] + bias) for j in [0, n). */
+    private static void biasAct(float[] c, int off, int n, float bias, int act) {
+        int end = off + n;
+        switch (act) {
+            case 0 -> {
+                if (bias != 0f) {
+                    for (int j = off; j < end; j++) {
+                        c[j] += bias;
+                    }
+                }
+            }
+            case 1 -> {
+                for (int j = off; j < end; j++) {
+                    c[j] = Math.max(c[j] + bias, 0f);
+                }
+            }
+            default -> {
+                for (int j = off; j < end; j++) {
+                    c[j] = Math.min(Math.max(c[j] + bias, 0f), 6f);
+                }
+            }
+        }
+    }
+
+    /** dx = convolution input gradient: per group dcols = W_gᵀ · dY_g, then col2im (none for pointwise). */
+    static void backwardData(Parallel par, OneDnn.Sgemm gemm, Geometry g, float[] dy, float[] w, float[] dx) {
+        final int k = g.cg * g.d2;
+        if (inPlace(g)) {
+            final int p = g.outPlane;
+            par.forRange(g.batch * g.groups, t -> {
+                int b = t / g.groups, grp = t % g.groups;
+                gemm.run(true, false, g.cg, p, g.mg, w, grp * g.mg * g.cg, g.cg, dy, (b * g.cout + grp * g.mg) * p, p,
+                        false, dx, (b * g.c + grp * g.cg) * p, p);
+            });
+            return;
+        }
+        if (g.pointwise) {
+            final int total = g.batch * g.outPlane;
+            final int nc = columnBlock(total, g.groups, par.threads(), Math.max(g.mg, g.cg));
+            final int blocks = (total + nc - 1) / nc;
+            par.forRange(blocks * g.groups, t -> {
+                int grp = t % g.groups, q0 = (t / g.groups) * nc, n = Math.min(nc, total - q0);
+                float[] dcols = dxColumns(gemm, g, dy, w, grp, q0, n, k, 0, k);
+                for (int ci = 0; ci < g.cg; ci++) {
+                    scatterColumns(dcols, ci * n, q0, n, dx, g.c, grp * g.cg + ci, g.plane);
+                }
+            });
+            return;
+        }
+        // col2im adds into overlapping pixels of the same input channel: a task owns whole samples and a
+        // range of input channels, so tasks never write the same dx.
+        final int spb = Math.max(1, Math.min(g.batch, MAX_COLUMNS / g.outPlane));
+        final int blocks = (g.batch + spb - 1) / spb;
+        final int nc = Math.min(MAX_COLUMNS, spb * g.outPlane);
+        final int cchunks = Math.max(1, Math.min(g.cg / 8, (2 * par.threads() + blocks * g.groups - 1)
+                / (blocks * g.groups)));
+        par.forRange(blocks * g.groups * cchunks, t -> {
+            int cc = t % cchunks, rest = t / cchunks, grp = rest % g.groups, blk = rest / g.groups;
+            int c0 = g.cg * cc / cchunks, c1 = g.cg * (cc + 1) / cchunks;
+            int b0 = blk * spb, b1 = Math.min(g.batch, b0 + spb);
+            for (int b = b0; b < b1; b++) {
+                java.util.Arrays.fill(dx, (b * g.c + grp * g.cg + c0) * g.plane, (b * g.c + grp * g.cg + c1) * g.plane,
+                        0f);
+            }
+            int qEnd = b1 * g.outPlane;
+            for (int q0 = b0 * g.outPlane; q0 < qEnd; q0 += nc) {
+                int n = Math.min(nc, qEnd - q0);
+                float[] dcols = dxColumns(gemm, g, dy, w, grp, q0, n, k, c0 * g.d2, c1 * g.d2);
+                for (int row = c0 * g.d2; row < c1 * g.d2; row++) {
+                    int ci = row / g.d2, tap = row - ci * g.d2;
+                    int q = q0, jj = 0;
+                    while (jj < n) {
+                        int b = q / g.outPlane, p = q - b * g.outPlane, len = Math.min(n - jj, g.outPlane - p);
+                        g.scatterAddRow(dcols, (row - c0 * g.d2) * n + jj, tap / g.d, tap % g.d, p, len, dx,
+                                (b * g.c + grp * g.cg + ci) * g.plane);
+                        jj += len;
+                        q += len;
+                    }
+                }
+            }
+        });
+    }
+
+    /** dcols[(row − r0)·n + jj] = Σ_o W[grp·mg + o, row] · dY[column q0 + jj, grp·mg + o], rows r0 .. r1 − 1. */
+    private static float[] dxColumns(OneDnn.Sgemm gemm, Geometry g, float[] dy, float[] w, int grp, int q0, int n,
+                                     int k, int r0, int r1) {
+        Workspace ws = Workspace.get();
+        float[] dyPacked = ws.buf(Workspace.BUF_A, g.mg * n);
+        for (int o = 0; o < g.mg; o++) {
+            gatherColumns(dy, g.cout, grp * g.mg + o, g.outPlane, q0, n, dyPacked, o * n);
+        }
+        float[] dcols = ws.buf(Workspace.BUF_B, (r1 - r0) * n);
+        gemm.run(true, false, r1 - r0, n, g.mg, w, grp * g.mg * k + r0, k, dyPacked, 0, n, false, dcols, 0, n);
+        return dcols;
+    }
+
+    /**
+     * Sparse weight gradient dwSel (layout [C'/g, |S|, D, D]) from the gathered input: per group,
+     * dW[mg × |S_g|·D²] = Σ over columns of dY[mg × cols] · im2col(xSel)ᵀ, written straight into its
+     * rows of dwSel (row stride |S|·D²). Samples are split across tasks, each writing a full partial
+     * result, summed at the end.
+     */
+    static void weightGrad(Parallel par, OneDnn.Sgemm gemm, Geometry g, float[] xSel, ChannelIndex sel, float[] dy,
+                           float[] dw, float[][] partials) {
+        final int ns = sel.size();
+        final int[] j0 = new int[g.groups + 1];
+        for (int grp = 0; grp <= g.groups; grp++) {
+            j0[grp] = CpuBackend.lowerBound(sel, grp * g.cg);
+        }
+        final int tasks = partials.length + 1;
+        par.forRange(tasks, t -> {
+            float[] out = t == 0 ? dw : partials[t - 1];
+            int b0 = g.batch * t / tasks, b1 = g.batch * (t + 1) / tasks;
+            for (int grp = 0; grp < g.groups; grp++) {
+                int nsg = j0[grp + 1] - j0[grp];
+                if (nsg > 0) {
+                    weightGradGroup(gemm, g, xSel, ns, j0[grp], nsg, grp, dy, b0, b1, out);
+                }
+            }
+        });
+        int len = dw.length;
+        for (float[] p : partials) {
+            for (int e = 0; e < len; e++) {
+                dw[e] += p[e];
+            }
+        }
+    }
+
+    private static void weightGradGroup(OneDnn.Sgemm gemm, Geometry g, float[] xSel, int ns, int jFirst, int nsg,
+                                        int grp, float[] dy, int b0, int b1, float[] out) {
+        final int kq = nsg * g.d2, outOff = jFirst * g.d2, ldOut = ns * g.d2, p = g.outPlane;
+        if (inPlace(g)) {
+            for (int b = b0; b < b1; b++) {
+                gemm.run(false, true, g.mg, kq, p, dy, (b * g.cout + grp * g.mg) * p, p, xSel, (b * ns + jFirst) * p, p,
+                        b > b0, out, outOff, ldOut);
+            }
+            return;
+        }
+        Workspace ws = Workspace.get();
+        int ld = Math.max(16, Math.min(MAX_COLUMNS, MAX_PACKED / Math.max(g.mg, kq) / 16 * 16));
+        ld = Math.min(ld, (b1 - b0) * p);
+        float[] dyPacked = ws.buf(Workspace.BUF_A, g.mg * ld);
+        float[] cols = ws.buf(Workspace.BUF_B, kq * ld);
+        int filled = 0;
+        boolean first = true;
+        for (int b = b0; b < b1; b++) {
+            int xBase = (b * ns + jFirst) * g.plane, dyBase = (b * g.cout + grp * g.mg) * p;
+            for (int p0 = 0; p0 < p; ) {
+                int pn = Math.min(p - p0, ld - filled);
+                for (int o = 0; o < g.mg; o++) {
+                    Gemm.copy(dy, dyBase + o * p + p0, dyPacked, o * ld + filled, pn);
+                }
+                for (int r = 0; r < kq; r++) {
+                    int jl = r / g.d2, tap = r - jl * g.d2;
+                    if (g.pointwise) {
+                        Gemm.copy(xSel, xBase + jl * g.plane + p0, cols, r * ld + filled, pn);
+                    } else {
+                        g.gatherRow(xSel, xBase + jl * g.plane, tap / g.d, tap % g.d, p0, pn, cols, r * ld + filled);
+                    }
+                }
+                filled += pn;
+                p0 += pn;
+                boolean last = b == b1 - 1 && p0 == p;
+                if (filled == ld || last) {
+                    gemm.run(false, true, g.mg, kq, filled, dyPacked, 0, ld, cols, 0, ld, !first, out, outOff, ldOut);
+                    first = false;
+                    filled = 0;
+                }
+            }
+        }
+    }
+}
