@@ -89,6 +89,9 @@ def markdown(res):
              f"{res['threads']} threads on both sides (PyTorch oneDNN={res['torch']['mkldnn']}); batch {res['batch']}, "
              f"{res['resolution']}×{res['resolution']} inputs. Load average at start / after the measurements / end: "
              f"{m['loadavg_start']} / {m.get('loadavg_after_measurements', m.get('loadavg_after_jmh'))} / {m['loadavg_end']}. {m['note']}.")
+    if "cpu_backend" in res:
+        L.append("")
+        L.append(f"trady4j's CPU backend: {res['cpu_backend']} (TRADY4J_CPU_ONEDNN={res['cpu_onednn_setting']}).")
     L.append("")
     L.append(f"Command: `{res['command']}` ({res['wall_minutes']} min). Ours: JMH, {res['jmh']['forks']} fork, "
              f"warm-up {res['jmh']['warmup']}, measurement {res['jmh']['measurement']}, median of iterations. "

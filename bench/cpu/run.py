@@ -252,6 +252,9 @@ def main():
         rows.append(row)
 
     jv = subprocess.run([java, "-version"], capture_output=True, text=True).stderr.strip().splitlines()
+    info = subprocess.run([java, "--enable-native-access=ALL-UNNAMED", "-cp", JAR, "io.trady4j.cli.Main", "info"],
+                          capture_output=True, text=True).stdout.splitlines()
+    cpu_backend = next((l.split(None, 1)[1] for l in info if l.startswith("cpu ")), "unknown")
     result = {
         "date": args.tag,
         "command": "/usr/bin/python3 bench/cpu/run.py" + (" --quick" if args.quick else ""),
@@ -268,6 +271,8 @@ def main():
                 "statistic": "median of the measurement iterations"},
         "torch": {k: torch[k] for k in ("torch_version", "threads", "mkldnn", "reps", "warmup", "statistic")},
         "threads": args.threads,
+        "cpu_backend": cpu_backend,
+        "cpu_onednn_setting": os.environ.get("TRADY4J_CPU_ONEDNN", "auto"),
         "metric": med_key,
         "metric_note": ("thread CPU time (the whole cost with 1 thread; immune to other processes taking the core)"
                         if cpu else "wall time"),

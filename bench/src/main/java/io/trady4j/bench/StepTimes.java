@@ -124,7 +124,7 @@ public final class StepTimes {
         try (Backend backend = open(backendName, threads)) {
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("backend", backend.name());
-            result.put("device", backend instanceof CudaBackend c ? c.deviceDescription() : cpuDescription(threads));
+            result.put("device", backend instanceof CudaBackend c ? c.deviceDescription() : cpuDescription(backend));
             result.put("threads", backend instanceof CudaBackend ? null : threads);
             result.put("jdk", System.getProperty("java.vm.name") + " " + Runtime.version());
             result.put("timer", timerNote(backend, threads));
@@ -298,8 +298,9 @@ public final class StepTimes {
         return name.equals("cpu") ? new CpuBackend(threads) : Backends.open(name);
     }
 
-    private static String cpuDescription(int threads) {
-        return Runtime.getRuntime().availableProcessors() + " logical CPUs, " + threads + " backend thread(s)";
+    /** Logical CPUs, backend threads and the CPU backend's GEMM (oneDNN's version and ISA, or pure Java). */
+    private static String cpuDescription(Backend backend) {
+        return Runtime.getRuntime().availableProcessors() + " logical CPUs; " + backend.deviceDescription();
     }
 
     static double median(double[] v) {

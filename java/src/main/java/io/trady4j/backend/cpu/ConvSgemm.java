@@ -2,28 +2,23 @@ package io.trady4j.backend.cpu;
 
 import io.trady4j.backend.ChannelIndex;
 
+import java.lang.foreign.MemorySegment;
+
+import static io.trady4j.backend.cpu.NativeScratch.put;
+import static io.trady4j.backend.cpu.NativeScratch.take;
+
 /**
  * The GEMM convolutions of {@link ConvGemm} with oneDNN's sgemm as the matrix product: same
- * results up to float32 rounding order, same task split, contiguous operands instead of row panels.
- *
- * <p>Pointwise layers on planes of at least {@link #IN_PLACE_PLANE} pixels run with no copy at all:
- * in NCHW one sample's channels of a group are already a row-major matrix (channels × pixels), so
- * sgemm reads x, w and dy and writes y, dx and dW[:, S] where they lie. Every other layer packs
- * im2col columns of all samples together (columns q = b·H'W' + p, so late layers with tiny planes
- * still give long rows) into a contiguous buffer.
+ * results up to float32 rounding order, same task split. The operands are packed straight into
+ * contiguous off-heap scratch: im2col columns of all samples together (columns q = b·H'W' + p, so
+ * late layers with tiny planes still give long rows), the weight once per call, shared by the tasks.
  */
 final class ConvSgemm {
-    /** Smallest plane at which one sample's pointwise GEMM is wide enough to run in place. */
-    static final int IN_PLACE_PLANE = 256;
-    /** Most columns in a packed buffer, and most floats (16 MiB) a task's packed operand may take. */
+    /** Most columns in a packed operand, and most floats (8 MiB) one may take. */
     private static final int MAX_COLUMNS = 1024;
-    private static final int MAX_PACKED = 1 << 22;
+    private static final int MAX_PACKED = 1 << 21;
 
     private ConvSgemm() {
-    }
-
-    private static boolean inPlace(Geometry g) {
-        return g.pointwise && g.outPlane >= IN_PLACE_PLANE;
     }
 
     /** Column block: about two tasks per thread, a multiple of 16 in [64, MAX_COLUMNS], within the packing limit. */
@@ -34,23 +29,18 @@ final class ConvSgemm {
         return (int) Math.max(1, Math.min(nc, (total + 15) / 16 * 16));
     }
 
+    /** The weight in the calling thread's scratch, read by every task of the call. */
+    private static MemorySegment weights(float[] w) {
+        MemorySegment seg = NativeScratch.get(NativeScratch.WEIGHT, w.length);
+        put(w, 0, seg, 0, w.length);
+        return seg;
+    }
+
     /** y = act(conv(x, w) + bias) for every group; act is 0 none, 1 ReLU, 2 ReLU6. */
     static void forward(Parallel par, OneDnn.Sgemm gemm, Geometry g, float[] x, float[] w, float[] bias, int act,
                         float[] y) {
         final int k = g.cg * g.d2;
-        if (inPlace(g)) {
-            final int p = g.outPlane;
-            par.forRange(g.batch * g.groups, t -> {
-                int b = t / g.groups, grp = t % g.groups;
-                int yOff = (b * g.cout + grp * g.mg) * p;
-                gemm.run(false, false, g.mg, p, g.cg, w, grp * g.mg * g.cg, g.cg, x, (b * g.c + grp * g.cg) * p, p,
-                        false, y, yOff, p);
-                for (int o = 0; o < g.mg; o++) {
-                    biasAct(y, yOff + o * p, p, bias == null ? 0f : bias[grp * g.mg + o], act);
-                }
-            });
-            return;
-        }
+        final MemorySegment wSeg = weights(w);
         final int total = g.batch * g.outPlane;
         final int nc = columnBlock(total, g.groups, par.threads(), k);
         final int blocks = (total + nc - 1) / nc;
@@ -63,110 +53,97 @@ final class ConvSgemm {
             if (m0 >= m1) {
                 return;
             }
-            Workspace ws = Workspace.get();
-            float[] cols = ws.buf(Workspace.BUF_A, k * n);
-            for (int row = 0; row < k; row++) {
-                int ci = row / g.d2, tap = row - ci * g.d2;
-                packColumns(g, x, grp * g.cg + ci, tap / g.d, tap % g.d, q0, n, cols, row * n);
+            float[] row = Workspace.get().buf(Workspace.BUF_A, n);
+            MemorySegment cols = NativeScratch.get(NativeScratch.B, (long) k * n);
+            for (int r = 0; r < k; r++) {
+                int ci = r / g.d2, tap = r - ci * g.d2;
+                packColumns(g, x, grp * g.cg + ci, tap / g.d, tap % g.d, q0, n, row, cols, (long) r * n);
             }
-            float[] out = ws.buf(Workspace.BUF_B, (m1 - m0) * n);
-            gemm.run(false, false, m1 - m0, n, k, w, (grp * g.mg + m0) * k, k, cols, 0, n, false, out, 0, n);
+            MemorySegment out = NativeScratch.get(NativeScratch.C, (long) (m1 - m0) * n);
+            gemm.run(false, false, m1 - m0, n, k, wSeg, (long) (grp * g.mg + m0) * k, k, cols, 0, n, false, out, 0, n);
             for (int o = m0; o < m1; o++) {
                 int oc = grp * g.mg + o;
-                biasAct(out, (o - m0) * n, n, bias == null ? 0f : bias[oc], act);
-                scatterColumns(out, (o - m0) * n, q0, n, y, g.cout, oc, g.outPlane);
+                take(out, (long) (o - m0) * n, row, 0, n);
+                Gemm.biasAct(row, n, bias == null ? 0f : bias[oc], act);
+                scatterColumns(row, q0, n, y, g.cout, oc, g.outPlane);
             }
         });
     }
 
-    /** dst[dstOff + jj] = im2col value of input channel ch at tap (kh, kw) for column q0 + jj (all samples). */
-    private static void packColumns(Geometry g, float[] x, int ch, int kh, int kw, int q0, int n, float[] dst,
-                                    int dstOff) {
+    /**
+     * dst[dstOff + jj] = im2col value of input channel ch at tap (kh, kw) for column q0 + jj (all
+     * samples): pointwise runs are copied straight from x, other taps gathered into `row` first.
+     */
+    private static void packColumns(Geometry g, float[] x, int ch, int kh, int kw, int q0, int n, float[] row,
+                                    MemorySegment dst, long dstOff) {
         int q = q0, jj = 0;
         while (jj < n) {
             int b = q / g.outPlane, p = q - b * g.outPlane;
             int len = Math.min(n - jj, g.outPlane - p);
             int off = (b * g.c + ch) * g.plane;
             if (g.pointwise) {
-                Gemm.copy(x, off + p, dst, dstOff + jj, len);
+                put(x, off + p, dst, dstOff + jj, len);
             } else {
-                g.gatherRow(x, off, kh, kw, p, len, dst, dstOff + jj);
+                g.gatherRow(x, off, kh, kw, p, len, row, jj);
             }
             jj += len;
             q += len;
         }
+        if (!g.pointwise) {
+            put(row, 0, dst, dstOff, n);
+        }
     }
 
-    /** Channel ch (of `channels`) of NCHW tensor t, columns q0 .. q0 + n − 1, to or from a packed row. */
-    private static void scatterColumns(float[] src, int srcOff, int q0, int n, float[] dst, int channels, int ch,
-                                       int plane) {
+    /** Channel ch (of `channels`) of an NCHW tensor, columns q0 .. q0 + n − 1, into a packed row at dstOff. */
+    private static void packChannel(float[] src, int channels, int ch, int plane, int q0, int n, MemorySegment dst,
+                                    long dstOff) {
         int q = q0, jj = 0;
         while (jj < n) {
             int b = q / plane, p = q - b * plane;
             int len = Math.min(n - jj, plane - p);
-            Gemm.copy(src, srcOff + jj, dst, (b * channels + ch) * plane + p, len);
+            put(src, (b * channels + ch) * plane + p, dst, dstOff + jj, len);
             jj += len;
             q += len;
         }
     }
 
-    private static void gatherColumns(float[] src, int channels, int ch, int plane, int q0, int n, float[] dst,
-                                      int dstOff) {
+    /** The inverse of packChannel: a packed row to columns q0 .. q0 + n − 1 of channel ch. */
+    private static void unpackChannel(MemorySegment src, long srcOff, int q0, int n, float[] dst, int channels, int ch,
+                                      int plane) {
         int q = q0, jj = 0;
         while (jj < n) {
             int b = q / plane, p = q - b * plane;
             int len = Math.min(n - jj, plane - p);
-            Gemm.copy(src, (b * channels + ch) * plane + p, dst, dstOff + jj, len);
+            take(src, srcOff + jj, dst, (b * channels + ch) * plane + p, len);
             jj += len;
             q += len;
         }
     }
 
-    /** c[off + j] = act(c[off + j] + bias) for j in [0, n). */
-    private static void biasAct(float[] c, int off, int n, float bias, int act) {
-        int end = off + n;
-        switch (act) {
-            case 0 -> {
-                if (bias != 0f) {
-                    for (int j = off; j < end; j++) {
-                        c[j] += bias;
-                    }
-                }
-            }
-            case 1 -> {
-                for (int j = off; j < end; j++) {
-                    c[j] = Math.max(c[j] + bias, 0f);
-                }
-            }
-            default -> {
-                for (int j = off; j < end; j++) {
-                    c[j] = Math.min(Math.max(c[j] + bias, 0f), 6f);
-                }
-            }
+    private static void scatterColumns(float[] src, int q0, int n, float[] dst, int channels, int ch, int plane) {
+        int q = q0, jj = 0;
+        while (jj < n) {
+            int b = q / plane, p = q - b * plane;
+            int len = Math.min(n - jj, plane - p);
+            Gemm.copy(src, jj, dst, (b * channels + ch) * plane + p, len);
+            jj += len;
+            q += len;
         }
     }
 
     /** dx = convolution input gradient: per group dcols = W_gᵀ · dY_g, then col2im (none for pointwise). */
     static void backwardData(Parallel par, OneDnn.Sgemm gemm, Geometry g, float[] dy, float[] w, float[] dx) {
         final int k = g.cg * g.d2;
-        if (inPlace(g)) {
-            final int p = g.outPlane;
-            par.forRange(g.batch * g.groups, t -> {
-                int b = t / g.groups, grp = t % g.groups;
-                gemm.run(true, false, g.cg, p, g.mg, w, grp * g.mg * g.cg, g.cg, dy, (b * g.cout + grp * g.mg) * p, p,
-                        false, dx, (b * g.c + grp * g.cg) * p, p);
-            });
-            return;
-        }
+        final MemorySegment wSeg = weights(w);
         if (g.pointwise) {
             final int total = g.batch * g.outPlane;
             final int nc = columnBlock(total, g.groups, par.threads(), Math.max(g.mg, g.cg));
             final int blocks = (total + nc - 1) / nc;
             par.forRange(blocks * g.groups, t -> {
                 int grp = t % g.groups, q0 = (t / g.groups) * nc, n = Math.min(nc, total - q0);
-                float[] dcols = dxColumns(gemm, g, dy, w, grp, q0, n, k, 0, k);
+                MemorySegment dcols = dxColumns(gemm, g, dy, wSeg, grp, q0, n, k, 0, k);
                 for (int ci = 0; ci < g.cg; ci++) {
-                    scatterColumns(dcols, ci * n, q0, n, dx, g.c, grp * g.cg + ci, g.plane);
+                    unpackChannel(dcols, (long) ci * n, q0, n, dx, g.c, grp * g.cg + ci, g.plane);
                 }
             });
             return;
@@ -186,17 +163,18 @@ final class ConvSgemm {
                 java.util.Arrays.fill(dx, (b * g.c + grp * g.cg + c0) * g.plane, (b * g.c + grp * g.cg + c1) * g.plane,
                         0f);
             }
+            float[] row = Workspace.get().buf(Workspace.BUF_A, nc);
             int qEnd = b1 * g.outPlane;
             for (int q0 = b0 * g.outPlane; q0 < qEnd; q0 += nc) {
                 int n = Math.min(nc, qEnd - q0);
-                float[] dcols = dxColumns(gemm, g, dy, w, grp, q0, n, k, c0 * g.d2, c1 * g.d2);
-                for (int row = c0 * g.d2; row < c1 * g.d2; row++) {
-                    int ci = row / g.d2, tap = row - ci * g.d2;
+                MemorySegment dcols = dxColumns(gemm, g, dy, wSeg, grp, q0, n, k, c0 * g.d2, c1 * g.d2);
+                for (int r = c0 * g.d2; r < c1 * g.d2; r++) {
+                    int ci = r / g.d2, tap = r - ci * g.d2;
+                    take(dcols, (long) (r - c0 * g.d2) * n, row, 0, n);
                     int q = q0, jj = 0;
                     while (jj < n) {
                         int b = q / g.outPlane, p = q - b * g.outPlane, len = Math.min(n - jj, g.outPlane - p);
-                        g.scatterAddRow(dcols, (row - c0 * g.d2) * n + jj, tap / g.d, tap % g.d, p, len, dx,
-                                (b * g.c + grp * g.cg + ci) * g.plane);
+                        g.scatterAddRow(row, jj, tap / g.d, tap % g.d, p, len, dx, (b * g.c + grp * g.cg + ci) * g.plane);
                         jj += len;
                         q += len;
                     }
@@ -206,23 +184,21 @@ final class ConvSgemm {
     }
 
     /** dcols[(row − r0)·n + jj] = Σ_o W[grp·mg + o, row] · dY[column q0 + jj, grp·mg + o], rows r0 .. r1 − 1. */
-    private static float[] dxColumns(OneDnn.Sgemm gemm, Geometry g, float[] dy, float[] w, int grp, int q0, int n,
-                                     int k, int r0, int r1) {
-        Workspace ws = Workspace.get();
-        float[] dyPacked = ws.buf(Workspace.BUF_A, g.mg * n);
+    private static MemorySegment dxColumns(OneDnn.Sgemm gemm, Geometry g, float[] dy, MemorySegment wSeg, int grp,
+                                           int q0, int n, int k, int r0, int r1) {
+        MemorySegment dyPacked = NativeScratch.get(NativeScratch.B, (long) g.mg * n);
         for (int o = 0; o < g.mg; o++) {
-            gatherColumns(dy, g.cout, grp * g.mg + o, g.outPlane, q0, n, dyPacked, o * n);
+            packChannel(dy, g.cout, grp * g.mg + o, g.outPlane, q0, n, dyPacked, (long) o * n);
         }
-        float[] dcols = ws.buf(Workspace.BUF_B, (r1 - r0) * n);
-        gemm.run(true, false, r1 - r0, n, g.mg, w, grp * g.mg * k + r0, k, dyPacked, 0, n, false, dcols, 0, n);
+        MemorySegment dcols = NativeScratch.get(NativeScratch.C, (long) (r1 - r0) * n);
+        gemm.run(true, false, r1 - r0, n, g.mg, wSeg, (long) grp * g.mg * k + r0, k, dyPacked, 0, n, false, dcols, 0, n);
         return dcols;
     }
 
     /**
      * Sparse weight gradient dwSel (layout [C'/g, |S|, D, D]) from the gathered input: per group,
-     * dW[mg × |S_g|·D²] = Σ over columns of dY[mg × cols] · im2col(xSel)ᵀ, written straight into its
-     * rows of dwSel (row stride |S|·D²). Samples are split across tasks, each writing a full partial
-     * result, summed at the end.
+     * dW[mg × |S_g|·D²] = Σ over columns of dY[mg × cols] · im2col(xSel)ᵀ. Samples are split across
+     * tasks, each writing a full partial result, summed at the end.
      */
     static void weightGrad(Parallel par, OneDnn.Sgemm gemm, Geometry g, float[] xSel, ChannelIndex sel, float[] dy,
                            float[] dw, float[][] partials) {
@@ -252,19 +228,13 @@ final class ConvSgemm {
 
     private static void weightGradGroup(OneDnn.Sgemm gemm, Geometry g, float[] xSel, int ns, int jFirst, int nsg,
                                         int grp, float[] dy, int b0, int b1, float[] out) {
-        final int kq = nsg * g.d2, outOff = jFirst * g.d2, ldOut = ns * g.d2, p = g.outPlane;
-        if (inPlace(g)) {
-            for (int b = b0; b < b1; b++) {
-                gemm.run(false, true, g.mg, kq, p, dy, (b * g.cout + grp * g.mg) * p, p, xSel, (b * ns + jFirst) * p, p,
-                        b > b0, out, outOff, ldOut);
-            }
-            return;
-        }
-        Workspace ws = Workspace.get();
+        final int kq = nsg * g.d2, p = g.outPlane;
         int ld = Math.max(16, Math.min(MAX_COLUMNS, MAX_PACKED / Math.max(g.mg, kq) / 16 * 16));
         ld = Math.min(ld, (b1 - b0) * p);
-        float[] dyPacked = ws.buf(Workspace.BUF_A, g.mg * ld);
-        float[] cols = ws.buf(Workspace.BUF_B, kq * ld);
+        float[] row = Workspace.get().buf(Workspace.BUF_A, ld);
+        MemorySegment dyPacked = NativeScratch.get(NativeScratch.A, (long) g.mg * ld);
+        MemorySegment cols = NativeScratch.get(NativeScratch.B, (long) kq * ld);
+        MemorySegment acc = NativeScratch.get(NativeScratch.C, (long) g.mg * kq);
         int filled = 0;
         boolean first = true;
         for (int b = b0; b < b1; b++) {
@@ -272,25 +242,28 @@ final class ConvSgemm {
             for (int p0 = 0; p0 < p; ) {
                 int pn = Math.min(p - p0, ld - filled);
                 for (int o = 0; o < g.mg; o++) {
-                    Gemm.copy(dy, dyBase + o * p + p0, dyPacked, o * ld + filled, pn);
+                    put(dy, dyBase + o * p + p0, dyPacked, (long) o * ld + filled, pn);
                 }
                 for (int r = 0; r < kq; r++) {
                     int jl = r / g.d2, tap = r - jl * g.d2;
                     if (g.pointwise) {
-                        Gemm.copy(xSel, xBase + jl * g.plane + p0, cols, r * ld + filled, pn);
+                        put(xSel, xBase + jl * g.plane + p0, cols, (long) r * ld + filled, pn);
                     } else {
-                        g.gatherRow(xSel, xBase + jl * g.plane, tap / g.d, tap % g.d, p0, pn, cols, r * ld + filled);
+                        g.gatherRow(xSel, xBase + jl * g.plane, tap / g.d, tap % g.d, p0, pn, row, 0);
+                        put(row, 0, cols, (long) r * ld + filled, pn);
                     }
                 }
                 filled += pn;
                 p0 += pn;
-                boolean last = b == b1 - 1 && p0 == p;
-                if (filled == ld || last) {
-                    gemm.run(false, true, g.mg, kq, filled, dyPacked, 0, ld, cols, 0, ld, !first, out, outOff, ldOut);
+                if (filled == ld || (b == b1 - 1 && p0 == p)) {
+                    gemm.run(false, true, g.mg, kq, filled, dyPacked, 0, ld, cols, 0, ld, !first, acc, 0, kq);
                     first = false;
                     filled = 0;
                 }
             }
+        }
+        for (int o = 0; o < g.mg; o++) {
+            take(acc, (long) o * kq, out, (o * ns + jFirst) * g.d2, kq);
         }
     }
 }

@@ -26,7 +26,7 @@ import java.util.Arrays;
 public final class CpuBackend implements Backend {
     private final MemoryMeter meter = new MemoryMeter();
     private final Parallel parallel;
-    /** oneDNN's sgemm for the GEMM convolutions and linear layers, or null for the pure-Java GEMM. */
+    /** oneDNN's sgemm for the GEMM convolutions, or null for the pure-Java GEMM. */
     private final OneDnn.Sgemm sgemm;
     private final String gemmDescription;
 
@@ -368,24 +368,32 @@ public final class CpuBackend implements Backend {
         Checks.activationMask(act, yt, maskt);
         float[] y = f(yt, "y");
         int[] mask = i(maskt, "mask");
-        for (int w = 0; w < mask.length; w++) {
-            int base = w * 32, end = Math.min(32, y.length - base), bits = 0;
-            switch (act) {  // outside the element loop, so that the JIT compiles three tight loops
-                case NONE -> bits = end == 32 ? -1 : (1 << end) - 1;
-                case RELU -> {
-                    for (int k = 0; k < end; k++) {
-                        bits |= (y[base + k] > 0f ? 1 : 0) << k;
+        int words = mask.length, chunks = maskChunks(words);
+        parallel.forRange(chunks, t -> {
+            for (int w = (int) ((long) words * t / chunks), wEnd = (int) ((long) words * (t + 1) / chunks); w < wEnd; w++) {
+                int base = w * 32, end = Math.min(32, y.length - base), bits = 0;
+                switch (act) {  // outside the element loop, so that the JIT compiles three tight loops
+                    case NONE -> bits = end == 32 ? -1 : (1 << end) - 1;
+                    case RELU -> {
+                        for (int k = 0; k < end; k++) {
+                            bits |= (y[base + k] > 0f ? 1 : 0) << k;
+                        }
+                    }
+                    case RELU6 -> {
+                        for (int k = 0; k < end; k++) {
+                            float v = y[base + k];
+                            bits |= ((v > 0f ? 1 : 0) & (v < 6f ? 1 : 0)) << k;
+                        }
                     }
                 }
-                case RELU6 -> {
-                    for (int k = 0; k < end; k++) {
-                        float v = y[base + k];
-                        bits |= ((v > 0f ? 1 : 0) & (v < 6f ? 1 : 0)) << k;
-                    }
-                }
+                mask[w] = bits;
             }
-            mask[w] = bits;
-        }
+        });
+    }
+
+    /** Parallel pieces for a pass over `words` mask words: one per thread, none below 4096 words. */
+    private int maskChunks(int words) {
+        return Math.max(1, Math.min(parallel.threads(), words / 4096));
     }
 
     @Override
@@ -393,12 +401,15 @@ public final class CpuBackend implements Backend {
         Checks.activationBackwardMasked(maskt, dyt, dxt);
         int[] mask = i(maskt, "mask");
         float[] dy = f(dyt, "dy"), dx = f(dxt, "dx");
-        for (int w = 0; w < mask.length; w++) {
-            int bits = mask[w], base = w * 32, end = Math.min(32, dy.length - base);
-            for (int k = 0; k < end; k++) {
-                dx[base + k] = keepIf((bits >>> k) & 1, dy[base + k]);
+        int words = mask.length, chunks = maskChunks(words);
+        parallel.forRange(chunks, t -> {
+            for (int w = (int) ((long) words * t / chunks), wEnd = (int) ((long) words * (t + 1) / chunks); w < wEnd; w++) {
+                int bits = mask[w], base = w * 32, end = Math.min(32, dy.length - base);
+                for (int k = 0; k < end; k++) {
+                    dx[base + k] = keepIf((bits >>> k) & 1, dy[base + k]);
+                }
             }
-        }
+        });
     }
 
     /** 1 where {@code act} passes the gradient at output y, else 0, without a data-dependent branch. */
@@ -624,20 +635,6 @@ public final class CpuBackend implements Backend {
                         int bCol, float[] c, int cOff, int cRow) {
         final int nc = ConvGemm.columnBlock(n, Math.max(1, m / 16), parallel.threads());
         final int blocks = (n + nc - 1) / nc;
-        // sgemm wants unit stride along one dimension of each operand; a dimension of 1 has no stride
-        boolean plainA = acs == 1 && (m == 1 || ars >= k), transA = !plainA && ars == 1 && (k == 1 || acs >= m);
-        boolean plainB = bCol == 1 && (k == 1 || bRow >= n), transB = !plainB && bRow == 1 && (n == 1 || bCol >= k);
-        if (sgemm != null && (plainA || transA) && (plainB || transB)) {
-            final int lda = plainA ? (m == 1 ? k : ars) : (k == 1 ? m : acs);
-            final int ldb = plainB ? (k == 1 ? n : bRow) : (n == 1 ? k : bCol);
-            final int ldc = m == 1 ? Math.max(cRow, n) : cRow;
-            final boolean ta = transA, tb = transB;
-            parallel.forRange(blocks, t -> {
-                int j0 = t * nc, nn = Math.min(nc, n - j0);
-                sgemm.run(ta, tb, m, nn, k, a, aOff, lda, b, bOff + j0 * bCol, ldb, false, c, cOff + j0, ldc);
-            });
-            return;
-        }
         final int kc = 128;
         parallel.forRange(blocks, t -> {
             int j0 = t * nc, nn = Math.min(nc, n - j0);

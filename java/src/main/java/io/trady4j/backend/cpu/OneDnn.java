@@ -15,15 +15,14 @@ import java.util.Locale;
 
 /**
  * oneDNN's JIT-compiled float32 GEMM ({@code dnnl_sgemm}, the kernel behind oneDNN's own
- * plain-layout convolutions), bound with FFM and called on the Java arrays themselves.
+ * plain-layout convolutions), bound with FFM.
  *
  * <p>Why sgemm and not oneDNN's convolution primitives: CPU tensors live in {@code float[]} on the
- * Java heap, which the garbage collector may move between calls. A primitive reads its data through
- * memory objects whose pointer is set in one call and used in another, so it would need an off-heap
- * copy of every tensor at every step. {@code dnnl_sgemm} takes the pointers as arguments: as a
- * critical downcall with heap access, the arrays are pinned for exactly that one call and nothing is
- * copied. The im2col/col2im packing around it stays ours (it is also what oneDNN's gemm convolution
- * does for plain NCHW data).
+ * Java heap, and the im2col/col2im packing around the GEMM is ours either way (it is also what
+ * oneDNN's gemm convolution does for plain NCHW data). The packed operands are written straight into
+ * off-heap scratch ({@link NativeScratch}), which is all sgemm reads and writes. (Passing the Java
+ * arrays themselves through a critical downcall would save those copies, but critical calls must be
+ * short: a long one stalls the GC and crashed the JVM under JFR's sampler in our test.)
  *
  * <p>Each call runs on one OpenMP thread: the caller's own pool already splits the work, and one
  * thread setting ({@link CpuBackend#threads()}) then governs everything.
@@ -127,8 +126,7 @@ final class OneDnn {
                         ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
                         ValueLayout.JAVA_FLOAT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
                         ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-                        ValueLayout.JAVA_FLOAT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG),
-                Linker.Option.critical(true));
+                        ValueLayout.JAVA_FLOAT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
         try {
             MemorySegment v = ((MemorySegment) versionFn.invokeExact()).reinterpret(32);
             int major = v.get(ValueLayout.JAVA_INT, 0), minor = v.get(ValueLayout.JAVA_INT, 4);
@@ -186,8 +184,9 @@ final class OneDnn {
     }
 
     /**
-     * Row-major {@code C[M×N] = A·B + (accumulate ? C : 0)} with {@code A(i, k) = a[aOff + i·lda + k]}
-     * ({@code transA}: {@code a[aOff + k·lda + i]}) and likewise for B; C rows {@code ldc} apart.
+     * Row-major {@code C[M×N] = op(A)·op(B) + (accumulate ? C : 0)} on off-heap operands, offsets in
+     * floats: {@code A(i, k) = a[aOff + i·lda + k]} ({@code transA}: {@code a[aOff + k·lda + i]}),
+     * likewise B, C rows {@code ldc} apart.
      */
     static final class Sgemm {
         private static final ThreadLocal<Boolean> SINGLE_THREADED = ThreadLocal.withInitial(() -> false);
@@ -199,15 +198,15 @@ final class OneDnn {
             this.setThreads = setThreads;
         }
 
-        void run(boolean transA, boolean transB, int m, int n, int k, float[] a, int aOff, int lda, float[] b,
-                 int bOff, int ldb, boolean accumulate, float[] c, int cOff, int ldc) {
+        void run(boolean transA, boolean transB, int m, int n, int k, MemorySegment a, long aOff, int lda,
+                 MemorySegment b, long bOff, int ldb, boolean accumulate, MemorySegment c, long cOff, int ldc) {
             if (m == 0 || n == 0) {
                 return;
             }
             if (k == 0) {
                 if (!accumulate) {
                     for (int i = 0; i < m; i++) {
-                        java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
+                        c.asSlice((cOff + (long) i * ldc) * 4, n * 4L).fill((byte) 0);
                     }
                 }
                 return;
@@ -219,8 +218,8 @@ final class OneDnn {
                     SINGLE_THREADED.set(true);
                 }
                 status = (int) sgemm.invokeExact(transA ? (byte) 'T' : (byte) 'N', transB ? (byte) 'T' : (byte) 'N',
-                        (long) m, (long) n, (long) k, 1f, slice(a, aOff), (long) lda, slice(b, bOff), (long) ldb,
-                        accumulate ? 1f : 0f, slice(c, cOff), (long) ldc);
+                        (long) m, (long) n, (long) k, 1f, a.asSlice(aOff * 4), (long) lda, b.asSlice(bOff * 4),
+                        (long) ldb, accumulate ? 1f : 0f, c.asSlice(cOff * 4), (long) ldc);
             } catch (Throwable t) {
                 throw new IllegalStateException("dnnl_sgemm call failed: " + t, t);
             }
@@ -230,19 +229,17 @@ final class OneDnn {
             }
         }
 
-        private static MemorySegment slice(float[] array, int offset) {
-            return MemorySegment.ofArray(array).asSlice(offset * 4L);
-        }
-
         /** A 2×3·3×2 product with offsets and a transpose: a library that links but computes wrongly is not used. */
         private void selfTest() {
-            float[] a = {9, 1, 2, 3, 4, 5, 6};            // A = [[1,2,3],[4,5,6]] at offset 1
-            float[] bt = {1, 3, 5, 2, 4, 6};              // B = [[1,2],[3,4],[5,6]] given as Bᵀ
-            float[] c = {7, 7, 7, 7, 7};
-            run(false, true, 2, 2, 3, a, 1, 3, bt, 0, 3, false, c, 1, 2);
-            float[] want = {7, 22, 28, 49, 64};
-            if (!java.util.Arrays.equals(c, want)) {
-                throw new IllegalStateException("dnnl_sgemm self-test gave " + java.util.Arrays.toString(c));
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment a = arena.allocateFrom(ValueLayout.JAVA_FLOAT, 9, 1, 2, 3, 4, 5, 6); // [[1,2,3],[4,5,6]] at 1
+                MemorySegment bt = arena.allocateFrom(ValueLayout.JAVA_FLOAT, 1, 3, 5, 2, 4, 6);   // [[1,2],[3,4],[5,6]]ᵀ
+                MemorySegment c = arena.allocateFrom(ValueLayout.JAVA_FLOAT, 7, 7, 7, 7, 7);
+                run(false, true, 2, 2, 3, a, 1, 3, bt, 0, 3, false, c, 1, 2);
+                float[] got = c.toArray(ValueLayout.JAVA_FLOAT);
+                if (!java.util.Arrays.equals(got, new float[]{7, 22, 28, 49, 64})) {
+                    throw new IllegalStateException("dnnl_sgemm self-test gave " + java.util.Arrays.toString(got));
+                }
             }
         }
     }
