@@ -39,7 +39,10 @@ def blocks_per_sm(regs, threads, smem):
 
 class KernelStats:
     def __init__(self, path=STATS, data=None):
-        self.kernels = (data if data is not None else json.load(open(path)))['kernels']
+        if data is None:
+            with open(path) as f:
+                data = json.load(f)
+        self.kernels = data['kernels']
 
     def get(self, name):
         if name not in self.kernels:

@@ -139,6 +139,18 @@ def markdown(rows, tots, sweep):
     return '\n'.join(lines) + '\n'
 
 
+def json_lines(doc):
+    """JSON with one row per line (small diffs when the model changes)."""
+    parts = []
+    for k, v in doc.items():
+        if isinstance(v, list):
+            body = ',\n'.join('  ' + json.dumps(r, sort_keys=True) for r in v)
+            parts.append('%s: [\n%s\n ]' % (json.dumps(k), body))
+        else:
+            parts.append('%s: %s' % (json.dumps(k), json.dumps(v, sort_keys=True)))
+    return '{\n ' + ',\n '.join(parts) + '\n}\n'
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--stats', default=kernels.STATS, help='static counts from kernels/dev/perf_report.py')
@@ -160,13 +172,13 @@ def main(argv=None):
     tots = totals(nets, rows)
     sweep = networks.sweep_shapes()
     with open(os.path.join(a.out, 'shapes.json'), 'w') as f:
-        json.dump({'shapes': [s.as_json() for s in sweep]}, f, indent=1)
-        f.write('\n')
+        f.write(networks.shapes_json(sweep))
+    names = {s.layer for s in sweep}
     with open(os.path.join(a.out, 'predictions-h200.json'), 'w') as f:
-        json.dump({'device': hardware.NAME, 'generated_by': 'bench/model/model.py',
-                   'ceilings': {n: {'value': v, 'unit': u, 'source': src} for n, v, u, src in hardware.describe()},
-                   'rows': rows, 'totals': tots}, f, indent=0)
-        f.write('\n')
+        f.write(json_lines({'device': hardware.NAME, 'generated_by': 'bench/model/model.py',
+                            'ceilings': {n: {'value': v, 'unit': u, 'source': src}
+                                         for n, v, u, src in hardware.describe()},
+                            'rows': [r for r in rows if r['layer'] in names], 'totals': tots}))
     with open(os.path.join(a.out, 'predictions-h200.md'), 'w') as f:
         f.write(markdown(rows, tots, sweep))
     print('model: %d rows, %d totals -> %s' % (len(rows), len(tots), os.path.relpath(a.out)), file=sys.stderr)

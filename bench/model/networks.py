@@ -78,7 +78,8 @@ class Conv:
 
 def mbv2(path=PAPER_MODELS, batch=MBV2_BATCH, res=RESOLUTION):
     net = 'mbv2-w0.35'
-    desc = json.load(open(path))[net]
+    with open(path) as f:
+        desc = json.load(f)[net]
     layers = []
     c, size = desc['in_ch'], res
     out0, k0, s0 = desc['first_conv']
@@ -101,18 +102,18 @@ def mbv2(path=PAPER_MODELS, batch=MBV2_BATCH, res=RESOLUTION):
 
 def resnet18(batch=RESNET_BATCH, res=RESOLUTION):
     net = 'resnet18'
-    layers = [Conv('r18.conv1', net, batch, 3, 64, res, res, 7, 2, 3)]
+    layers = [Conv('resnet18.conv1', net, batch, 3, 64, res, res, 7, 2, 3)]
     size = layers[0].out_height // 2  # 3x3/2 max pool
     c = 64
     for stage, width in enumerate((64, 128, 256, 512), start=1):
         for block in range(2):
             s = 2 if stage > 1 and block == 0 else 1
-            name = 'r18.l%d.%d' % (stage, block)
+            name = 'resnet18.layer%d.%d' % (stage, block)
             layers.append(Conv(name + '.conv1', net, batch, c, width, size, size, 3, s, 1))
             out = layers[-1].out_height
             layers.append(Conv(name + '.conv2', net, batch, width, width, out, out, 3, 1, 1))
             if s != 1 or c != width:
-                layers.append(Conv(name + '.down', net, batch, c, width, size, size, 1, s, 0))
+                layers.append(Conv(name + '.downsample', net, batch, c, width, size, size, 1, s, 0))
             c, size = width, out
     return layers
 
@@ -121,24 +122,29 @@ def networks():
     return {'mbv2-w0.35': mbv2(), 'resnet18': resnet18()}
 
 
-# The sweep's shapes (bench/model/shapes.json, read by bench/gpu): one layer per class.
+# The sweep's shapes (bench/model/shapes.json, read by bench/gpu): one layer per class. The same 14
+# layers, in the same order, as the sweep helper proposed (so both branches carry one file).
 SWEEP_LAYERS = [
-    'mbv2.first',        # 3->16 3x3/2 @128
-    'mbv2.b00.dw',       # depthwise 16 3x3/1 @64
-    'mbv2.b01.dw',       # depthwise 48 3x3/2 @64
-    'mbv2.b00.project',  # 1x1 16->8 @64
-    'mbv2.b01.expand',   # 1x1 8->48 @64
-    'mbv2.b02.project',  # 1x1 48->8 @32
-    'mbv2.b04.expand',   # 1x1 16->96 @16
-    'mbv2.b08.project',  # 1x1 144->24 @8
-    'mbv2.b15.expand',   # 1x1 56->336 @4
-    'mbv2.mix',          # the last 1x1, 112->448 @4
-    'r18.l1.0.conv1',    # 3x3 64 @32
-    'r18.l2.0.conv2',    # 3x3 128 @16
-    'r18.l3.0.conv2',    # 3x3 256 @8
-    'r18.l4.0.conv2',    # 3x3 512 @4
-    'r18.l2.0.down',     # 1x1/2 64->128 @32
+    'mbv2.first',                    # 3->16 3x3/2 @128
+    'mbv2.b01.expand',               # 1x1 8->48 @64
+    'mbv2.b01.dw',                   # depthwise 48 3x3/2 @64
+    'mbv2.b02.dw',                   # depthwise 48 3x3/1 @32
+    'mbv2.b02.project',              # 1x1 48->8 @32
+    'mbv2.b04.expand',               # 1x1 16->96 @16
+    'mbv2.b07.project',              # 1x1 144->24 @8
+    'mbv2.b14.expand',               # 1x1 56->336 @4
+    'mbv2.mix',                      # the last 1x1, 112->448 @4
+    'resnet18.layer1.0.conv1',       # 3x3 64 @32
+    'resnet18.layer2.0.downsample',  # 1x1/2 64->128 @32
+    'resnet18.layer2.0.conv2',       # 3x3 128 @16
+    'resnet18.layer3.0.conv2',       # 3x3 256 @8
+    'resnet18.layer4.0.conv2',       # 3x3 512 @4
 ]
+
+
+def shapes_json(shapes):
+    """The contract's file: one shape per line."""
+    return '{"shapes": [\n' + ',\n'.join('  ' + json.dumps(s.as_json()) for s in shapes) + '\n]}\n'
 
 
 def sweep_shapes():

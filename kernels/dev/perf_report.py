@@ -35,6 +35,11 @@ SMEM_RESERVED_PER_BLOCK = 1024
 DEFAULT_DYNAMIC_SMEM_LIMIT = 48 * 1024  # without cudaFuncSetAttribute (no launcher raises it)
 
 
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
 def find_sass_tools():
     """The folder of sass-report: $SASS_TOOLS, else shared/tools/sass beside an ancestor of the repository."""
     env = os.environ.get('SASS_TOOLS')
@@ -138,7 +143,7 @@ def occupancy(regs, threads, smem):
     by_threads = MAX_WARPS_PER_SM // warps
     by_smem = SMEM_PER_SM // (smem + SMEM_RESERVED_PER_BLOCK) if smem else MAX_BLOCKS_PER_SM
     blocks = min(by_regs, by_threads, by_smem, MAX_BLOCKS_PER_SM)
-    limit = min((by_regs, 'registers'), (by_threads, 'threads'), (by_smem, 'shared memory'),
+    limit = min((by_threads, 'threads'), (by_regs, 'registers'), (by_smem, 'shared memory'),
                 (MAX_BLOCKS_PER_SM, 'blocks'), key=lambda t: t[0])[1]
     return {'blocks_per_sm': blocks, 'warps_per_sm': blocks * warps,
             'occupancy': blocks * warps / MAX_WARPS_PER_SM, 'limited_by': limit}
@@ -326,8 +331,8 @@ def main():
         if not os.path.isfile(p):
             print('perf_report: no such file: %s' % p, file=sys.stderr)
             sys.exit(2)
-        texts[p] = open(p).read()
-    headers = [open(os.path.join(KERNELS, f)).read() for f in sorted(os.listdir(KERNELS)) if f.endswith('.cuh')]
+        texts[p] = read(p)
+    headers = [read(os.path.join(KERNELS, f)) for f in sorted(os.listdir(KERNELS)) if f.endswith('.cuh')]
     files = []
     for p in paths:
         if '__global__' not in texts[p]:
