@@ -70,9 +70,19 @@ class CountsTest(unittest.TestCase):
 
 
 class EligibilityMirrorsVersionsTest(unittest.TestCase):
+    # the rules as written in C (checked against the sources below), restated independently of plans.py
     RULES = {'any_shape': lambda s, n: True, 'tf32_opted_in': lambda s, n: True,
-             'depthwise_v3_shape': lambda s, n: plans.depthwise_v3_supports(s),
-             'stream_shape': lambda s, n: plans.stream_supports(s, n)}
+             'depthwise_v3_shape': lambda s, n: (s.in_channels == s.groups and s.out_channels == s.groups
+                                                 and s.kernel in (3, 5, 7) and s.stride in (1, 2)),
+             'stream_shape': lambda s, n: s.groups == 1 and (s.out_height * s.out_width) % 4 == 0
+                                          and n * s.kernel * s.kernel <= 32}
+    C_RULES = {'depthwise.cu': 'is_depthwise(g) && g.dil == 1 && (g.k == 3 || g.k == 5 || g.k == 7) && '
+                               '(g.stride == 1 || g.stride == 2)',
+               'dw_sparse_stream.cu': 'g.groups == 1 && g.hwo % 4 == 0 && (int64_t)nsel * g.k2 <= dws::kMaxCols'}
+
+    def test_rules_in_the_sources(self):
+        for f, rule in self.C_RULES.items():
+            self.assertIn(rule, read(os.path.join(ROOT, 'kernels', f)), f)
     TABLES = {'kConv2dForward': ('conv2d_forward', 'conv2d_gather'), 'kConv2dDx': ('conv2d_dx',),
               'kConv2dDwSparse': ('conv2d_dw_sparse',)}
 
