@@ -7,7 +7,7 @@ PREDICTIONS: bench/model/predictions-h200.json; SWEEP: a JSON with "rows": [{"la
 "implementation", "density", "median_ms", ...}] (bench/gpu's sweep). Rows match on (layer, op,
 implementation, density); density is ignored for conv2d_forward and conv2d_dx, which do not depend on
 the selection. PyTorch rows (implementation torch_*) have no prediction: they are shown beside the
-rows of the same (layer, op, density). Prints one line per matched row (measured / predicted and
+rows of the same (layer, op, density); rows without a numeric median_ms (failed) are skipped. Prints one line per matched row (measured / predicted and
 measured / floor) and a summary; --md writes the same as a markdown table.
 """
 import argparse
@@ -53,7 +53,7 @@ def compare(pred_rows, sweep_rows):
     torch = {}
     matched, unpredicted, seen = [], [], set()
     for r in sweep_rows:
-        if not isinstance(r['median_ms'], (int, float)) or r['median_ms'] <= 0:
+        if not isinstance(r.get('median_ms'), (int, float)) or r['median_ms'] <= 0:
             continue  # a failed or skipped measurement
         if str(r['implementation']).startswith('torch_'):
             torch.setdefault(key(r, False), {})[r['implementation']] = r['median_ms']
@@ -135,7 +135,7 @@ def main(argv=None):
     try:
         _, pred_rows = load_rows(a.predictions, 'predictions', ('layer', 'op', 'implementation', 'predicted_ms',
                                                                 'floor_ms', 'bound'))
-        _, sweep_rows = load_rows(a.sweep, 'sweep', ('layer', 'op', 'implementation', 'median_ms'))
+        _, sweep_rows = load_rows(a.sweep, 'sweep', ('layer', 'op', 'implementation'))
     except BadInput as e:
         print('compare: %s' % e, file=sys.stderr)
         return 2

@@ -7,7 +7,8 @@ the occupancy (registers, shared memory) and the SM count:
 
   issue  = instructions of the busiest SM / (4 per clock x the share of issue slots its resident
            warps can fill)
-  shared = 128-byte shared-load wavefronts of the busiest SM / (1 per clock)
+  shared = 128-byte shared-load wavefronts of the busiest SM / (1 per clock): 1, 2, 4 per LDS.32,
+           .64, .128 of a warp (distinct addresses), 1.5 per LDS.128 of the v3 GEMM tiles (half broadcast)
   latency-limited bandwidth = bytes a resident thread keeps in flight x resident threads x busy
            SMs / DRAM latency (Little's law), which caps the HBM bandwidth for small grids
 """
@@ -23,7 +24,12 @@ REGS_PER_SM = 65536
 REG_ALLOC_UNIT = 256
 SMEM_PER_SM = 233472
 SMEM_RESERVED_PER_BLOCK = 1024
+# 128-byte wavefronts per warp-wide shared load when the 32 lanes read distinct consecutive words
 LDS_WAVEFRONTS = {'LDS.32': 1, 'LDS.64': 2, 'LDS.128': 4}
+# igemm_v3.cuh's 16 x 16 thread grid: a warp spans 2 rows (ty) and 16 columns (tx), so the A-fragment
+# LDS.128 are broadcasts (2 addresses: 1 wavefront) and the B-fragment LDS.128 read 16 distinct
+# float4 (2 wavefronts); its loop issues as many of each (TM = TN), 1.5 on average.
+LDS_WAVEFRONTS_V3_TILE = dict(LDS_WAVEFRONTS, **{'LDS.128': 1.5})
 LOAD_BYTES = {'LDG.32': 4, 'LDG.64': 8, 'LDG.128': 16, 'cp.async.32': 4, 'cp.async.64': 8, 'cp.async.128': 16}
 
 
@@ -67,6 +73,11 @@ class KernelStats:
     def whole_arith(self, name):
         return self._arith(self.get(name)['whole'])
 
+    @staticmethod
+    def wavefronts(name, counts):
+        table = LDS_WAVEFRONTS_V3_TILE if 'igemm_v3' in name else LDS_WAVEFRONTS
+        return sum(counts.get(x, 0) * v for x, v in table.items())
+
     def per_arith(self, name):
         """(instructions, LDS wavefronts, global load bytes) per FFMA (MMA), and the straight-line
         instructions a thread runs once besides."""
@@ -74,11 +85,11 @@ class KernelStats:
         h = k['hot_loop']
         if h is not None:
             a = self._arith(h['counts'])
-            return (h['instr'] / a, h['lds_wavefronts'] / a, h['global_load_bytes_per_thread'] / a,
+            return (h['instr'] / a, self.wavefronts(name, h['counts']) / a, h['global_load_bytes_per_thread'] / a,
                     k['straight_line_instr'])
         c = k['whole']
         a = self._arith(c) or 1
-        waves = sum(c.get(x, 0) * v for x, v in LDS_WAVEFRONTS.items())
+        waves = self.wavefronts(name, c)
         loads = sum(c.get(x, 0) * v for x, v in LOAD_BYTES.items())
         return k['instructions'] / a, waves / a, loads / a, 0
 

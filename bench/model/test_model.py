@@ -154,10 +154,15 @@ class BoundsTest(unittest.TestCase):
         # 8 blocks per SM x 8 warps x 1000 FFMA x 2 instructions per FFMA / (4 per clock)
         self.assertAlmostEqual(b['issue'], 8 * 8 * 2000 / (4 * hardware.CLOCK_HZ))
         self.assertEqual(b['shared'], 0)
-        heavy = fake_stats(hot_loop={'counts': {'FFMA': 10}, 'instr': 20, 'lds_wavefronts': 40,
+        heavy = fake_stats(hot_loop={'counts': {'FFMA': 10, 'LDS.128': 10}, 'instr': 20, 'lds_wavefronts': 40,
                                      'global_load_bytes_per_thread': 64})
         b2 = kernels.launch_bounds(launch, heavy)
         self.assertGreater(b2['shared'], b2['issue'])  # 4 wavefronts per FFMA cost more than 2 issue slots
+
+    def test_v3_tiles_half_broadcast(self):
+        counts = {'LDS.128': 32, 'LDS.32': 8}
+        self.assertEqual(kernels.KernelStats.wavefronts('conv2d_fwd_igemm_v3_kernel<x>', counts), 32 * 1.5 + 8)
+        self.assertEqual(kernels.KernelStats.wavefronts('dws::dw_stream_kernel<16, 2>', counts), 32 * 4 + 8)
 
     def test_few_blocks_pull_less_than_hbm(self):
         one = kernels.launch_bounds(plans.Launch('k', blocks=1, threads=256, arith_per_thread=10), fake_stats())
@@ -209,6 +214,7 @@ class CompareTest(unittest.TestCase):
         {'layer': 'L', 'op': 'conv2d_forward', 'implementation': 'torch_cudnn_fp32', 'density': 0.1,
          'median_ms': 0.02},
         {'layer': 'L', 'op': 'conv2d_dw_sparse', 'implementation': 'v2_tiled', 'density': 0.01, 'median_ms': 0.1},
+        {'layer': 'L', 'op': 'conv2d_dw_sparse', 'implementation': 'v1_naive', 'density': 0.1, 'error': 'failed'},
         {'layer': 'L', 'op': 'conv2d_dw_sparse', 'implementation': 'v2_tiled', 'density': 0.1, 'median_ms': 0.1}]}
 
     def test_matching_ratios_and_references(self):
