@@ -270,7 +270,8 @@ def markdown(files):
            'Hot loop: the innermost loop with the most FFMA (or tensor-core MMA), counts per iteration and thread '
            '(= per warp instruction); LDS wavefronts count 1/2/4 for LDS.32/.64/.128 (128 bytes each, '
            'conflict-free). FFMA:LDS = FFMA (or MMA) per shared-load instruction; instr per FFMA = issue slots per FFMA '
-           '(per MMA for the TF32 kernels); global bytes/thread = bytes of LDG and cp.async per iteration. Kernels '
+           '(per MMA for the TF32 kernels); global bytes/thread = bytes of LDG and cp.async per iteration; outside '
+           'loops = instructions in no loop (prologue, epilogue and untaken paths: a thread runs them once). Kernels '
            'with no such loop are straight-line per thread: read their whole-function counts.', '']
     for fname, kernels in files:
         out.append('## %s' % fname)
@@ -295,20 +296,20 @@ def markdown(files):
                                                                 k['spill_loads'], smem, occ))
         out.append('')
         out.append('| kernel | hot loop: instr per iteration | FFMA:LDS | instr per FFMA (MMA) | global bytes/thread | '
-                   'whole function |')
-        out.append('| --- | --- | --- | --- | --- | --- |')
+                   'outside loops | whole function |')
+        out.append('| --- | --- | --- | --- | --- | --- | --- |')
         for k in kernels.values():
             h = k['hot_loop']
             if h is None:
-                out.append('| `%s` | no FFMA/MMA loop | | | | %d instr: %s |' % (k['name'], k['instructions'],
-                                                                           fmt_counts(k['whole'])))
+                out.append('| `%s` | no FFMA/MMA loop | | | | %d | %d instr: %s |' % (
+                    k['name'], k['straight_line_instr'], k['instructions'], fmt_counts(k['whole'])))
                 continue
             arith = h['FFMA'] or h['MMA']
             ratio = '%.2f' % (arith / h['LDS']) if h['LDS'] else '-'
             ipf = '%.2f' % (h['instr'] / arith)
-            out.append('| `%s` | %d: %s | %s | %s | %d | %d instr: %s |' % (
+            out.append('| `%s` | %d: %s | %s | %s | %d | %d | %d instr: %s |' % (
                 k['name'], h['instr'], fmt_counts(h['counts']), ratio, ipf, h['global_load_bytes_per_thread'],
-                k['instructions'], fmt_counts(k['whole'])))
+                k['straight_line_instr'], k['instructions'], fmt_counts(k['whole'])))
         out.append('')
     return '\n'.join(out) + '\n'
 
