@@ -30,8 +30,6 @@ TF32_MMA_SYNC_FLOPS = TF32_DENSE_FLOPS * MMA_SYNC_FRACTION
 # written, on gVisor and on Firecracker (KINDS.md, 2026-10-28 and 2026-11-04). Datasheet: 4.8 TB/s.
 HBM_BYTES_PER_S = 4.3e12
 HBM_DATASHEET_BYTES_PER_S = 4.8e12
-# L2: PyTorch reported 60 MB (KINDS.md, 2026-10-28).
-L2_BYTES = 60e6
 
 # Issue: 4 schedulers per SM, each issuing one warp instruction per clock (Hopper whitepaper);
 # FFMA: 4 warp-FFMA per clock per SM (128 lanes), the same rate, so FFMA never bounds below issue.
@@ -65,7 +63,8 @@ def describe():
         ('FP32 FFMA', FP32_FLOPS / 1e12, 'TFLOP/s', '132 SM x 128 lanes x 2 x clock; datasheet 67'),
         ('TF32 mma.sync', TF32_MMA_SYNC_FLOPS / 1e12, 'TFLOP/s',
          'datasheet dense 494.7 x %.2f (assumed mma.sync share of the wgmma peak)' % MMA_SYNC_FRACTION),
-        ('HBM', HBM_BYTES_PER_S / 1e12, 'TB/s', 'KINDS.md device-to-device copy; datasheet 4.8'),
+        ('HBM', HBM_BYTES_PER_S / 1e12, 'TB/s',
+         'KINDS.md device-to-device copy; datasheet %.1f' % (HBM_DATASHEET_BYTES_PER_S / 1e12)),
         ('issue', ISSUE_PER_SM_CLK, 'warp instr/clk/SM', 'Hopper: 4 schedulers x 1'),
         ('shared loads', SHARED_WAVEFRONTS_PER_SM_CLK, '128-B wavefront/clk/SM', 'Hopper: 32 banks x 4 B'),
         ('DRAM latency', DRAM_LATENCY_S * 1e6, 'us', 'assumption (Little\'s law for few blocks)'),

@@ -7,7 +7,6 @@ kernels/PERF.md does, with its grid, block size, dynamic shared memory and the F
 count of one thread, which kernels.py turns into issue and shared-load time.
 """
 import dataclasses
-import math
 
 import hardware
 
