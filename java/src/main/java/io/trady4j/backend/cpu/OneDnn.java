@@ -133,7 +133,7 @@ final class OneDnn {
             int patch = v.get(ValueLayout.JAVA_INT, 8), runtime = v.get(ValueLayout.JAVA_INT, 24);
             String version = major + "." + minor + "." + patch;
             String isa = isaName(major, (int) isaFn.invokeExact());
-            MethodHandle setThreads = runtime == 2 ? ompSetNumThreads(linker) : null;
+            MethodHandle setThreads = runtime == 2 ? ompSetNumThreads(linker, dnnl) : null;
             Sgemm s = new Sgemm(sgemm, setThreads);
             s.selfTest();
             return new Status(mode, s, version, isa + ", " + runtimeName(runtime), null);
@@ -148,11 +148,14 @@ final class OneDnn {
         return lookup.find(symbol).orElseThrow(() -> new IllegalStateException("no symbol " + symbol));
     }
 
-    /** OpenMP's per-thread setting, from the libgomp oneDNN was linked with. */
-    private static MethodHandle ompSetNumThreads(Linker linker) {
-        SymbolLookup gomp = SymbolLookup.libraryLookup("libgomp.so.1", Arena.global());
-        return linker.downcallHandle(find(gomp, "omp_set_num_threads"),
-                FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT), Linker.Option.critical(false));
+    /**
+     * OpenMP's per-thread setting, from the OpenMP runtime oneDNN was linked with: looked up through
+     * oneDNN's own handle (which searches its dependencies, e.g. a bundled libgomp), else libgomp.so.1.
+     */
+    private static MethodHandle ompSetNumThreads(Linker linker, SymbolLookup dnnl) {
+        MemorySegment fn = dnnl.find("omp_set_num_threads")
+                .orElseGet(() -> find(SymbolLookup.libraryLookup("libgomp.so.1", Arena.global()), "omp_set_num_threads"));
+        return linker.downcallHandle(fn, FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT), Linker.Option.critical(false));
     }
 
     private static String runtimeName(int runtime) {
@@ -165,22 +168,32 @@ final class OneDnn {
         };
     }
 
-    /** ISA names of oneDNN 2.x's dnnl_cpu_isa_t (3.x renumbered them: shown as a number there). */
+    /** Names of dnnl_cpu_isa_t values (oneDNN 2.x; 3.x renumbered the newer ISAs). */
     private static String isaName(int major, int isa) {
-        if (major != 2) {
-            return "isa 0x" + Integer.toHexString(isa);
-        }
-        return switch (isa) {
+        String common = switch (isa) {
             case 0x1 -> "sse41";
             case 0x3 -> "avx";
             case 0x7 -> "avx2";
-            case 0x407 -> "avx2_vnni";
             case 0x27 -> "avx512_core";
             case 0x67 -> "avx512_core_vnni";
             case 0xe7 -> "avx512_core_bf16";
-            case 0x3e7 -> "avx512_core_amx";
-            default -> "isa 0x" + Integer.toHexString(isa);
+            default -> null;
         };
+        if (common != null) {
+            return common;
+        }
+        String named = major == 2 ? switch (isa) {
+            case 0x407 -> "avx2_vnni";
+            case 0x3e7 -> "avx512_core_amx";
+            default -> null;
+        } : switch (isa) {
+            case 0x17 -> "avx2_vnni";
+            case 0x1ef -> "avx512_core_fp16";
+            case 0xfef -> "avx512_core_amx";
+            case 0x1fef -> "avx512_core_amx_fp16";
+            default -> null;
+        };
+        return named != null ? named : "isa 0x" + Integer.toHexString(isa);
     }
 
     /**
