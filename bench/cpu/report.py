@@ -115,6 +115,19 @@ def markdown(res):
                  f"{fmt(s['dw10_over_dense'], 3)} | {fmt(s['dw1_over_dense'], 3)} | "
                  f"{fmt(s['dw10_ours_ms'], 1)} / {fmt(s['dw10_torch_sliced_ms'], 1)} |")
     L.append("")
+    L.append("## Targets (issue 13, from the medians)")
+    L.append("")
+    L.append("| target | measured | met |")
+    L.append("|---|---|---|")
+    for s in summary(res):
+        if s["statistic"] != "median":
+            continue
+        for name, value, limit in ((f"{s['net']}: conv forward total within 1.1× of PyTorch", s["forward_ratio"], 1.1),
+                                   (f"{s['net']}: sparse dW at 10% ≤ 0.15× our dense dW", s["dw10_over_dense"], 0.15),
+                                   (f"{s['net']}: sparse dW at 1% ≤ 0.05× our dense dW", s["dw1_over_dense"], 0.05)):
+            met = "n/a" if value is None else ("yes" if value <= limit else "NO")
+            L.append(f"| {name} | {fmt(value, 3)} | {met} |")
+    L.append("")
     L.append(f"## Per layer (ms, median {res.get('metric_note', 'wall time')})")
     L.append("")
     L.append("| layer | shape | × | fwd ours | fwd PyTorch | ratio | fwd+gather 10% | dW 100% ours | dW PyTorch | ratio | dW 10% (#sel) | 10%/100% | dW 1% (#sel) | 1%/100% | PyTorch sliced 10% |")

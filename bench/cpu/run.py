@@ -143,6 +143,9 @@ def main():
     ap.add_argument("--rerun-spread", type=float, default=1.5,
                     help="re-run a layer whose median/min ratio exceeds this on either side")
     ap.add_argument("--budget-minutes", type=float, default=15, help="no re-runs after this")
+    ap.add_argument("--max-load", type=float, default=1.0,
+                    help="1-minute load average the run may start at, and must be under at the end for results to be written")
+    ap.add_argument("--max-wait-minutes", type=float, default=20, help="longest wait for that at the start, then exit 2")
     args = ap.parse_args()
 
     if args.max_wait is None:
@@ -152,6 +155,13 @@ def main():
     jh = java_home()
     java = os.path.join(jh, "bin", "java")
     started = time.time()
+    gate_deadline = time.time() + 60 * args.max_wait_minutes
+    while loadavg() and loadavg()[0] >= args.max_load:
+        if time.time() > gate_deadline:
+            print(f"REFUSED: 1-minute load average {loadavg()[0]:.2f} >= {args.max_load} after "
+                  f"{args.max_wait_minutes:g} min; nothing measured", file=sys.stderr)
+            sys.exit(2)
+        time.sleep(10)
     load_start = loadavg()
     tmp = tempfile.mkdtemp(prefix="trady4j-bench-")
     layers_json = os.path.join(tmp, "layers.json")
@@ -287,6 +297,10 @@ def main():
         "wall_minutes": round((time.time() - started) / 60, 1),
         "layers": rows,
     }
+    if loadavg() and loadavg()[0] >= args.max_load:
+        print(f"REFUSED: 1-minute load average {loadavg()[0]:.2f} >= {args.max_load} at the end; results not written "
+              f"(raw JMH/PyTorch outputs are in {tmp})", file=sys.stderr)
+        sys.exit(2)
     os.makedirs(args.out_dir, exist_ok=True)
     base = os.path.join(args.out_dir, f"cpu-{args.tag}" + ("-quick" if args.quick else ""))
     json.dump(result, open(base + ".json", "w"), indent=1)
