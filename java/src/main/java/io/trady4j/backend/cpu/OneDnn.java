@@ -62,7 +62,7 @@ final class OneDnn {
                     s = load(mode.trim().toLowerCase(Locale.ROOT));
                     if (s.mode().equals("auto") && !s.available()) {
                         System.err.println("WARNING: oneDNN not loaded (" + s.reason()
-                                + "); the CPU backend uses its pure-Java GEMM (install libdnnl2, or set -Dtrady4j.cpu.onednn=off to silence this)");
+                                + "); the CPU backend uses its pure-Java GEMM (-Dtrady4j.cpu.onednn=off silences this)");
                     }
                     status = s;
                 }
@@ -83,6 +83,12 @@ final class OneDnn {
                         + " (expected auto, on or off)");
             }
         }
+        Module module = OneDnn.class.getModule();
+        if (!module.isNativeAccessEnabled()) {
+            return new Status(mode, null, null, null, "native access is not enabled for "
+                    + (module.isNamed() ? module.getName() : "the class path") + " (add --enable-native-access="
+                    + (module.isNamed() ? module.getName() : "ALL-UNNAMED") + " to the java command)");
+        }
         String override = System.getProperty("trady4j.onednn.library");
         if (override != null && !override.isBlank() && !Files.isRegularFile(Path.of(override))) {
             return new Status(mode, null, null, null, "-Dtrady4j.onednn.library=" + override + ": no such file");
@@ -95,7 +101,8 @@ final class OneDnn {
                 tried.add(name + ": " + firstLine(e.getMessage()));
             }
         }
-        return new Status(mode, null, null, null, "no usable oneDNN library; tried " + String.join("; ", tried));
+        return new Status(mode, null, null, null, "no usable oneDNN library (Debian/Ubuntu: apt-get install libdnnl2); tried "
+                + String.join("; ", tried));
     }
 
     private static List<String> candidates() {
