@@ -146,7 +146,8 @@ def main():
     result["targets"] = targets(result)
     device = ours["device"] if a.backend == "cuda" else "cpu"
     slug = re.sub(r"[^a-z0-9]+", "-", device.lower()).strip("-")
-    base = os.path.join(a.results, f"step-{slug}-{result['date']}" + ("-quick" if a.quick else ""))
+    base = os.path.join(a.results, f"step-{slug}-{result['date']}" + (f"-{a.threads}threads" if a.threads != 1 else "")
+                        + ("-quick" if a.quick else ""))
     os.makedirs(a.results, exist_ok=True)
     with open(base + ".json", "w") as f:
         json.dump(result, f, indent=1)
