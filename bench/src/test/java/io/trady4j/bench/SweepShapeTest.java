@@ -1,6 +1,5 @@
 package io.trady4j.bench;
 
-import io.trady4j.io.Json;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -62,9 +61,9 @@ class SweepShapeTest {
         assertTrue(e.getMessage().contains("layer a: field out_channels"), e.getMessage());
         Files.writeString(f, "{\"shapes\": []}");
         assertThrows(IllegalArgumentException.class, () -> SweepShape.read(f));
-        Files.writeString(f, Json.write(java.util.Map.of("shapes", List.of(java.util.Map.of("layer", "g",
-                "network", "n", "batch", 1, "in_channels", 6, "out_channels", 4, "height", 8, "width", 8,
-                "kernel", 3, "stride", 1, "padding", 1, "groups", 4)))));
+        Files.writeString(f, """
+                {"shapes": [{"layer": "g", "network": "n", "batch": 1, "in_channels": 6, "out_channels": 4, "height": 8,
+                  "width": 8, "kernel": 3, "stride": 1, "padding": 1, "groups": 4}]}""");
         e = assertThrows(IllegalArgumentException.class, () -> SweepShape.read(f));
         assertTrue(e.getMessage().contains("layer g: impossible geometry"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> SweepShape.read(dir.resolve("missing.json")));
