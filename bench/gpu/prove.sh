@@ -80,6 +80,7 @@ run_stage() {
 }
 # Seconds left in the running stage's box, keeping `reserve` back (at least 5).
 left() { local s=$((stage_deadline - SECONDS - ${1:-0})); [ $s -lt 5 ] && s=5; echo $s; }
+min() { [ "$1" -lt "$2" ] && echo "$1" || echo "$2"; }
 
 # ---------------------------------------------------------------- the pack
 pack=/tmp/trady4j-devpack
@@ -141,7 +142,7 @@ stage_facts() {
   local r ok=0 first=""
   for r in jcuda native; do
     echo "--- trady4j info, -Dtrady4j.cuda.runtime=$r"
-    runtime=$r java_run 20 io.trady4j.cli.Main info > "$work/info-$r.txt" 2>&1
+    runtime=$r java_run "$(min 20 "$(left 2)")" io.trady4j.cli.Main info > "$work/info-$r.txt" 2>&1
     cat "$work/info-$r.txt"
     if grep -q '^cuda    unavailable' "$work/info-$r.txt" || ! grep -q '^cuda ' "$work/info-$r.txt"; then
       echo "runtime $r: the CUDA backend does not open"
@@ -242,8 +243,13 @@ stage_sanitize() {
         echo "--- ASan/UBSan (dry run) emu_$h" | tee -a "$slog"
         timeout "$(left 2)" "kernels/dev/emu_$h" 1 quick >>"$slog" 2>&1 || rc=1
       else
+        local bin="$pack/dev/dev_$h"
+        if ldd "$bin" 2>&1 | grep -q 'not found'; then
+          echo "the carried dev_$h does NOT load here ($(ldd "$bin" 2>&1 | grep 'not found' | head -n 1)): building it"
+          make -s -C kernels/dev ARCH=-arch=sm_90 "$h" && bin="kernels/dev/$h" || { rc=1; continue; }
+        fi
         echo "--- compute-sanitizer --tool $tool dev_$h 1 quick" | tee -a "$slog"
-        timeout "$(left 2)" compute-sanitizer --tool "$tool" --error-exitcode 3 "$pack/dev/dev_$h" 1 quick >>"$slog" 2>&1 || rc=1
+        timeout "$(left 2)" compute-sanitizer --tool "$tool" --error-exitcode 3 "$bin" 1 quick >>"$slog" 2>&1 || rc=1
       fi
       grep -E "ERROR SUMMARY|RACECHECK SUMMARY|checks passed|ERROR: AddressSanitizer" "$slog" | tail -n 1
       [ $((stage_deadline - SECONDS)) -gt 3 ] || { echo "sanitize: box used up"; return 124; }
