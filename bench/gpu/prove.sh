@@ -199,9 +199,11 @@ else
 fi
 stage_sweep() {
   local rc=0 ours_budget
-  ours_budget=$(( $(left 0) * 55 / 100 ))
-  echo "--- KernelSweep (starts no shape after $ours_budget s)"
-  TRADY4J_MATH=$math java_run $((ours_budget + 40)) -Dtrady4j.tune=$tune io.trady4j.bench.KernelSweep \
+  # Ours starts no shape after 45 % of the box and is stopped 35 s before its end (PyTorch needs about 30 s
+  # on a GPU); a shape takes up to about a second on a GPU and up to a minute on the emulator.
+  ours_budget=$(( $(left 0) * 45 / 100 ))
+  echo "--- KernelSweep (starts no shape after $ours_budget s, stopped after $(left 35) s)"
+  TRADY4J_MATH=$math java_run "$(left 35)" -Dtrady4j.tune=$tune io.trady4j.bench.KernelSweep \
     --out "$OUT/sweep.json" --max-seconds "$ours_budget" "${shrink[@]}" "${reps_java[@]}" || rc=$?
   [ -f "$OUT/sweep.json" ] || return 1
   echo "--- torch_sweep.py ($torch_device, starts no shape after $(left 25) s)"
