@@ -38,22 +38,23 @@ def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def set_fp32_precision():
-    """Switches TF32 off for convolutions and matrix products; returns the settings as read back."""
+def set_fp32_precision(tf32=False):
+    """Switches TF32 off (or on) for convolutions and matrix products; returns the settings as read back."""
     cudnn = torch.backends.cudnn
     if hasattr(cudnn, "conv") and hasattr(cudnn.conv, "fp32_precision"):
         # PyTorch >= 2.9: use only the per-backend API (mixing it with the legacy allow_tf32 flags raises
         # at run time); rnn is set too so that cuDNN's conv and rnn flags agree. fp32_check() verifies.
+        mode = "tf32" if tf32 else "ieee"
         try:
-            torch.backends.cuda.matmul.fp32_precision = "ieee"
-            cudnn.conv.fp32_precision = "ieee"
-            cudnn.rnn.fp32_precision = "ieee"
+            torch.backends.cuda.matmul.fp32_precision = mode
+            cudnn.conv.fp32_precision = mode
+            cudnn.rnn.fp32_precision = mode
             return {"api": "fp32_precision", "cuda.matmul": torch.backends.cuda.matmul.fp32_precision,
                     "cudnn.conv": cudnn.conv.fp32_precision, "cudnn.rnn": cudnn.rnn.fp32_precision}
         except (AttributeError, RuntimeError, ValueError) as e:
             log(f"the fp32_precision API failed ({e!r}); using allow_tf32")
-    cudnn.allow_tf32 = False
-    torch.backends.cuda.matmul.allow_tf32 = False
+    cudnn.allow_tf32 = tf32
+    torch.backends.cuda.matmul.allow_tf32 = tf32
     return {"api": "allow_tf32", "cudnn.allow_tf32": cudnn.allow_tf32,
             "cuda.matmul.allow_tf32": torch.backends.cuda.matmul.allow_tf32}
 
