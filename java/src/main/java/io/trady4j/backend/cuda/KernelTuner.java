@@ -118,7 +118,8 @@ final class KernelTuner {
             return pin.id();
         }
         TuningChoice known = choices.get(key);
-        if (known != null && !known.source().equals("pinned")) {
+        // a bucket holds several selection sizes: a choice made at one may not serve another (decide again)
+        if (known != null && !known.source().equals("pinned") && table.eligible(known.implementation(), shape, nsel)) {
             return known.implementation().id();
         }
         if (mode == TuningMode.OFF) {

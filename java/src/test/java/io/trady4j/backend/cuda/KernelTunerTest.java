@@ -94,6 +94,33 @@ class KernelTunerTest {
     }
 
     @Test
+    void aChoiceThatCannotServeAnotherSizeOfItsBucketIsMadeAgain() {
+        FakeTimer timer = new FakeTimer(9.0, 2.0, 1.5);
+        ImplementationTable upToFive = new ImplementationTable() {
+            final FakeTable base = new FakeTable();
+
+            @Override
+            public List<Implementation> implementations(CudaOp op) {
+                return base.implementations(op);
+            }
+
+            @Override
+            public boolean eligible(Implementation impl, OpShape shape, int nsel) {
+                return !(impl.name().equals("v3_dense") && nsel > 5);  // like v6_stream's |S|·D² <= 32
+            }
+
+            @Override
+            public int heuristic(CudaOp op, OpShape shape, int nsel) {
+                return base.heuristic(op, shape, nsel);
+            }
+        };
+        KernelTuner t = new KernelTuner(upToFive, TuningMode.ON, timer, cacheDir, H200, warnings::add);
+        assertEquals(3, choose(t, SHAPE, 5));
+        assertEquals(2, choose(t, SHAPE, 7), "7 shares 5's bucket, but v3_dense cannot serve it");
+        assertEquals(List.of("v1_naive", "v2_tiled", "v3_dense", "v1_naive", "v2_tiled"), timer.timed);
+    }
+
+    @Test
     void bucketsArePowersOfTwo() {
         assertEquals(0, KernelTuner.bucket(0));
         assertEquals(1, KernelTuner.bucket(1));
