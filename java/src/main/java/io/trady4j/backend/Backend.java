@@ -6,6 +6,8 @@ import io.trady4j.tensor.MemoryMeter;
 import io.trady4j.tensor.Shape;
 import io.trady4j.tensor.Tensor;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * The operations trady4j trains with, implemented by the pure-Java CPU backend and the CUDA
  * backend. Every operation writes into caller-allocated outputs, so a training step allocates
@@ -39,6 +41,32 @@ public interface Backend extends AutoCloseable {
     default Tensor allocate(Shape shape, MemoryCategory category) {
         return allocate(shape, DType.F32, category);
     }
+
+    /**
+     * A view, without a copy, of memory the caller owns, usable as input and output of every
+     * operation: results land in the caller's memory. Closing the tensor ends the view and never
+     * frees the memory; the caller keeps the memory alive (its arena open, its array reachable)
+     * until the tensor is closed and, on a GPU, until the queued work using it is done.
+     *
+     * <p>What can be wrapped depends on where the backend computes:
+     * <ul>
+     *   <li>CPU backend: a heap segment over a whole {@code float[]} (F32) or {@code int[]} (I32),
+     *       {@code MemorySegment.ofArray(array)}: the kernels compute on Java arrays, so native
+     *       memory cannot be computed on in place (copy it in with {@link #upload} instead);</li>
+     *   <li>CUDA backend: a native segment whose address is device memory of this backend's device
+     *       (or managed memory), {@code MemorySegment.ofAddress(devicePointer).reinterpret(bytes)}.</li>
+     * </ul>
+     * Wrapped memory is not counted in {@link #memory()}: the caller allocated it.
+     *
+     * @param data  the caller's memory; exactly {@code shape.numel() * dtype.bytes()} bytes, aligned
+     *              to the element size, alive and writable
+     * @param shape the tensor's dimensions (row-major, contiguous)
+     * @param dtype the element type the memory holds
+     * @return a tensor over {@code data}; {@link Tensor#isWrapped()} is true
+     * @throws IllegalArgumentException (one sentence) if the segment's size, alignment, kind (heap
+     *                                  or native) or device does not fit this backend
+     */
+    Tensor wrap(MemorySegment data, Shape shape, DType dtype);
 
     Tensor upload(float[] data, Shape shape, MemoryCategory category);
 

@@ -4,6 +4,8 @@ import io.trady4j.tensor.DType;
 import io.trady4j.tensor.Shape;
 import io.trady4j.tensor.Tensor;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * The argument checks of every {@link Backend} operation, one method per operation named after it.
  * Each backend calls the method before any work and afterwards checks only what is its own
@@ -24,6 +26,31 @@ public final class Checks {
     public static void uploadInts(int[] data, Shape shape) {
         need(data, "upload data");
         fits(data.length, shape);
+    }
+
+    /**
+     * The checks of {@link Backend#wrap} that do not depend on the backend: the segment is alive,
+     * writable, holds exactly the shape's elements, and starts at a multiple of the element size.
+     */
+    public static void wrap(MemorySegment data, Shape shape, DType dtype) {
+        need(data, "wrapped segment");
+        need(shape, "wrapped shape");
+        need(dtype, "wrapped dtype");
+        if (!data.scope().isAlive()) {
+            throw new IllegalArgumentException("cannot wrap a segment whose arena is already closed");
+        }
+        if (data.isReadOnly()) {
+            throw new IllegalArgumentException("cannot wrap a read-only segment: operations may write into any tensor");
+        }
+        long needed = (long) shape.numel() * dtype.bytes();
+        if (data.byteSize() != needed) {
+            throw new IllegalArgumentException("segment of " + data.byteSize() + " bytes does not hold " + dtype + shape
+                    + " (" + needed + " bytes); slice it with asSlice(offset, " + needed + ")");
+        }
+        if (data.isNative() && data.address() % dtype.bytes() != 0) {
+            throw new IllegalArgumentException("segment address 0x" + Long.toHexString(data.address())
+                    + " is not aligned to the " + dtype.bytes() + " bytes of a " + dtype + " element");
+        }
     }
 
     public static void download(Tensor src, float[] dst) {

@@ -12,6 +12,7 @@ import io.trady4j.tensor.MemoryMeter;
 import io.trady4j.tensor.Shape;
 import io.trady4j.tensor.Tensor;
 
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 
@@ -66,6 +67,12 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor allocate(Shape shape, DType dtype, MemoryCategory category) {
         return new CpuTensor(shape, dtype, category, meter);
+    }
+
+    @Override
+    public Tensor wrap(MemorySegment data, Shape shape, DType dtype) {
+        Checks.wrap(data, shape, dtype);
+        return CpuTensor.wrap(data, shape, dtype);
     }
 
     @Override

@@ -57,6 +57,8 @@ public final class CudaBackend implements Backend {
     private final DeviceBlockCache blocks;
     private final MemoryMeter meter = new MemoryMeter();
     private final long streamHandle;
+    /** False when the stream is the caller's ({@link #onStream}): close then leaves it alone. */
+    private final boolean ownsStream;
     private final ThreadLocal<Boolean> bound = new ThreadLocal<>();
     private final KernelTuner tuner;
     private long workspace;
@@ -68,8 +70,13 @@ public final class CudaBackend implements Backend {
     public static final String TUNE_CACHE_PROPERTY = "trady4j.tune.cache";
     private static final int TIMED_RUNS = 5;
 
-    /** A backend over the given device services ({@link #open} passes JCuda's or the library's own). */
+    /** A backend over the given device services ({@link #open} passes JCuda's or the library's own) on a stream of its own. */
     CudaBackend(JCudaBridge.DeviceInfo info, DeviceRuntime device) {
+        this(info, device, null);
+    }
+
+    /** A backend on the caller's stream {@code callerStream}, or on a new stream of its own when that is null. */
+    CudaBackend(JCudaBridge.DeviceInfo info, DeviceRuntime device, Long callerStream) {
         this.info = info;
         this.device = device;
         this.blocks = new DeviceBlockCache(device);
@@ -79,7 +86,8 @@ public final class CudaBackend implements Backend {
                 new KernelTuner.Context(info.name(), info.driverVersion(), NativeLibrary.fingerprint()),
                 System.err::println);
         bindThread();
-        this.streamHandle = device.createStream();
+        this.ownsStream = callerStream == null;
+        this.streamHandle = ownsStream ? device.createStream() : callerStream;
     }
 
     private static java.nio.file.Path tuneCacheDirectory() {
@@ -156,6 +164,51 @@ public final class CudaBackend implements Backend {
         } catch (ExceptionInInitializerError | NoClassDefFoundError e) {
             throw new BackendUnavailableException("the trady4j native library does not match this jar: " + e, e);
         }
+    }
+
+    /**
+     * A backend that queues all its work on the caller's CUDA stream, for a trainer that owns the
+     * CUDA context and streams (its own CUDA code, JCuda, or another library in the same process).
+     * Device memory, streams and events are then served by libtrady4j_cuda.so's own runtime, which
+     * shares the device's primary context with the caller's runtime, so the caller's device
+     * pointers ({@link #wrap}) and stream are valid here.
+     *
+     * <p>Ordering rules:
+     * <ul>
+     *   <li>every operation is queued on {@code stream} in call order and returns before the GPU has
+     *       run it; work the caller queues on the same stream afterwards sees its results, work on
+     *       other streams needs the caller's own event or synchronization;</li>
+     *   <li>only {@link #download}, {@link #downloadInts}, {@link #synchronize} and {@link #close}
+     *       wait for the stream (and allocation, rarely, when the block cache must give memory back);</li>
+     *   <li>the caller keeps wrapped memory alive and unchanged by other streams until the work
+     *       queued on it is done (e.g. {@link #synchronize}); closing a wrapped tensor never frees it;</li>
+     *   <li>a tensor this backend allocated returns to a stream-ordered block cache when closed: only
+     *       work queued on {@code stream} after the close may reuse it, so never hand such memory
+     *       to other streams;</li>
+     *   <li>{@link #close} waits for the stream and frees this backend's memory, but never destroys
+     *       the stream, which stays the caller's.</li>
+     * </ul>
+     *
+     * @param device the CUDA device index the stream and memory belong to
+     * @param stream the raw {@code cudaStream_t} (or {@code CUstream}) handle; 0 is the legacy default
+     *               stream. From JCuda objects: {@link JCudaInterop#handle(jcuda.runtime.cudaStream_t)}.
+     * @return a backend whose {@link #stream()} is {@code stream}
+     * @throws BackendUnavailableException if the native library or device cannot be used
+     */
+    public static CudaBackend onStream(int device, long stream) {
+        NativeLibrary.load();
+        JCudaBridge.DeviceInfo info = NativeRuntime.probe(device);
+        try {
+            return new CudaBackend(info, new NativeRuntime(info.name() + " (device " + device + ")"), stream);
+        } catch (CudaException e) {
+            throw new BackendUnavailableException("cannot start the CUDA backend on device " + device
+                    + " and stream 0x" + Long.toHexString(stream) + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** @return the raw {@code cudaStream_t} this backend queues its work on (its own, or the caller's from {@link #onStream}) */
+    public long stream() {
+        return streamHandle;
     }
 
     /** True if {@link #open()} would succeed (it opens and closes a backend to find out). */
@@ -347,6 +400,31 @@ public final class CudaBackend implements Backend {
         return new CudaTensor(this, shape, dtype, category);
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>On this backend {@code data} is a native segment over device memory of this backend's
+     * device: {@code MemorySegment.ofAddress(devicePointer).reinterpret(bytes)}, e.g. from
+     * {@code cudaMalloc}, another framework's tensor, or {@link JCudaInterop#address(jcuda.Pointer)}.
+     * The address cannot be checked for belonging to this device (the C ABI has no pointer query):
+     * a host address fails in the first kernel that touches it.
+     */
+    @Override
+    public Tensor wrap(MemorySegment data, Shape shape, DType dtype) {
+        Checks.wrap(data, shape, dtype);
+        if (!data.isNative()) {
+            throw new IllegalArgumentException("the CUDA backend wraps device memory, got a heap segment over a "
+                    + data.heapBase().map(b -> b.getClass().getSimpleName()).orElse("Java array")
+                    + ": copy it to the device with upload(...), or wrap MemorySegment.ofAddress(devicePointer)"
+                    + ".reinterpret(bytes)");
+        }
+        if (data.address() == 0) {
+            throw new IllegalArgumentException("cannot wrap the null device address");
+        }
+        live();
+        return new CudaTensor(this, data.address(), shape, dtype);
+    }
+
     @Override
     public Tensor upload(float[] data, Shape shape, MemoryCategory category) {
         Checks.upload(data, shape);
@@ -525,7 +603,9 @@ public final class CudaBackend implements Backend {
             blocks.releaseAll();
         } finally {
             closed = true;
-            device.destroyStream(streamHandle);
+            if (ownsStream) {
+                device.destroyStream(streamHandle);
+            }
         }
     }
 
