@@ -206,6 +206,20 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /**
+     * The device address of a tensor of this backend, for the caller's own kernels or for another
+     * framework (see also {@code io.trady4j.dlpack.DLPack#export}). It stays valid until the tensor
+     * is closed; work queued on {@link #stream()} before that point may still be using it.
+     *
+     * @param t an open tensor of this backend (allocated or wrapped)
+     * @return its device address
+     * @throws IllegalArgumentException if {@code t} belongs to another backend
+     * @throws IllegalStateException    if {@code t} was closed
+     */
+    public long devicePointer(Tensor t) {
+        return address(t, "tensor");
+    }
+
     /** @return the raw {@code cudaStream_t} this backend queues its work on (its own, or the caller's from {@link #onStream}) */
     public long stream() {
         return streamHandle;
