@@ -126,6 +126,7 @@ public final class CudaBackend implements Backend {
      * cannot start, no driver or GPU is present, or libtrady4j_cuda.so cannot be found or loaded.
      */
     public static CudaBackend open(int device) {
+        requireNativeAccess();
         String runtime = System.getProperty(RUNTIME_PROPERTY, "jcuda").trim().toLowerCase(java.util.Locale.ROOT);
         if (!runtime.equals("jcuda") && !runtime.equals("native")) {
             throw new BackendUnavailableException("-D" + RUNTIME_PROPERTY + " must be jcuda or native, got '" + runtime + "'");
@@ -196,6 +197,7 @@ public final class CudaBackend implements Backend {
      * @throws BackendUnavailableException if the native library or device cannot be used
      */
     public static CudaBackend onStream(int device, long stream) {
+        requireNativeAccess();
         NativeLibrary.load();
         JCudaBridge.DeviceInfo info = NativeRuntime.probe(device);
         try {
@@ -223,6 +225,19 @@ public final class CudaBackend implements Backend {
     /** @return the raw {@code cudaStream_t} this backend queues its work on (its own, or the caller's from {@link #onStream}) */
     public long stream() {
         return streamHandle;
+    }
+
+    /**
+     * Refuses to start before any native call when native access is not enabled for trady4j, so the
+     * JDK prints no restricted-method warnings and the caller learns which flag to add.
+     */
+    private static void requireNativeAccess() {
+        Module m = CudaBackend.class.getModule();
+        if (!m.isNativeAccessEnabled()) {
+            String flag = m.isNamed() ? m.getName() : "ALL-UNNAMED";
+            throw new BackendUnavailableException("the CUDA backend calls native code, which needs"
+                    + " --enable-native-access=" + flag + " on the java command line");
+        }
     }
 
     /** True if {@link #open()} would succeed (it opens and closes a backend to find out). */
