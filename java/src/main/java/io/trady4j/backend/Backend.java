@@ -26,6 +26,7 @@ public interface Backend extends AutoCloseable {
     /** Human-readable device, e.g. "CPU, 2 threads" or "NVIDIA H100 80GB HBM3 (sm_90)". */
     String deviceDescription();
 
+    /** @return the live and peak bytes this backend holds, per {@link MemoryCategory} */
     MemoryMeter memory();
 
     /** Whether tensors live in host memory, so reading one back costs a copy rather than a device synchronization. */
@@ -38,6 +39,13 @@ public interface Backend extends AutoCloseable {
     /** A new tensor with undefined contents. */
     Tensor allocate(Shape shape, DType dtype, MemoryCategory category);
 
+    /**
+     * A new float32 tensor with undefined contents.
+     *
+     * @param shape    its dimensions
+     * @param category what it is for (metered there)
+     * @return the tensor; close it to free its memory
+     */
     default Tensor allocate(Shape shape, MemoryCategory category) {
         return allocate(shape, DType.F32, category);
     }
@@ -68,26 +76,72 @@ public interface Backend extends AutoCloseable {
      */
     Tensor wrap(MemorySegment data, Shape shape, DType dtype);
 
+    /**
+     * A new float32 tensor holding a copy of {@code data} (for the caller's memory without a copy, see {@link #wrap}).
+     *
+     * @param data     row-major values, exactly {@code shape.numel()} of them
+     * @param shape    its dimensions
+     * @param category what it is for (metered there)
+     * @return the tensor; close it to free its memory
+     * @throws IllegalArgumentException if the length does not match the shape
+     */
     Tensor upload(float[] data, Shape shape, MemoryCategory category);
 
+    /**
+     * A new int32 tensor holding a copy of {@code data} (labels, indices).
+     *
+     * @param data     row-major values, exactly {@code shape.numel()} of them
+     * @param shape    its dimensions
+     * @param category what it is for (metered there)
+     * @return the tensor; close it to free its memory
+     * @throws IllegalArgumentException if the length does not match the shape
+     */
     Tensor uploadInts(int[] data, Shape shape, MemoryCategory category);
 
+    /**
+     * Copies a float32 tensor into a host array; on a GPU this waits for the queued work (the one synchronizing call).
+     *
+     * @param src a float32 tensor of this backend
+     * @param dst exactly {@code src.numel()} floats
+     * @throws IllegalArgumentException if the dtype or length does not match
+     */
     void download(Tensor src, float[] dst);
 
+    /**
+     * Copies an int32 tensor into a host array (waits for queued work on a GPU).
+     *
+     * @param src an int32 tensor of this backend
+     * @param dst exactly {@code src.numel()} ints
+     * @throws IllegalArgumentException if the dtype or length does not match
+     */
     void downloadInts(Tensor src, int[] dst);
 
+    /**
+     * @param t a float32 tensor of this backend
+     * @return a new array with its values (see {@link #download})
+     */
     default float[] toFloatArray(Tensor t) {
         float[] out = new float[t.numel()];
         download(t, out);
         return out;
     }
 
+    /**
+     * @param t an int32 tensor of this backend
+     * @return a new array with its values (see {@link #downloadInts})
+     */
     default int[] toIntArray(Tensor t) {
         int[] out = new int[t.numel()];
         downloadInts(t, out);
         return out;
     }
 
+    /**
+     * Sets every element of a float32 tensor.
+     *
+     * @param t     the tensor
+     * @param value the value
+     */
     void fill(Tensor t, float value);
 
     /** Copies src into dst; both must have the same number of elements and dtype. */

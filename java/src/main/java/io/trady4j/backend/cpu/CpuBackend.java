@@ -27,10 +27,15 @@ public final class CpuBackend implements Backend {
     private final MemoryMeter meter = new MemoryMeter();
     private final Parallel parallel;
 
+    /** A backend using every available processor. */
     public CpuBackend() {
         this(Runtime.getRuntime().availableProcessors());
     }
 
+    /**
+     * @param threads the worker threads, at least 1
+     * @throws IllegalArgumentException if {@code threads} is below 1
+     */
     public CpuBackend(int threads) {
         if (threads < 1) {
             throw new IllegalArgumentException("thread count must be >= 1, got " + threads);
@@ -58,6 +63,7 @@ public final class CpuBackend implements Backend {
         return true;
     }
 
+    /** @return the worker threads */
     public int threads() {
         return parallel.threads();
     }

@@ -261,6 +261,7 @@ public final class CudaBackend implements Backend {
         return info.describe();
     }
 
+    /** @return the CUDA device index this backend runs on */
     public int deviceIndex() {
         return info.index();
     }
@@ -301,6 +302,7 @@ public final class CudaBackend implements Backend {
         processKernelVersion = version;
     }
 
+    /** @return the process-wide implementation pin of {@link #setKernelVersion} (0: none) */
     public static int kernelVersion() {
         return processKernelVersion;
     }
@@ -332,10 +334,16 @@ public final class CudaBackend implements Backend {
                 + implementations(op));
     }
 
+    /**
+     * Hands {@code op}'s choice back to the tuner (undoes {@link #pin}).
+     *
+     * @param op the op
+     */
     public void unpin(CudaOp op) {
         tuner.unpin(op);
     }
 
+    /** @return how this backend chooses implementations ({@value TuningMode#PROPERTY}) */
     public TuningMode tuningMode() {
         return tuner.mode();
     }
@@ -590,6 +598,7 @@ public final class CudaBackend implements Backend {
         return blocks.peakReservedBytes() + workspaceBytes;
     }
 
+    /** Starts a new {@link #peakReservedBytes()} measurement. */
     public void resetReservedPeak() {
         blocks.resetPeak();
     }
