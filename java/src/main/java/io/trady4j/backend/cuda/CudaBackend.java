@@ -52,7 +52,7 @@ public final class CudaBackend implements Backend {
      */
     public static final String RUNTIME_PROPERTY = "trady4j.cuda.runtime";
 
-    private final JCudaBridge.DeviceInfo info;
+    private final DeviceInfo info;
     private final DeviceRuntime device;
     private final DeviceBlockCache blocks;
     private final MemoryMeter meter = new MemoryMeter();
@@ -71,12 +71,12 @@ public final class CudaBackend implements Backend {
     private static final int TIMED_RUNS = 5;
 
     /** A backend over the given device services ({@link #open} passes JCuda's or the library's own) on a stream of its own. */
-    CudaBackend(JCudaBridge.DeviceInfo info, DeviceRuntime device) {
+    CudaBackend(DeviceInfo info, DeviceRuntime device) {
         this(info, device, null);
     }
 
     /** A backend on the caller's stream {@code callerStream}, or on a new stream of its own when that is null. */
-    CudaBackend(JCudaBridge.DeviceInfo info, DeviceRuntime device, Long callerStream) {
+    CudaBackend(DeviceInfo info, DeviceRuntime device, Long callerStream) {
         this.info = info;
         this.device = device;
         this.blocks = new DeviceBlockCache(device);
@@ -131,7 +131,7 @@ public final class CudaBackend implements Backend {
         if (!runtime.equals("jcuda") && !runtime.equals("native")) {
             throw new BackendUnavailableException("-D" + RUNTIME_PROPERTY + " must be jcuda or native, got '" + runtime + "'");
         }
-        JCudaBridge.DeviceInfo info = null;
+        DeviceInfo info = null;
         String jcudaProblem = null;
         if (runtime.equals("jcuda")) {
             try {
@@ -141,6 +141,9 @@ public final class CudaBackend implements Backend {
                     throw e;
                 }
                 jcudaProblem = e.getMessage();  // JCuda's JNI library cannot load here: try the library's own runtime
+            } catch (LinkageError e) {
+                // JCuda (an optional dependency) is not on the class or module path: JCudaBridge cannot load.
+                jcudaProblem = "JCuda is not on the class or module path (" + e + ")";
             }
         }
         NativeLibrary.load();
@@ -158,7 +161,7 @@ public final class CudaBackend implements Backend {
         } catch (CudaException e) {
             String hint = e.getMessage().contains("cudaErrorInsufficientDriver")
                     ? " (libtrady4j_cuda.so carries the CUDA 13 runtime: it needs an NVIDIA driver of the 580 series"
-                    + " or newer; this one is CUDA " + JCudaBridge.version(info.driverVersion()) + ")"
+                    + " or newer; this one is CUDA " + DeviceInfo.version(info.driverVersion()) + ")"
                     : "";
             throw new BackendUnavailableException("cannot start the CUDA backend on device " + device + ": "
                     + e.getMessage() + hint, e);
@@ -199,7 +202,7 @@ public final class CudaBackend implements Backend {
     public static CudaBackend onStream(int device, long stream) {
         requireNativeAccess();
         NativeLibrary.load();
-        JCudaBridge.DeviceInfo info = NativeRuntime.probe(device);
+        DeviceInfo info = NativeRuntime.probe(device);
         try {
             return new CudaBackend(info, new NativeRuntime(info.name() + " (device " + device + ")"), stream);
         } catch (CudaException e) {
@@ -273,8 +276,8 @@ public final class CudaBackend implements Backend {
             MemorySegment rt = arena.allocate(ValueLayout.JAVA_INT);
             MemorySegment drv = arena.allocate(ValueLayout.JAVA_INT);
             NativeCalls.VERSIONS.call(rt, drv);
-            return "runtime " + JCudaBridge.version(rt.get(ValueLayout.JAVA_INT, 0)) + ", driver "
-                    + JCudaBridge.version(drv.get(ValueLayout.JAVA_INT, 0)) + " (device memory, streams and events: "
+            return "runtime " + DeviceInfo.version(rt.get(ValueLayout.JAVA_INT, 0)) + ", driver "
+                    + DeviceInfo.version(drv.get(ValueLayout.JAVA_INT, 0)) + " (device memory, streams and events: "
                     + device.describe() + ")";
         }
     }

@@ -151,7 +151,7 @@ class CudaInteropTest {
                 assertArrayEquals(new float[] {0, 2}, b.toFloatArray(t));
             }
             RecordingRuntime recording = new RecordingRuntime(nativeRuntime);
-            JCudaBridge.DeviceInfo info = NativeRuntime.probe(shared.deviceIndex());
+            DeviceInfo info = NativeRuntime.probe(shared.deviceIndex());
             try (CudaBackend b = new CudaBackend(info, recording, stream)) {
                 assertEquals(stream, b.stream());
             }
