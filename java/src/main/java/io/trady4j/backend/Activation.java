@@ -4,8 +4,11 @@ import java.util.Locale;
 
 /** Activation fused into a layer's output. Backward passes use the post-activation output y. */
 public enum Activation {
+    /** The identity. */
     NONE,
+    /** max(0, x). */
     RELU,
+    /** min(max(0, x), 6), MobileNetV2's activation. */
     RELU6;
 
     /** The activation; NaN stays NaN (as in PyTorch), so a poisoned input reaches the loss and stops the run. */
@@ -31,6 +34,11 @@ public enum Activation {
         return ordinal();
     }
 
+    /**
+     * @param name "none", "relu" or "relu6" (any case)
+     * @return the activation
+     * @throws IllegalArgumentException for another name
+     */
     public static Activation parse(String name) {
         for (Activation a : values()) {
             if (a.name().toLowerCase(Locale.ROOT).equals(name.toLowerCase(Locale.ROOT))) {

@@ -6,6 +6,8 @@ import io.trady4j.tensor.MemoryMeter;
 import io.trady4j.tensor.Shape;
 import io.trady4j.tensor.Tensor;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * The operations trady4j trains with, implemented by the pure-Java CPU backend and the CUDA
  * backend. Every operation writes into caller-allocated outputs, so a training step allocates
@@ -24,6 +26,7 @@ public interface Backend extends AutoCloseable {
     /** Human-readable device, e.g. "CPU, 2 threads" or "NVIDIA H100 80GB HBM3 (sm_90)". */
     String deviceDescription();
 
+    /** @return the live and peak bytes this backend holds, per {@link MemoryCategory} */
     MemoryMeter memory();
 
     /** Whether tensors live in host memory, so reading one back costs a copy rather than a device synchronization. */
@@ -36,30 +39,109 @@ public interface Backend extends AutoCloseable {
     /** A new tensor with undefined contents. */
     Tensor allocate(Shape shape, DType dtype, MemoryCategory category);
 
+    /**
+     * A new float32 tensor with undefined contents.
+     *
+     * @param shape    its dimensions
+     * @param category what it is for (metered there)
+     * @return the tensor; close it to free its memory
+     */
     default Tensor allocate(Shape shape, MemoryCategory category) {
         return allocate(shape, DType.F32, category);
     }
 
+    /**
+     * A view, without a copy, of memory the caller owns, usable as input and output of every
+     * operation: results land in the caller's memory. Closing the tensor ends the view and never
+     * frees the memory; the caller keeps the memory alive (its arena open, its array reachable)
+     * until the tensor is closed and, on a GPU, until the queued work using it is done.
+     *
+     * <p>What can be wrapped depends on where the backend computes:
+     * <ul>
+     *   <li>CPU backend: a heap segment over a whole {@code float[]} (F32) or {@code int[]} (I32),
+     *       {@code MemorySegment.ofArray(array)}: the kernels compute on Java arrays, so native
+     *       memory cannot be computed on in place (copy it in with {@link #upload} instead);</li>
+     *   <li>CUDA backend: a native segment whose address is device memory of this backend's device
+     *       (or managed memory), {@code MemorySegment.ofAddress(devicePointer).reinterpret(bytes)}.</li>
+     * </ul>
+     * Wrapped memory is not counted in {@link #memory()}: the caller allocated it.
+     *
+     * @param data  the caller's memory; exactly {@code shape.numel() * dtype.bytes()} bytes, aligned
+     *              to the element size, alive and writable
+     * @param shape the tensor's dimensions (row-major, contiguous)
+     * @param dtype the element type the memory holds
+     * @return a tensor over {@code data}; {@link Tensor#isWrapped()} is true
+     * @throws IllegalArgumentException (one sentence) if the segment's size, alignment, kind (heap
+     *                                  or native) or device does not fit this backend
+     */
+    Tensor wrap(MemorySegment data, Shape shape, DType dtype);
+
+    /**
+     * A new float32 tensor holding a copy of {@code data} (for the caller's memory without a copy, see {@link #wrap}).
+     *
+     * @param data     row-major values, exactly {@code shape.numel()} of them
+     * @param shape    its dimensions
+     * @param category what it is for (metered there)
+     * @return the tensor; close it to free its memory
+     * @throws IllegalArgumentException if the length does not match the shape
+     */
     Tensor upload(float[] data, Shape shape, MemoryCategory category);
 
+    /**
+     * A new int32 tensor holding a copy of {@code data} (labels, indices).
+     *
+     * @param data     row-major values, exactly {@code shape.numel()} of them
+     * @param shape    its dimensions
+     * @param category what it is for (metered there)
+     * @return the tensor; close it to free its memory
+     * @throws IllegalArgumentException if the length does not match the shape
+     */
     Tensor uploadInts(int[] data, Shape shape, MemoryCategory category);
 
+    /**
+     * Copies a float32 tensor into a host array; on a GPU this waits for the queued work (the one synchronizing call).
+     *
+     * @param src a float32 tensor of this backend
+     * @param dst exactly {@code src.numel()} floats
+     * @throws IllegalArgumentException if the dtype or length does not match
+     */
     void download(Tensor src, float[] dst);
 
+    /**
+     * Copies an int32 tensor into a host array (waits for queued work on a GPU).
+     *
+     * @param src an int32 tensor of this backend
+     * @param dst exactly {@code src.numel()} ints
+     * @throws IllegalArgumentException if the dtype or length does not match
+     */
     void downloadInts(Tensor src, int[] dst);
 
+    /**
+     * @param t a float32 tensor of this backend
+     * @return a new array with its values (see {@link #download})
+     */
     default float[] toFloatArray(Tensor t) {
         float[] out = new float[t.numel()];
         download(t, out);
         return out;
     }
 
+    /**
+     * @param t an int32 tensor of this backend
+     * @return a new array with its values (see {@link #downloadInts})
+     */
     default int[] toIntArray(Tensor t) {
         int[] out = new int[t.numel()];
         downloadInts(t, out);
         return out;
     }
 
+    /**
+     * Sets every element of a float32 tensor.
+     *
+     * @param t     the tensor
+     * @param value the value
+     */
     void fill(Tensor t, float value);
 
     /** Copies src into dst; both must have the same number of elements and dtype. */

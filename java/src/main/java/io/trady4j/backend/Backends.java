@@ -8,11 +8,28 @@ import java.util.Locale;
 
 /** Opens a backend by name: "cpu", "cuda", or "auto" (CUDA where it works, else CPU). */
 public final class Backends {
+    /** The names {@link #open} takes. */
     public static final List<String> NAMES = List.of("auto", "cpu", "cuda");
 
     private Backends() {
     }
 
+    /**
+     * Opens a backend.
+     *
+     * <p>The CUDA backend calls native code (FFM, and JNI through JCuda), which Java 25 allows only
+     * with a warning unless native access is enabled for trady4j. So "auto" first asks whether it
+     * is ({@code --enable-native-access=io.trady4j} on the module path, {@code =ALL-UNNAMED} on the
+     * class path, or {@code Enable-Native-Access} in an executable jar's manifest): if not, it opens
+     * the CPU backend without touching native code, and the JDK prints no warnings; "cuda" then
+     * throws {@link BackendUnavailableException} saying which flag to add.
+     *
+     * @param name "cpu", "cuda" or "auto" (any case)
+     * @return a new backend; close it when done
+     * @throws IllegalArgumentException     for another name
+     * @throws BackendUnavailableException for "cuda" where no GPU, driver or native library is
+     *                                      usable, or native access is not enabled (the message says why)
+     */
     public static Backend open(String name) {
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "cpu" -> new CpuBackend();

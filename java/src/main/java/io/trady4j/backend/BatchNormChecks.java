@@ -9,6 +9,7 @@ public final class BatchNormChecks {
     private BatchNormChecks() {
     }
 
+    /** The checks of {@link Backend#batchNormTraining}; parameters as there. */
     public static void training(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                                 double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
         Shape s = input(x, "x");
@@ -28,6 +29,7 @@ public final class BatchNormChecks {
         same(y, s, "y");
     }
 
+    /** The checks of {@link Backend#batchNormBackward}; parameters as there. */
     public static void backward(Tensor dy, Tensor x, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor dx,
                                 Tensor dGamma, Tensor dBeta) {
         Shape s = input(x, "x");
@@ -40,6 +42,7 @@ public final class BatchNormChecks {
         }
     }
 
+    /** The checks of {@link Backend#batchNormInference}; parameters as there. */
     public static void inference(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps,
                                  Tensor y) {
         Shape s = input(x, "x");

@@ -4,6 +4,8 @@ import io.trady4j.tensor.DType;
 import io.trady4j.tensor.Shape;
 import io.trady4j.tensor.Tensor;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * The argument checks of every {@link Backend} operation, one method per operation named after it.
  * Each backend calls the method before any work and afterwards checks only what is its own
@@ -16,22 +18,67 @@ public final class Checks {
 
     // ---------------------------------------------------------------- memory
 
+    /**
+     * The checks of {@link Backend#upload}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void upload(float[] data, Shape shape) {
         need(data, "upload data");
         fits(data.length, shape);
     }
 
+    /**
+     * The checks of {@link Backend#uploadInts}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void uploadInts(int[] data, Shape shape) {
         need(data, "upload data");
         fits(data.length, shape);
     }
 
+    /**
+     * The checks of {@link Backend#wrap} that do not depend on the backend: the segment is alive,
+     * writable, holds exactly the shape's elements, and starts at a multiple of the element size.
+     */
+    public static void wrap(MemorySegment data, Shape shape, DType dtype) {
+        need(data, "wrapped segment");
+        need(shape, "wrapped shape");
+        need(dtype, "wrapped dtype");
+        if (!data.scope().isAlive()) {
+            throw new IllegalArgumentException("cannot wrap a segment whose arena is already closed");
+        }
+        if (data.isReadOnly()) {
+            throw new IllegalArgumentException("cannot wrap a read-only segment: operations may write into any tensor");
+        }
+        long needed = (long) shape.numel() * dtype.bytes();
+        if (data.byteSize() != needed) {
+            throw new IllegalArgumentException("segment of " + data.byteSize() + " bytes does not hold " + dtype + shape
+                    + " (" + needed + " bytes); slice it with asSlice(offset, " + needed + ")");
+        }
+        if (data.isNative() && data.address() % dtype.bytes() != 0) {
+            throw new IllegalArgumentException("segment address 0x" + Long.toHexString(data.address())
+                    + " is not aligned to the " + dtype.bytes() + " bytes of a " + dtype + " element");
+        }
+    }
+
+    /**
+     * The checks of {@link Backend#download}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void download(Tensor src, float[] dst) {
         floatTensor(src, "download source");
         need(dst, "download destination");
         fits(dst.length, src.shape());
     }
 
+    /**
+     * The checks of {@link Backend#downloadInts}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void downloadInts(Tensor src, int[] dst) {
         tensor(src, DType.I32, "download source");
         need(dst, "download destination");
@@ -43,6 +90,11 @@ public final class Checks {
         tensor(t, dtype, "filled tensor");
     }
 
+    /**
+     * The checks of {@link Backend#copy}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void copy(Tensor src, Tensor dst) {
         open(src, "copy source");
         open(dst, "copy destination");
@@ -54,6 +106,11 @@ public final class Checks {
 
     // ---------------------------------------------------------------- convolution
 
+    /**
+     * The checks of {@link Backend#conv2d}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void conv2d(Tensor x, Tensor w, Tensor bias, Conv2dSpec spec, Activation act, Tensor y) {
         floatTensor(x, "input");
         need(spec, "conv spec");
@@ -66,6 +123,11 @@ public final class Checks {
         floatTensor(y, spec.outputShape(x.shape()), "output");
     }
 
+    /**
+     * The checks of {@link Backend#conv2dGather}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void conv2dGather(Tensor x, Tensor w, Tensor bias, Conv2dSpec spec, Activation act,
                                     ChannelIndex selection, Tensor y, Tensor xSel) {
         need(x, "input");
@@ -77,6 +139,11 @@ public final class Checks {
         floatTensor(xSel, Shape.of(xs.dim(0), selection.size(), xs.dim(2), xs.dim(3)), "gathered input");
     }
 
+    /**
+     * The checks of {@link Backend#conv2dDwSparse}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void conv2dDwSparse(Tensor xSel, Tensor dy, ChannelIndex selection, Conv2dSpec spec, Tensor dwSel) {
         need(spec, "conv spec");
         floatTensor(xSel, "gathered input");
@@ -90,6 +157,11 @@ public final class Checks {
         floatTensor(dwSel, spec.sparseWeightGradShape(selection.size()), "sparse weight gradient");
     }
 
+    /**
+     * The checks of {@link Backend#conv2dDx}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void conv2dDx(Tensor dy, Tensor w, Conv2dSpec spec, Tensor dx) {
         need(spec, "conv spec");
         floatTensor(dx, "input gradient");
@@ -100,6 +172,11 @@ public final class Checks {
 
     // ---------------------------------------------------------------- linear
 
+    /**
+     * The checks of {@link Backend#linear}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void linear(Tensor x, Tensor w, Tensor bias, Tensor y) {
         floatTensor(x, "linear input");
         linearWeight(w);
@@ -114,6 +191,11 @@ public final class Checks {
         }
     }
 
+    /**
+     * The checks of {@link Backend#linearDx}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void linearDx(Tensor dy, Tensor w, Tensor dx) {
         floatTensor(dy, "linear output gradient");
         linearWeight(w);
@@ -126,6 +208,11 @@ public final class Checks {
         }
     }
 
+    /**
+     * The checks of {@link Backend#linearDwSparse}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void linearDwSparse(Tensor xSel, Tensor dy, ChannelIndex selection, Tensor dwSel) {
         floatTensor(xSel, "gathered linear input");
         floatTensor(dy, "linear output gradient");
@@ -143,6 +230,11 @@ public final class Checks {
         floatTensor(dwSel, Shape.of(dy.shape().dim(1), selected), "sparse linear weight gradient");
     }
 
+    /**
+     * The checks of {@link Backend#biasGrad}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void biasGrad(Tensor dy, Tensor db) {
         floatTensor(dy, "dy");
         Shape s = dy.shape();
@@ -154,6 +246,11 @@ public final class Checks {
 
     // ---------------------------------------------------------------- element-wise, pooling, loss
 
+    /**
+     * The checks of {@link Backend#gatherChannels}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void gatherChannels(Tensor x, ChannelIndex selection, Tensor xSel) {
         floatTensor(x, "x");
         need(selection, "channel selection");
@@ -167,23 +264,43 @@ public final class Checks {
         floatTensor(xSel, Shape.of(dims), "gathered input");
     }
 
+    /**
+     * The checks of {@link Backend#activation}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void activation(Activation act, Tensor x, Tensor y) {
         need(act, "activation");
         sameShape("activation", x, "activation input", y, "activation output");
     }
 
+    /**
+     * The checks of {@link Backend#activationBackward}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void activationBackward(Activation act, Tensor y, Tensor dy, Tensor dx) {
         need(act, "activation");
         sameShape("activation backward", y, "activation output", dy, "activation output gradient");
         sameShape("activation backward", dy, "activation output gradient", dx, "activation input gradient");
     }
 
+    /**
+     * The checks of {@link Backend#activationMask}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void activationMask(Activation act, Tensor y, Tensor mask) {
         need(act, "activation");
         floatTensor(y, "activation output");
         maskOf(y, mask, "activation mask");
     }
 
+    /**
+     * The checks of {@link Backend#activationBackwardMasked}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void activationBackwardMasked(Tensor mask, Tensor dy, Tensor dx) {
         floatTensor(dy, "activation output gradient");
         maskOf(dy, mask, "masked activation backward");
@@ -200,11 +317,21 @@ public final class Checks {
         }
     }
 
+    /**
+     * The checks of {@link Backend#add}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void add(Tensor a, Tensor b, Tensor out) {
         sameShape("add", a, "first addend", b, "second addend");
         sameShape("add", a, "first addend", out, "sum");
     }
 
+    /**
+     * The checks of {@link Backend#globalAvgPool}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void globalAvgPool(Tensor x, Tensor y) {
         floatTensor(x, "x");
         Shape s = x.shape();
@@ -214,6 +341,11 @@ public final class Checks {
         floatTensor(y, Shape.of(s.dim(0), s.dim(1)), "pooled output");
     }
 
+    /**
+     * The checks of {@link Backend#globalAvgPoolBackward}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void globalAvgPoolBackward(Tensor dy, Tensor dx) {
         floatTensor(dx, "dx");
         Shape s = dx.shape();
@@ -223,6 +355,11 @@ public final class Checks {
         floatTensor(dy, Shape.of(s.dim(0), s.dim(1)), "pooled gradient");
     }
 
+    /**
+     * The checks of {@link Backend#maxPool2d}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void maxPool2d(Tensor x, int kernel, int stride, int padding, Tensor y, Tensor argmax) {
         floatTensor(x, "x");
         Shape s = x.shape();
@@ -239,6 +376,11 @@ public final class Checks {
         intTensor(argmax, pooled, "pooling arg-max");
     }
 
+    /**
+     * The checks of {@link Backend#maxPool2dBackward}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void maxPool2dBackward(Tensor dy, Tensor argmax, Tensor dx) {
         floatTensor(dy, "dy");
         floatTensor(dx, "dx");
@@ -271,6 +413,11 @@ public final class Checks {
 
     // ---------------------------------------------------------------- optimizer
 
+    /**
+     * The checks of {@link Backend#sgdUpdate}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void sgdUpdate(Tensor param, Tensor grad, Tensor momentum, SgdStep step) {
         need(step, "sgd step");
         sameShape("sgd update", param, "parameter", grad, "gradient");
@@ -280,6 +427,11 @@ public final class Checks {
         }
     }
 
+    /**
+     * The checks of {@link Backend#sgdUpdateSparse}, before any work; parameters as there.
+     *
+     * @throws IllegalArgumentException (one sentence naming the argument) if one does not fit
+     */
     public static void sgdUpdateSparse(Tensor w, Tensor dwSel, ChannelIndex selection, int groups, Tensor momentum,
                                        SgdStep step) {
         floatTensor(w, "weight");

@@ -14,6 +14,11 @@ import io.trady4j.tensor.Shape;
 public record Conv2dSpec(int inChannels, int outChannels, int kernel, int stride, int padding, int dilation,
                          int groups) {
 
+    /**
+     * Checks the geometry.
+     *
+     * @throws IllegalArgumentException if a size is out of range or the channels are not divisible by groups
+     */
     public Conv2dSpec {
         require(inChannels >= 1, "in_channels must be >= 1, got " + inChannels);
         require(outChannels >= 1, "out_channels must be >= 1, got " + outChannels);
@@ -26,10 +31,29 @@ public record Conv2dSpec(int inChannels, int outChannels, int kernel, int stride
         require(outChannels % groups == 0, "out_channels " + outChannels + " is not divisible by groups " + groups);
     }
 
+    /**
+     * A dense convolution (dilation 1, groups 1).
+     *
+     * @param in      input channels C
+     * @param out     output channels C'
+     * @param kernel  kernel size D
+     * @param stride  stride
+     * @param padding zero padding on each side
+     * @return the spec
+     */
     public static Conv2dSpec of(int in, int out, int kernel, int stride, int padding) {
         return new Conv2dSpec(in, out, kernel, stride, padding, 1, 1);
     }
 
+    /**
+     * A depthwise convolution (groups = C = C', dilation 1).
+     *
+     * @param channels the channels C
+     * @param kernel   kernel size D
+     * @param stride   stride
+     * @param padding  zero padding on each side
+     * @return the spec
+     */
     public static Conv2dSpec depthwise(int channels, int kernel, int stride, int padding) {
         return new Conv2dSpec(channels, channels, kernel, stride, padding, 1, channels);
     }
@@ -40,14 +64,17 @@ public record Conv2dSpec(int inChannels, int outChannels, int kernel, int stride
         }
     }
 
+    /** @return input channels per group, C/g */
     public int inPerGroup() {
         return inChannels / groups;
     }
 
+    /** @return output channels per group, C'/g */
     public int outPerGroup() {
         return outChannels / groups;
     }
 
+    /** @return whether every group has one input channel (groups = C &gt; 1) */
     public boolean isDepthwise() {
         return groups == inChannels && groups > 1;
     }
@@ -67,15 +94,25 @@ public record Conv2dSpec(int inChannels, int outChannels, int kernel, int stride
         return span / stride + 1;
     }
 
+    /** @return the weight shape [C', C/g, D, D] */
     public Shape weightShape() {
         return Shape.of(outChannels, inPerGroup(), kernel, kernel);
     }
 
+    /**
+     * @param input the input shape [B, C, H, W]
+     * @return the output shape [B, C', H', W']
+     * @throws IllegalArgumentException if the input does not fit (see {@link #checkInput})
+     */
     public Shape outputShape(Shape input) {
         checkInput(input);
         return Shape.of(input.dim(0), outChannels, outSize(input.dim(2)), outSize(input.dim(3)));
     }
 
+    /**
+     * @param input an input shape
+     * @throws IllegalArgumentException unless it is [B, C, H, W] with this spec's C
+     */
     public void checkInput(Shape input) {
         if (input.rank() != 4 || input.dim(1) != inChannels) {
             throw new IllegalArgumentException("conv2d input must be [B, " + inChannels + ", H, W], got " + input);

@@ -5,6 +5,12 @@ package io.trady4j.backend;
  * momentum 0 no buffer is needed and {@code w -= lr·(g + weightDecay·w)}).
  */
 public record SgdStep(float learningRate, float momentum, float weightDecay) {
+    /**
+     * Checks the hyper-parameters.
+     *
+     * @throws IllegalArgumentException if the learning rate or weight decay is negative or not finite, or
+     *                                  momentum is outside [0, 1)
+     */
     public SgdStep {
         if (!(learningRate >= 0f) || Float.isInfinite(learningRate)) {
             throw new IllegalArgumentException("learning rate must be finite and >= 0, got " + learningRate);
@@ -17,6 +23,7 @@ public record SgdStep(float learningRate, float momentum, float weightDecay) {
         }
     }
 
+    /** @return whether a momentum buffer is needed (momentum &gt; 0) */
     public boolean usesMomentum() {
         return momentum > 0f;
     }

@@ -8,6 +8,7 @@ import java.util.List;
  * so the cost model and the schedule can reason about it without a backend.
  */
 public record Architecture(String name, int inChannels, List<BlockSpec> blocks, LinearLayerSpec classifier) {
+    /** Copies the block list (the record is immutable). */
     public Architecture {
         blocks = List.copyOf(blocks);
     }

@@ -66,6 +66,7 @@ public final class BackwardPlan {
         return new BackwardPlan(architecture, deepest, first, dx);
     }
 
+    /** @return the network layout this plan is for */
     public Architecture architecture() {
         return architecture;
     }

@@ -12,6 +12,11 @@ import java.util.List;
  */
 public record BlockSpec(String name, List<ConvLayerSpec> convs, ConvLayerSpec shortcut, boolean residual,
                         Activation afterAdd, MaxPoolSpec maxPoolAfter) {
+    /**
+     * Checks the block.
+     *
+     * @throws IllegalArgumentException if it has no conv, a shortcut or after-add activation without a residual
+     */
     public BlockSpec {
         convs = List.copyOf(convs);
         if (convs.isEmpty()) {
@@ -25,6 +30,13 @@ public record BlockSpec(String name, List<ConvLayerSpec> convs, ConvLayerSpec sh
         }
     }
 
+    /**
+     * A block without residual, shortcut or pooling.
+     *
+     * @param name  the block's name (parameter prefix)
+     * @param convs its convolutions, in order
+     * @return the block
+     */
     public static BlockSpec plain(String name, List<ConvLayerSpec> convs) {
         return new BlockSpec(name, convs, null, false, Activation.NONE, null);
     }

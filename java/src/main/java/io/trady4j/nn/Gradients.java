@@ -30,14 +30,17 @@ public final class Gradients implements AutoCloseable {
         return layers[layer];
     }
 
+    /** @return the classifier's weight gradient dW [K, |S|] over its selected input features */
     public Tensor classifierWeight() {
         return classifierWeight;
     }
 
+    /** @return the classifier's bias gradient [K] */
     public Tensor classifierBias() {
         return classifierBias;
     }
 
+    /** @return the loss statistics, F32 [2]: mean loss, number of correct predictions (still on the backend) */
     public Tensor stats() {
         return stats;
     }

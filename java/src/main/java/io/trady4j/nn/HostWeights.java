@@ -35,7 +35,9 @@ import java.util.SplittableRandom;
 public final class HostWeights {
     /** safetensors metadata key/value marking our folded checkpoints. */
     public static final String FORMAT_KEY = "format";
+    /** The {@link #FORMAT_KEY} value of our folded checkpoints. */
     public static final String FORMAT_FOLDED = "trady4j-folded";
+    /** safetensors metadata key naming the checkpoint's architecture. */
     public static final String ARCHITECTURE_KEY = "architecture";
     /**
      * Tensors whose names start with this prefix are not parameters (e.g. a checkpoint's optimizer
@@ -77,6 +79,7 @@ public final class HostWeights {
         }
     }
 
+    /** @return the layout these weights are for */
     public Architecture architecture() {
         return arch;
     }
@@ -378,6 +381,12 @@ public final class HostWeights {
         wr.write(path);
     }
 
+    /**
+     * Writes a folded checkpoint without extra metadata ({@link #save(Path, Map)}).
+     *
+     * @param path the file to write (atomically)
+     * @throws IOException if it cannot be written
+     */
     public void save(Path path) throws IOException {
         save(path, Map.of());
     }

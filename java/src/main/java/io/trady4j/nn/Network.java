@@ -131,10 +131,12 @@ public final class Network implements AutoCloseable {
         return t;
     }
 
+    /** @return the backend this network computes on */
     public Backend backend() {
         return backend;
     }
 
+    /** @return the network's layout */
     public Architecture architecture() {
         return architecture;
     }

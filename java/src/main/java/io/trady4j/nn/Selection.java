@@ -56,6 +56,7 @@ public final class Selection implements AutoCloseable {
         }
     }
 
+    /** @return the layout this selection is for */
     public Architecture architecture() {
         return architecture;
     }
@@ -65,10 +66,12 @@ public final class Selection implements AutoCloseable {
         return perLayer[layer];
     }
 
+    /** @return the classifier's trained input features */
     public ChannelIndex classifier() {
         return classifier;
     }
 
+    /** @return the number of conv layers (trained or frozen) */
     public int layerCount() {
         return perLayer.length;
     }

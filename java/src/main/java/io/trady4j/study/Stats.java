@@ -77,7 +77,7 @@ public final class Stats {
     /**
      * Hill's estimator of the tail index α from the k largest of the positive values x:
      * α̂ = k / Σ_{i=1..k} ln(X_(i) / X_(k+1)), X_(1) ≥ X_(2) ≥ ... the order statistics. For a Pareto-type
-     * tail P(X > t) ~ t^−α; α < 2 means infinite variance. Non-positive values are ignored.
+     * tail P(X &gt; t) ~ t^−α; α &lt; 2 means infinite variance. Non-positive values are ignored.
      */
     public static double hill(double[] x, int k) {
         double[] pos = Arrays.stream(x).filter(v -> v > 0 && Double.isFinite(v)).sorted().toArray();

@@ -11,11 +11,23 @@ public final class MemoryMeter {
     private final AtomicLongArray peak = new AtomicLongArray(CATEGORIES.length + 1);
     private static final int TOTAL = CATEGORIES.length;
 
+    /**
+     * Counts an allocation (backends call it).
+     *
+     * @param category what the memory is for
+     * @param bytes    its size
+     */
     public void allocated(MemoryCategory category, long bytes) {
         bump(category.ordinal(), bytes);
         bump(TOTAL, bytes);
     }
 
+    /**
+     * Counts a release (backends call it).
+     *
+     * @param category what the memory was for
+     * @param bytes    its size
+     */
     public void freed(MemoryCategory category, long bytes) {
         live.addAndGet(category.ordinal(), -bytes);
         live.addAndGet(TOTAL, -bytes);
@@ -26,18 +38,28 @@ public final class MemoryMeter {
         peak.accumulateAndGet(slot, now, Math::max);
     }
 
+    /**
+     * @param category a category
+     * @return the bytes of that category held now
+     */
     public long liveBytes(MemoryCategory category) {
         return live.get(category.ordinal());
     }
 
+    /**
+     * @param category a category
+     * @return the most bytes of that category held at once since the last {@link #resetPeaks()}
+     */
     public long peakBytes(MemoryCategory category) {
         return peak.get(category.ordinal());
     }
 
+    /** @return the bytes held now, all categories together */
     public long liveBytes() {
         return live.get(TOTAL);
     }
 
+    /** @return the most bytes held at once since the last {@link #resetPeaks()}, all categories together */
     public long peakBytes() {
         return peak.get(TOTAL);
     }
@@ -49,6 +71,7 @@ public final class MemoryMeter {
         }
     }
 
+    /** @return every category's peak bytes, in declaration order */
     public Map<MemoryCategory, Long> peakByCategory() {
         Map<MemoryCategory, Long> m = new EnumMap<>(MemoryCategory.class);
         for (MemoryCategory c : CATEGORIES) {

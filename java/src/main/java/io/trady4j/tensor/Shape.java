@@ -26,18 +26,30 @@ public final class Shape {
         this.numel = n;
     }
 
+    /**
+     * @param dims the dimensions, outermost first, each at least 1
+     * @return the shape
+     * @throws IllegalArgumentException if there is no dimension, one is below 1, or there are more than
+     *                                  {@code Integer.MAX_VALUE - 8} elements
+     */
     public static Shape of(int... dims) {
         return new Shape(dims.clone());
     }
 
+    /** @return the number of dimensions */
     public int rank() {
         return dims.length;
     }
 
+    /**
+     * @param i a dimension index in [0, rank())
+     * @return the size of dimension i
+     */
     public int dim(int i) {
         return dims[i];
     }
 
+    /** @return a copy of the dimensions */
     public int[] dims() {
         return dims.clone();
     }

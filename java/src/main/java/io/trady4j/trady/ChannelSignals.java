@@ -6,10 +6,13 @@ package io.trady4j.trady;
  * norms ||W[:, c]|| (SU). Arrays are per conv layer, per input channel.
  */
 public interface ChannelSignals {
+    /** @return RGN(c) per conv layer and input channel, from a full gradient at the current weights */
     double[][] reweightedGradientNorms();
 
+    /** @return ||W[:, c]|| per conv layer and input channel at the current weights */
     double[][] weightNorms();
 
+    /** Signals of a run that provides none: both methods throw IllegalStateException. */
     ChannelSignals NONE = new ChannelSignals() {
         @Override
         public double[][] reweightedGradientNorms() {

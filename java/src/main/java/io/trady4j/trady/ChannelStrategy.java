@@ -4,6 +4,7 @@ import java.util.Map;
 
 /** Chooses which input channels of which layers are trained under the memory budget. */
 public interface ChannelStrategy {
+    /** @return the strategy's name, as {@link Strategies#byName} takes it */
     String name();
 
     /** True for D- strategies: the selection is redrawn at the start of every epoch. */

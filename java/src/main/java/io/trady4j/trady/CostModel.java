@@ -35,14 +35,17 @@ import java.util.Map;
  * At 128, mcunet-in1 gives 1,309,808 and proxyless-w0.3 1,162,032 (1,123,632 without feature mix).
  */
 public final class CostModel {
+    /** Bytes of one memory unit (one float32 value). */
     public static final int BYTES_PER_UNIT = 4;
 
     /** Costs of one conv layer at the model's resolution; per-channel figures and totals over its C inputs. */
     public record LayerCost(int index, ConvLayerSpec layer, int inHeight, int inWidth, int outHeight, int outWidth) {
+        /** @return the layer's name */
         public String name() {
             return layer.name();
         }
 
+        /** @return the layer's convolution */
         public Conv2dSpec conv() {
             return layer.conv();
         }
@@ -72,10 +75,12 @@ public final class CostModel {
             return weightUnitsPerChannel() * outHeight * outWidth;
         }
 
+        /** @return C · Cw: the layer's weight units */
         public long weightUnits() {
             return channels() * weightUnitsPerChannel();
         }
 
+        /** @return C · Ca: the units of the layer's cached input */
         public long activationUnits() {
             return channels() * activationUnitsPerChannel();
         }
@@ -85,6 +90,7 @@ public final class CostModel {
             return channels() * spaceUnitsPerChannel();
         }
 
+        /** @return C · Θtime: multiply-adds of the layer's full weight gradient, per sample */
         public long dwMacs() {
             return channels() * dwMacsPerChannel();
         }
@@ -107,6 +113,7 @@ public final class CostModel {
             return layer.in();
         }
 
+        /** @return weights plus cached features, the units training the classifier needs */
         public long totalUnits() {
             return weightUnits() + activationUnits();
         }
@@ -145,10 +152,12 @@ public final class CostModel {
         return new CostModel(arch, resolution);
     }
 
+    /** @return the architecture costed */
     public Architecture architecture() {
         return arch;
     }
 
+    /** @return the square input resolution in pixels */
     public int resolution() {
         return resolution;
     }
@@ -158,6 +167,11 @@ public final class CostModel {
         return layers;
     }
 
+    /**
+     * @param name a conv layer's name
+     * @return its costs
+     * @throws IllegalArgumentException if the architecture has no such layer
+     */
     public LayerCost layer(String name) {
         LayerCost c = byName.get(name);
         if (c == null) {
@@ -166,6 +180,7 @@ public final class CostModel {
         return c;
     }
 
+    /** @return the classifier's costs */
     public ClassifierCost classifier() {
         return classifier;
     }
@@ -185,10 +200,15 @@ public final class CostModel {
         return layers.stream().mapToLong(LayerCost::totalUnits).sum();
     }
 
+    /** @return Σ over all conv layers of their full weight gradients' multiply-adds, per sample */
     public long totalDwMacs() {
         return layers.stream().mapToLong(LayerCost::dwMacs).sum();
     }
 
+    /**
+     * @param units memory units
+     * @return their bytes ({@value #BYTES_PER_UNIT} per unit)
+     */
     public static long bytes(long units) {
         return units * BYTES_PER_UNIT;
     }

@@ -20,8 +20,14 @@ import java.util.stream.IntStream;
  */
 public record LayerRanking(String architecture, int resolution, String task, int epochs, List<String> layerNames,
                            double[] scores) {
+    /** The fraction of the total score the top-K layers reach (the paper's 97%). */
     public static final double DEFAULT_MASS = 0.97;
 
+    /**
+     * Checks the ranking.
+     *
+     * @throws IllegalArgumentException unless there is one finite, non-negative score per layer
+     */
     public LayerRanking {
         if (layerNames.size() != scores.length) {
             throw new IllegalArgumentException("one score per layer is needed");
@@ -62,6 +68,12 @@ public record LayerRanking(String architecture, int resolution, String task, int
         return out;
     }
 
+    /**
+     * Writes the ranking as JSON (atomically).
+     *
+     * @param path the file
+     * @throws IOException if it cannot be written
+     */
     public void save(Path path) throws IOException {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("architecture", architecture);

@@ -21,6 +21,10 @@ public final class RgnAccumulator {
     private int steps;
     private int epochs;
 
+    /**
+     * @param specs           the conv layers, in Architecture#convLayers order
+     * @param unitsPerChannel Θspace of one input channel of each layer
+     */
     public RgnAccumulator(Conv2dSpec[] specs, long[] unitsPerChannel) {
         this.specs = specs.clone();
         this.unitsPerChannel = unitsPerChannel.clone();
@@ -66,10 +70,12 @@ public final class RgnAccumulator {
         }
     }
 
+    /** Ends a step: every layer's gradient of this step was added. */
     public void endStep() {
         steps++;
     }
 
+    /** Ends an epoch: adds the epoch's per-step mean to the totals (nothing if it had no steps). */
     public void endEpoch() {
         if (steps == 0) {
             return;
@@ -84,6 +90,7 @@ public final class RgnAccumulator {
         epochs++;
     }
 
+    /** @return the epochs accumulated so far */
     public int epochs() {
         return epochs;
     }

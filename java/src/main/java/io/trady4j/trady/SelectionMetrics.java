@@ -15,6 +15,12 @@ public record SelectionMetrics(long selectedUnits, long budget, int trainedLayer
                                double activationSparsity, double weightDerivativeSparsity, double dwFlopsSaved,
                                long dwFlops, long fullDwFlops, long gradientPathFlops, long fullGradientPathFlops) {
 
+    /**
+     * @param cost      the model's cost model
+     * @param selection per trained layer index, its selected input channels
+     * @param budget    the budget in units
+     * @return the figures of that selection
+     */
     public static SelectionMetrics of(CostModel cost, Map<Integer, int[]> selection, long budget) {
         List<CostModel.LayerCost> layers = cost.layers();
         long ca = 0, cw = 0, dw = 0, units = 0;

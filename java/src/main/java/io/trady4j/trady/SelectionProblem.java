@@ -11,6 +11,11 @@ import java.util.List;
  * @param seed      the run's seed; strategies derive their random draws from (seed, epoch) only
  */
 public record SelectionProblem(int[] channels, long[] unitsPerChannel, long budget, List<Integer> topLayers, long seed) {
+    /**
+     * Checks and copies the arrays.
+     *
+     * @throws IllegalArgumentException if the arrays differ in length or the budget is negative
+     */
     public SelectionProblem {
         if (channels.length != unitsPerChannel.length) {
             throw new IllegalArgumentException("channels and costs must have one entry per layer");
@@ -23,6 +28,7 @@ public record SelectionProblem(int[] channels, long[] unitsPerChannel, long budg
         topLayers = List.copyOf(topLayers);
     }
 
+    /** @return the number of conv layers */
     public int layers() {
         return channels.length;
     }

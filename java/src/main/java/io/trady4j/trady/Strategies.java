@@ -14,12 +14,18 @@ import java.util.stream.IntStream;
  * s-full-random, d-det-rgn, s-det-rgn, su, full, classifier.
  */
 public final class Strategies {
+    /** Every strategy name {@link #byName} takes. */
     public static final List<String> NAMES = List.of("trady", "s-topk-random", "d-full-random", "s-full-random",
             "d-det-rgn", "s-det-rgn", "su", "full", "classifier");
 
     private Strategies() {
     }
 
+    /**
+     * @param name one of {@link #NAMES}
+     * @return a new strategy
+     * @throws IllegalArgumentException for another name
+     */
     public static ChannelStrategy byName(String name) {
         return switch (name) {
             case "trady", "d-topk-random" -> new RandomChannels("trady", true, true);

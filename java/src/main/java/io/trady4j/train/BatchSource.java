@@ -5,6 +5,7 @@ public interface BatchSource {
     /** Number of samples in the split (after any subset). */
     int size();
 
+    /** @return the number of classes K (labels are in [0, K)) */
     int classes();
 
     /** Batches of one epoch; {@code training} turns on shuffling and augmentation. */

@@ -33,7 +33,9 @@ import java.nio.file.Path;
  * any inconsistency is a {@link FormatException}.
  */
 public final class Checkpoint {
+    /** safetensors metadata key holding the run state (JSON). */
     public static final String STATE_KEY = "trady4j.run_state";
+    /** Tensor-name prefix of the momentum buffers in a checkpoint. */
     public static final String MOMENTUM_PREFIX = HostWeights.RESERVED_PREFIX + "momentum.";
     /** The run-state layout version written by this code. */
     public static final int VERSION = 1;

@@ -39,6 +39,13 @@ public final class Experiment {
     private final Progress progress;
     private final StopSignal stop;
 
+    /**
+     * An experiment whose runs stop only when they end.
+     *
+     * @param backend  the backend to train on
+     * @param out      where epoch lines and summaries go
+     * @param progress how a running epoch is shown
+     */
     public Experiment(Backend backend, PrintStream out, Progress progress) {
         this(backend, out, progress, new StopSignal());
     }
@@ -53,6 +60,15 @@ public final class Experiment {
 
     /** A task's splits as batch sources at a resolution; subsets (per class, 0 = all) keep CPU runs short. */
     public record TaskData(Task task, int resolution, BatchSource train, BatchSource test) {
+        /**
+         * @param task          the task
+         * @param resolution    the square input size in pixels
+         * @param channels      image channels the model takes (1 or 3)
+         * @param trainPerClass training samples kept per class (0: all)
+         * @param testPerClass  test samples kept per class (0: all)
+         * @param seed          the seed of shuffling and augmentation
+         * @return the task's splits as batch sources
+         */
         public static TaskData of(Task task, int resolution, int channels, int trainPerClass, int testPerClass, long seed) {
             Dataset train = trainPerClass > 0 ? Datasets.firstPerClass(task.train(), trainPerClass) : task.train();
             Dataset test = testPerClass > 0 ? Datasets.firstPerClass(task.test(), testPerClass) : task.test();

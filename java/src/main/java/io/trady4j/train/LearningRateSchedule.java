@@ -5,6 +5,11 @@ package io.trady4j.train;
  * (TRADY.md §4: cosine with warm-up, no momentum).
  */
 public record LearningRateSchedule(double base, int warmupSteps, int totalSteps) {
+    /**
+     * Checks the schedule.
+     *
+     * @throws IllegalArgumentException unless base &gt; 0 is finite and 0 &lt;= warm-up steps &lt; total steps
+     */
     public LearningRateSchedule {
         if (!(base > 0) || !Double.isFinite(base)) {
             throw new IllegalArgumentException("learning rate must be > 0, got " + base);

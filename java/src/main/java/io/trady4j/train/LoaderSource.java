@@ -21,6 +21,12 @@ public final class LoaderSource implements BatchSource {
     private final Transform evalTransform;
     private final long seed;
 
+    /**
+     * @param dataset        the split
+     * @param trainTransform augmentation and normalization of training batches
+     * @param evalTransform  normalization of evaluation batches
+     * @param seed           the seed of shuffling and augmentation (per epoch: seed and epoch)
+     */
     public LoaderSource(Dataset dataset, Transform trainTransform, Transform evalTransform, long seed) {
         this.dataset = dataset;
         this.trainTransform = trainTransform;

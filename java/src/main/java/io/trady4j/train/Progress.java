@@ -25,6 +25,10 @@ public final class Progress {
         this.intervalNanos = terminal ? 200_000_000L : 10_000_000_000L;
     }
 
+    /**
+     * @param out      where to print
+     * @param terminal redraw a live bar in place (else plain lines every few seconds)
+     */
     public Progress(PrintStream out, boolean terminal) {
         this(out, terminal, true);
     }
@@ -34,10 +38,20 @@ public final class Progress {
         return new Progress(out, false, false);
     }
 
+    /**
+     * @param out where to print
+     * @return a progress with a live bar when a terminal is attached, plain lines otherwise
+     */
     public static Progress forConsole(PrintStream out) {
         return new Progress(out, System.console() != null && System.getenv("TERM") != null && !"dumb".equals(System.getenv("TERM")));
     }
 
+    /**
+     * Starts an epoch (or evaluation).
+     *
+     * @param label   what runs, e.g. "epoch 3/10"
+     * @param batches how many batches it has
+     */
     public void begin(String label, int batches) {
         this.label = label;
         this.total = batches;
@@ -46,6 +60,13 @@ public final class Progress {
         this.images = 0;
     }
 
+    /**
+     * Reports a finished batch (printed at most every few seconds, or redrawn on a terminal).
+     *
+     * @param done        batches done so far
+     * @param loss        the running loss
+     * @param batchImages images in this batch
+     */
     public void step(int done, double loss, int batchImages) {
         images += batchImages;
         long now = System.nanoTime();
@@ -75,6 +96,10 @@ public final class Progress {
         out.println(label + " " + summary);
     }
 
+    /**
+     * @param seconds a duration
+     * @return it as "1h02m", "3m05s" or "12s"
+     */
     public static String duration(double seconds) {
         long s = Math.round(seconds);
         return s >= 3600 ? String.format(Locale.ROOT, "%dh%02dm", s / 3600, s / 60 % 60)

@@ -28,6 +28,11 @@ public final class RunReport {
     private final List<EpochResult> epochs = new ArrayList<>();
     private final List<Map<String, Object>> epochJson = new ArrayList<>();
 
+    /**
+     * @param settings the run's settings (written as given)
+     * @param cost     the model's cost model (for the paper's figures per epoch)
+     * @param budget   the run's budget in units
+     */
     public RunReport(Map<String, Object> settings, CostModel cost, long budget) {
         this.settings = new LinkedHashMap<>(settings);
         this.cost = cost;
@@ -39,6 +44,7 @@ public final class RunReport {
         return java.util.Collections.unmodifiableMap(settings);
     }
 
+    /** @param r a finished epoch, appended to the report */
     public void add(EpochResult r) {
         epochs.add(r);
         epochJson.add(toJson(r));
@@ -49,10 +55,12 @@ public final class RunReport {
         epochJson.addAll(saved);
     }
 
+    /** @return the epochs as the JSON objects the report writes */
     public List<Map<String, Object>> epochJson() {
         return List.copyOf(epochJson);
     }
 
+    /** @return the epochs added in this process (not those restored by {@link #addSaved}) */
     public List<EpochResult> epochs() {
         return List.copyOf(epochs);
     }
@@ -91,6 +99,7 @@ public final class RunReport {
         return e;
     }
 
+    /** @return the whole report as JSON-ready maps and lists */
     public Map<String, Object> toJson() {
         Map<String, Object> m = new LinkedHashMap<>(settings);
         m.put("full_finetuning_units", cost.totalUnits());
@@ -116,6 +125,12 @@ public final class RunReport {
         return epochJson.stream().mapToDouble(x -> ((Number) x.get(key)).doubleValue()).average().orElse(0);
     }
 
+    /**
+     * Writes the report as JSON (atomically).
+     *
+     * @param path the file
+     * @throws IOException if it cannot be written
+     */
     public void save(Path path) throws IOException {
         AtomicFiles.writeString(path, Json.writePretty(toJson()));
     }

@@ -60,19 +60,27 @@ public final class StopSignal {
         return Duration.ofSeconds(30);
     }
 
+    /** Requests a stop, with a generic reason. */
     public void request() {
         request("stop requested");
     }
 
+    /**
+     * Requests a stop.
+     *
+     * @param why the reason the interrupted run reports
+     */
     public void request(String why) {
         reason = why;
         requested = true;
     }
 
+    /** @return whether a stop was requested */
     public boolean isRequested() {
         return requested;
     }
 
+    /** @return the reason of the last request */
     public String reason() {
         return reason;
     }

@@ -14,12 +14,18 @@ package io.trady4j.train;
 public record TrainConfig(int epochs, int batchSize, double learningRate, int warmupEpochs, double momentum,
                           double weightDecay, long seed, int maxBatchesPerEpoch, int maxEvalBatches,
                           boolean checkGradients) {
+    /** Settings that check gradients (checkGradients true); parameters as the record's. */
     public TrainConfig(int epochs, int batchSize, double learningRate, int warmupEpochs, double momentum,
                        double weightDecay, long seed, int maxBatchesPerEpoch, int maxEvalBatches) {
         this(epochs, batchSize, learningRate, warmupEpochs, momentum, weightDecay, seed, maxBatchesPerEpoch, maxEvalBatches,
                 true);
     }
 
+    /**
+     * Checks the settings.
+     *
+     * @throws IllegalArgumentException (one sentence) if one is out of range
+     */
     public TrainConfig {
         if (!(learningRate > 0) || !Double.isFinite(learningRate)) {
             throw new IllegalArgumentException("learning rate must be a finite number > 0, got " + learningRate);

@@ -44,10 +44,23 @@ public final class Trainer {
     private final Progress progress;
     private final StopSignal stop;
 
+    /**
+     * A trainer that stops only when its runs end.
+     *
+     * @param network  the network to train (on its backend)
+     * @param config   the run's settings
+     * @param progress how a running epoch is shown
+     */
     public Trainer(Network network, TrainConfig config, Progress progress) {
         this(network, config, progress, new StopSignal());
     }
 
+    /**
+     * @param network  the network to train (on its backend)
+     * @param config   the run's settings
+     * @param progress how a running epoch is shown
+     * @param stop     polled between steps: when requested, the run hands its state to the listener and stops
+     */
     public Trainer(Network network, TrainConfig config, Progress progress, StopSignal stop) {
         this.network = network;
         this.config = config;

@@ -5,6 +5,7 @@ package io.trady4j.train;
  * state first (the CLI writes it as a checkpoint that {@code --resume} continues from).
  */
 public final class TrainingInterruptedException extends RuntimeException {
+    /** @param message why the run stopped */
     public TrainingInterruptedException(String message) {
         super(message);
     }

@@ -9,9 +9,22 @@ import java.io.IOException;
 
 /** Hooks into a run: gradients of every step before they are applied, the end of every epoch, resumable states. */
 public interface TrainingListener {
+    /**
+     * Called every step with its gradients, before they are applied (default: nothing).
+     *
+     * @param gradients the step's gradients, valid during the call
+     * @param selection the selection in force
+     */
     default void gradients(Gradients gradients, Selection selection) {
     }
 
+    /**
+     * Called at the end of every epoch (default: nothing).
+     *
+     * @param result  the epoch's figures
+     * @param network the network after the epoch
+     * @throws IOException if the listener's output fails (the run stops with it)
+     */
     default void epochEnded(EpochResult result, Network network) throws IOException {
     }
 

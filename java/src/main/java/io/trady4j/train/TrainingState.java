@@ -28,6 +28,11 @@ import java.util.TreeMap;
 public record TrainingState(int epoch, int step, Map<Integer, int[]> selection, Map<Integer, float[]> momentum,
                             double lossSum, long correct, int images, double seconds,
                             Map<MemoryCategory, Long> peakBytes) {
+    /**
+     * Checks the counters.
+     *
+     * @throws IllegalArgumentException if one is negative
+     */
     public TrainingState {
         if (epoch < 0 || step < 0 || correct < 0 || images < 0) {
             throw new IllegalArgumentException("training state needs epoch, step, correct and images >= 0; got epoch "

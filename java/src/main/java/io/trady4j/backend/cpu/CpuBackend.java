@@ -13,6 +13,7 @@ import io.trady4j.tensor.MemoryMeter;
 import io.trady4j.tensor.Shape;
 import io.trady4j.tensor.Tensor;
 
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 
@@ -30,6 +31,7 @@ public final class CpuBackend implements Backend {
     private final OneDnn.Sgemm sgemm;
     private final String gemmDescription;
 
+    /** A backend using every available processor. */
     public CpuBackend() {
         this(Runtime.getRuntime().availableProcessors());
     }
@@ -38,6 +40,10 @@ public final class CpuBackend implements Backend {
      * A CPU backend on {@code threads} threads (one OpenMP thread inside each of them for oneDNN).
      * Uses oneDNN when {@code -Dtrady4j.cpu.onednn} (auto by default) finds it; with {@code on} and no
      * usable oneDNN it refuses to open.
+     *
+     * @param threads the worker threads, at least 1
+     * @throws IllegalArgumentException if {@code threads} is below 1
+     * @throws BackendUnavailableException if oneDNN is required ({@code on}) but cannot be loaded
      */
     public CpuBackend(int threads) {
         this(threads, OneDnn.status());
@@ -83,6 +89,7 @@ public final class CpuBackend implements Backend {
         return true;
     }
 
+    /** @return the worker threads */
     public int threads() {
         return parallel.threads();
     }
@@ -92,6 +99,12 @@ public final class CpuBackend implements Backend {
     @Override
     public Tensor allocate(Shape shape, DType dtype, MemoryCategory category) {
         return new CpuTensor(shape, dtype, category, meter);
+    }
+
+    @Override
+    public Tensor wrap(MemorySegment data, Shape shape, DType dtype) {
+        Checks.wrap(data, shape, dtype);
+        return CpuTensor.wrap(data, shape, dtype);
     }
 
     @Override

@@ -6,10 +6,16 @@ import io.trady4j.tensor.MemoryMeter;
 import io.trady4j.tensor.Shape;
 import io.trady4j.tensor.Tensor;
 
-/** A tensor on the Java heap: float32 in a float[], int32 in an int[]. */
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A tensor on the Java heap: float32 in a float[], int32 in an int[], either its own (metered) or a
+ * caller's array it wraps (see {@link #wrap}).
+ */
 final class CpuTensor extends Tensor {
     private float[] floats;
     private int[] ints;
+    /** Null for a wrapped array: the caller's memory is not counted. */
     private final MemoryMeter meter;
 
     CpuTensor(Shape shape, DType dtype, MemoryCategory category, MemoryMeter meter) {
@@ -21,6 +27,43 @@ final class CpuTensor extends Tensor {
             ints = new int[shape.numel()];
         }
         meter.allocated(category, byteSize());
+    }
+
+    private CpuTensor(Shape shape, DType dtype, float[] floats, int[] ints) {
+        super(shape, dtype, MemoryCategory.DATA);
+        this.meter = null;
+        this.floats = floats;
+        this.ints = ints;
+    }
+
+    /**
+     * A view of the caller's array behind {@code data}, which {@code Checks.wrap} has checked: a heap
+     * segment covering a whole float[] (F32) or int[] (I32), the arrays the kernels compute on.
+     */
+    static CpuTensor wrap(MemorySegment data, Shape shape, DType dtype) {
+        if (data.isNative()) {
+            throw new IllegalArgumentException("the CPU backend computes on Java arrays and cannot wrap native memory"
+                    + " (address 0x" + Long.toHexString(data.address()) + "): wrap MemorySegment.ofArray(float[] or int[]),"
+                    + " or copy native data in with upload(...)");
+        }
+        Object base = data.heapBase().orElseThrow();
+        long arrayBytes = base instanceof float[] f ? 4L * f.length : base instanceof int[] i ? 4L * i.length : -1;
+        if (arrayBytes < 0 || (dtype == DType.F32) != (base instanceof float[])) {
+            throw new IllegalArgumentException("the CPU backend wraps a " + dtype + " tensor over a "
+                    + (dtype == DType.F32 ? "float[]" : "int[]") + ", got a segment over a "
+                    + base.getClass().getSimpleName());
+        }
+        if (data.address() != 0 || data.byteSize() != arrayBytes) {
+            throw new IllegalArgumentException("the CPU backend wraps whole arrays only: the segment covers bytes ["
+                    + data.address() + ", " + (data.address() + data.byteSize()) + ") of a " + arrayBytes
+                    + "-byte array; wrap an array of exactly " + shape + "'s " + shape.numel() + " elements");
+        }
+        return base instanceof float[] f ? new CpuTensor(shape, dtype, f, null) : new CpuTensor(shape, dtype, null, (int[]) base);
+    }
+
+    @Override
+    public boolean isWrapped() {
+        return meter == null;
     }
 
     float[] floats() {
@@ -50,6 +93,8 @@ final class CpuTensor extends Tensor {
     protected void release() {
         floats = null;
         ints = null;
-        meter.freed(category(), byteSize());
+        if (meter != null) {
+            meter.freed(category(), byteSize());
+        }
     }
 }

@@ -52,11 +52,13 @@ public final class CudaBackend implements Backend {
      */
     public static final String RUNTIME_PROPERTY = "trady4j.cuda.runtime";
 
-    private final JCudaBridge.DeviceInfo info;
+    private final DeviceInfo info;
     private final DeviceRuntime device;
     private final DeviceBlockCache blocks;
     private final MemoryMeter meter = new MemoryMeter();
     private final long streamHandle;
+    /** False when the stream is the caller's ({@link #onStream}): close then leaves it alone. */
+    private final boolean ownsStream;
     private final ThreadLocal<Boolean> bound = new ThreadLocal<>();
     private final KernelTuner tuner;
     private long workspace;
@@ -68,8 +70,13 @@ public final class CudaBackend implements Backend {
     public static final String TUNE_CACHE_PROPERTY = "trady4j.tune.cache";
     private static final int TIMED_RUNS = 5;
 
-    /** A backend over the given device services ({@link #open} passes JCuda's or the library's own). */
-    CudaBackend(JCudaBridge.DeviceInfo info, DeviceRuntime device) {
+    /** A backend over the given device services ({@link #open} passes JCuda's or the library's own) on a stream of its own. */
+    CudaBackend(DeviceInfo info, DeviceRuntime device) {
+        this(info, device, null);
+    }
+
+    /** A backend on the caller's stream {@code callerStream}, or on a new stream of its own when that is null. */
+    CudaBackend(DeviceInfo info, DeviceRuntime device, Long callerStream) {
         this.info = info;
         this.device = device;
         this.blocks = new DeviceBlockCache(device);
@@ -79,7 +86,8 @@ public final class CudaBackend implements Backend {
                 new KernelTuner.Context(info.name(), info.driverVersion(), NativeLibrary.fingerprint()),
                 System.err::println);
         bindThread();
-        this.streamHandle = device.createStream();
+        this.ownsStream = callerStream == null;
+        this.streamHandle = ownsStream ? device.createStream() : callerStream;
     }
 
     private static java.nio.file.Path tuneCacheDirectory() {
@@ -118,11 +126,12 @@ public final class CudaBackend implements Backend {
      * cannot start, no driver or GPU is present, or libtrady4j_cuda.so cannot be found or loaded.
      */
     public static CudaBackend open(int device) {
+        requireNativeAccess();
         String runtime = System.getProperty(RUNTIME_PROPERTY, "jcuda").trim().toLowerCase(java.util.Locale.ROOT);
         if (!runtime.equals("jcuda") && !runtime.equals("native")) {
             throw new BackendUnavailableException("-D" + RUNTIME_PROPERTY + " must be jcuda or native, got '" + runtime + "'");
         }
-        JCudaBridge.DeviceInfo info = null;
+        DeviceInfo info = null;
         String jcudaProblem = null;
         if (runtime.equals("jcuda")) {
             try {
@@ -132,6 +141,9 @@ public final class CudaBackend implements Backend {
                     throw e;
                 }
                 jcudaProblem = e.getMessage();  // JCuda's JNI library cannot load here: try the library's own runtime
+            } catch (LinkageError e) {
+                // JCuda (an optional dependency) is not on the class or module path: JCudaBridge cannot load.
+                jcudaProblem = "JCuda is not on the class or module path (" + e + ")";
             }
         }
         NativeLibrary.load();
@@ -149,12 +161,85 @@ public final class CudaBackend implements Backend {
         } catch (CudaException e) {
             String hint = e.getMessage().contains("cudaErrorInsufficientDriver")
                     ? " (libtrady4j_cuda.so carries the CUDA 13 runtime: it needs an NVIDIA driver of the 580 series"
-                    + " or newer; this one is CUDA " + JCudaBridge.version(info.driverVersion()) + ")"
+                    + " or newer; this one is CUDA " + DeviceInfo.version(info.driverVersion()) + ")"
                     : "";
             throw new BackendUnavailableException("cannot start the CUDA backend on device " + device + ": "
                     + e.getMessage() + hint, e);
         } catch (ExceptionInInitializerError | NoClassDefFoundError e) {
             throw new BackendUnavailableException("the trady4j native library does not match this jar: " + e, e);
+        }
+    }
+
+    /**
+     * A backend that queues all its work on the caller's CUDA stream, for a trainer that owns the
+     * CUDA context and streams (its own CUDA code, JCuda, or another library in the same process).
+     * Device memory, streams and events are then served by libtrady4j_cuda.so's own runtime, which
+     * shares the device's primary context with the caller's runtime, so the caller's device
+     * pointers ({@link #wrap}) and stream are valid here.
+     *
+     * <p>Ordering rules:
+     * <ul>
+     *   <li>every operation is queued on {@code stream} in call order and returns before the GPU has
+     *       run it; work the caller queues on the same stream afterwards sees its results, work on
+     *       other streams needs the caller's own event or synchronization;</li>
+     *   <li>only {@link #download}, {@link #downloadInts}, {@link #synchronize} and {@link #close}
+     *       wait for the stream (and allocation, rarely, when the block cache must give memory back);</li>
+     *   <li>the caller keeps wrapped memory alive and unchanged by other streams until the work
+     *       queued on it is done (e.g. {@link #synchronize}); closing a wrapped tensor never frees it;</li>
+     *   <li>a tensor this backend allocated returns to a stream-ordered block cache when closed: only
+     *       work queued on {@code stream} after the close may reuse it, so never hand such memory
+     *       to other streams;</li>
+     *   <li>{@link #close} waits for the stream and frees this backend's memory, but never destroys
+     *       the stream, which stays the caller's.</li>
+     * </ul>
+     *
+     * @param device the CUDA device index the stream and memory belong to
+     * @param stream the raw {@code cudaStream_t} (or {@code CUstream}) handle; 0 is the legacy default
+     *               stream. From JCuda objects: {@link JCudaInterop#handle(jcuda.runtime.cudaStream_t)}.
+     * @return a backend whose {@link #stream()} is {@code stream}
+     * @throws BackendUnavailableException if the native library or device cannot be used
+     */
+    public static CudaBackend onStream(int device, long stream) {
+        requireNativeAccess();
+        NativeLibrary.load();
+        DeviceInfo info = NativeRuntime.probe(device);
+        try {
+            return new CudaBackend(info, new NativeRuntime(info.name() + " (device " + device + ")"), stream);
+        } catch (CudaException e) {
+            throw new BackendUnavailableException("cannot start the CUDA backend on device " + device
+                    + " and stream 0x" + Long.toHexString(stream) + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The device address of a tensor of this backend, for the caller's own kernels or for another
+     * framework (see also {@code io.trady4j.dlpack.DLPack#export}). It stays valid until the tensor
+     * is closed; work queued on {@link #stream()} before that point may still be using it.
+     *
+     * @param t an open tensor of this backend (allocated or wrapped)
+     * @return its device address
+     * @throws IllegalArgumentException if {@code t} belongs to another backend
+     * @throws IllegalStateException    if {@code t} was closed
+     */
+    public long devicePointer(Tensor t) {
+        return address(t, "tensor");
+    }
+
+    /** @return the raw {@code cudaStream_t} this backend queues its work on (its own, or the caller's from {@link #onStream}) */
+    public long stream() {
+        return streamHandle;
+    }
+
+    /**
+     * Refuses to start before any native call when native access is not enabled for trady4j, so the
+     * JDK prints no restricted-method warnings and the caller learns which flag to add.
+     */
+    private static void requireNativeAccess() {
+        Module m = CudaBackend.class.getModule();
+        if (!m.isNativeAccessEnabled()) {
+            String flag = m.isNamed() ? m.getName() : "ALL-UNNAMED";
+            throw new BackendUnavailableException("the CUDA backend calls native code, which needs"
+                    + " --enable-native-access=" + flag + " on the java command line");
         }
     }
 
@@ -179,6 +264,7 @@ public final class CudaBackend implements Backend {
         return info.describe();
     }
 
+    /** @return the CUDA device index this backend runs on */
     public int deviceIndex() {
         return info.index();
     }
@@ -190,8 +276,8 @@ public final class CudaBackend implements Backend {
             MemorySegment rt = arena.allocate(ValueLayout.JAVA_INT);
             MemorySegment drv = arena.allocate(ValueLayout.JAVA_INT);
             NativeCalls.VERSIONS.call(rt, drv);
-            return "runtime " + JCudaBridge.version(rt.get(ValueLayout.JAVA_INT, 0)) + ", driver "
-                    + JCudaBridge.version(drv.get(ValueLayout.JAVA_INT, 0)) + " (device memory, streams and events: "
+            return "runtime " + DeviceInfo.version(rt.get(ValueLayout.JAVA_INT, 0)) + ", driver "
+                    + DeviceInfo.version(drv.get(ValueLayout.JAVA_INT, 0)) + " (device memory, streams and events: "
                     + device.describe() + ")";
         }
     }
@@ -219,6 +305,7 @@ public final class CudaBackend implements Backend {
         processKernelVersion = version;
     }
 
+    /** @return the process-wide implementation pin of {@link #setKernelVersion} (0: none) */
     public static int kernelVersion() {
         return processKernelVersion;
     }
@@ -250,10 +337,16 @@ public final class CudaBackend implements Backend {
                 + implementations(op));
     }
 
+    /**
+     * Hands {@code op}'s choice back to the tuner (undoes {@link #pin}).
+     *
+     * @param op the op
+     */
     public void unpin(CudaOp op) {
         tuner.unpin(op);
     }
 
+    /** @return how this backend chooses implementations ({@value TuningMode#PROPERTY}) */
     public TuningMode tuningMode() {
         return tuner.mode();
     }
@@ -345,6 +438,31 @@ public final class CudaBackend implements Backend {
     public Tensor allocate(Shape shape, DType dtype, MemoryCategory category) {
         live();
         return new CudaTensor(this, shape, dtype, category);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>On this backend {@code data} is a native segment over device memory of this backend's
+     * device: {@code MemorySegment.ofAddress(devicePointer).reinterpret(bytes)}, e.g. from
+     * {@code cudaMalloc}, another framework's tensor, or {@link JCudaInterop#address(jcuda.Pointer)}.
+     * The address cannot be checked for belonging to this device (the C ABI has no pointer query):
+     * a host address fails in the first kernel that touches it.
+     */
+    @Override
+    public Tensor wrap(MemorySegment data, Shape shape, DType dtype) {
+        Checks.wrap(data, shape, dtype);
+        if (!data.isNative()) {
+            throw new IllegalArgumentException("the CUDA backend wraps device memory, got a heap segment over a "
+                    + data.heapBase().map(b -> b.getClass().getSimpleName()).orElse("Java array")
+                    + ": copy it to the device with upload(...), or wrap MemorySegment.ofAddress(devicePointer)"
+                    + ".reinterpret(bytes)");
+        }
+        if (data.address() == 0) {
+            throw new IllegalArgumentException("cannot wrap the null device address");
+        }
+        live();
+        return new CudaTensor(this, data.address(), shape, dtype);
     }
 
     @Override
@@ -483,6 +601,7 @@ public final class CudaBackend implements Backend {
         return blocks.peakReservedBytes() + workspaceBytes;
     }
 
+    /** Starts a new {@link #peakReservedBytes()} measurement. */
     public void resetReservedPeak() {
         blocks.resetPeak();
     }
@@ -525,7 +644,9 @@ public final class CudaBackend implements Backend {
             blocks.releaseAll();
         } finally {
             closed = true;
-            device.destroyStream(streamHandle);
+            if (ownsStream) {
+                device.destroyStream(streamHandle);
+            }
         }
     }
 

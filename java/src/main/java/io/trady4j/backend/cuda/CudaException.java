@@ -8,6 +8,10 @@ package io.trady4j.backend.cuda;
 public class CudaException extends RuntimeException {
     private final int status;
 
+    /**
+     * @param status  the trady4j status code (TRADY4J_ERR_*)
+     * @param message the native error text
+     */
     public CudaException(int status, String message) {
         super(message);
         this.status = status;

@@ -7,10 +7,15 @@ package io.trady4j.backend.cuda;
 public enum CudaOp {
     /** conv2d and conv2dGather (the gathered form is keyed by its selection size). */
     CONV2D_FORWARD(1),
+    /** conv2dDx. */
     CONV2D_DX(2),
+    /** conv2dDwSparse. */
     CONV2D_DW_SPARSE(3),
+    /** linear. */
     LINEAR_FORWARD(4),
+    /** linearDx. */
     LINEAR_DX(5),
+    /** linearDwSparse. */
     LINEAR_DW_SPARSE(6);
 
     private final int code;
@@ -19,6 +24,7 @@ public enum CudaOp {
         this.code = code;
     }
 
+    /** @return the op id of the C ABI (TRADY4J_OP_*) */
     public int code() {
         return code;
     }

@@ -6,6 +6,13 @@ public final class CudaOutOfMemoryException extends CudaException {
     private final long freeBytes;
     private final long totalBytes;
 
+    /**
+     * @param status         the trady4j status code
+     * @param message        the request and the free memory, in one sentence
+     * @param requestedBytes the bytes asked for
+     * @param freeBytes      free device memory at the failure (-1 if unknown)
+     * @param totalBytes     the device's memory
+     */
     public CudaOutOfMemoryException(int status, String message, long requestedBytes, long freeBytes, long totalBytes) {
         super(status, message);
         this.requestedBytes = requestedBytes;
@@ -13,6 +20,7 @@ public final class CudaOutOfMemoryException extends CudaException {
         this.totalBytes = totalBytes;
     }
 
+    /** @return the bytes the failed allocation asked for */
     public long requestedBytes() {
         return requestedBytes;
     }
@@ -22,6 +30,7 @@ public final class CudaOutOfMemoryException extends CudaException {
         return freeBytes;
     }
 
+    /** @return the device's total memory in bytes */
     public long totalBytes() {
         return totalBytes;
     }

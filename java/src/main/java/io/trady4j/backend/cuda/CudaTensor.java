@@ -5,13 +5,17 @@ import io.trady4j.tensor.MemoryCategory;
 import io.trady4j.tensor.Shape;
 import io.trady4j.tensor.Tensor;
 
-/** A tensor in device memory (one allocation), owned by one {@link CudaBackend}. */
+/**
+ * A tensor in device memory of one {@link CudaBackend}: its own allocation, or a view of device
+ * memory the caller owns ({@link CudaBackend#wrap}), which close leaves alone.
+ */
 final class CudaTensor extends Tensor {
     /** int32 {first sample with a label outside [0, K), its label}, or {-1, 0}: see trady4j_softmax_cross_entropy. */
     static final long LABEL_ERROR_BYTES = 2L * Integer.BYTES;
 
     private final CudaBackend owner;
     private final long address;
+    private final boolean wrapped;
     private long labelError;
     private int lossClasses;
 
@@ -19,7 +23,21 @@ final class CudaTensor extends Tensor {
         super(shape, dtype, category);
         this.owner = owner;
         this.address = owner.deviceMalloc(byteSize(), category + " tensor " + dtype + shape);
+        this.wrapped = false;
         owner.memory().allocated(category, byteSize());
+    }
+
+    /** A view of the caller's device memory at {@code address} (not metered, never freed here). */
+    CudaTensor(CudaBackend owner, long address, Shape shape, DType dtype) {
+        super(shape, dtype, MemoryCategory.DATA);
+        this.owner = owner;
+        this.address = address;
+        this.wrapped = true;
+    }
+
+    @Override
+    public boolean isWrapped() {
+        return wrapped;
     }
 
     CudaBackend owner() {
@@ -57,7 +75,9 @@ final class CudaTensor extends Tensor {
 
     @Override
     protected void release() {
-        owner.freeDeviceMemory(address, category(), byteSize());
+        if (!wrapped) {
+            owner.freeDeviceMemory(address, category(), byteSize());
+        }
         if (labelError != 0) {
             owner.freeDeviceMemory(labelError, MemoryCategory.WORKSPACE, LABEL_ERROR_BYTES);
         }

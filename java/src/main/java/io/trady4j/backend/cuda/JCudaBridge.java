@@ -56,7 +56,7 @@ final class JCudaBridge {
         public String describe() {
             int[] runtime = {0};
             JCuda.cudaRuntimeGetVersion(runtime);
-            return "JCuda's CUDA " + version(runtime[0]) + " runtime";
+            return "JCuda's CUDA " + DeviceInfo.version(runtime[0]) + " runtime";
         }
 
         @Override
@@ -113,19 +113,6 @@ final class JCudaBridge {
         }
     }
 
-    /** Device facts read once at open. */
-    record DeviceInfo(int index, String name, int major, int minor, int multiprocessors, long totalMemory,
-                      int runtimeVersion, int driverVersion) {
-        String describe() {
-            return String.format("%s (sm_%d%d, %d SMs, %.1f GiB, driver %s)", name, major, minor, multiprocessors,
-                    totalMemory / (1024.0 * 1024 * 1024), version(driverVersion));
-        }
-    }
-
-    static String version(int v) {
-        return v <= 0 ? "none" : (v / 1000) + "." + (v % 1000) / 10;
-    }
-
     static String errorText(int status) {
         String name;
         String text;
@@ -161,7 +148,7 @@ final class JCudaBridge {
                 String hint = st == cudaError.cudaErrorInsufficientDriver && driver[0] == 0
                         ? "no NVIDIA driver is installed (or /dev/nvidia* is not visible)"
                         : st == cudaError.cudaErrorInsufficientDriver
-                                ? "the NVIDIA driver (CUDA " + version(driver[0]) + ") is older than JCuda's CUDA 12.6"
+                                ? "the NVIDIA driver (CUDA " + DeviceInfo.version(driver[0]) + ") is older than JCuda's CUDA 12.6"
                                 : st == cudaError.cudaErrorNoDevice ? "no CUDA-capable GPU is visible" : "CUDA is unusable";
                 throw new BackendUnavailableException("no usable CUDA device: cudaGetDeviceCount failed with "
                         + errorText(st) + "; " + hint);
@@ -221,9 +208,9 @@ final class JCudaBridge {
             } catch (CudaException ignored) {
                 // the figures stay unknown
             }
-            throw new CudaOutOfMemoryException(st, "CUDA out of memory: cannot allocate " + bytes(bytes) + " for "
+            throw new CudaOutOfMemoryException(st, "CUDA out of memory: cannot allocate " + DeviceInfo.bytes(bytes) + " for "
                     + what + " on " + device + "; " + (free < 0 ? "free memory unknown"
-                    : bytes(free) + " free of " + bytes(total)), bytes, free, total);
+                    : DeviceInfo.bytes(free) + " free of " + DeviceInfo.bytes(total)), bytes, free, total);
         }
         check(st, "cudaMalloc(" + bytes + " bytes for " + what + ")");
         return p;
@@ -268,18 +255,5 @@ final class JCudaBridge {
         } finally {
             JCuda.cudaEventDestroy(start);
         }
-    }
-
-    static String bytes(long b) {
-        if (b < 1024) {
-            return b + " B";
-        }
-        if (b < 1024L * 1024) {
-            return String.format("%.1f KiB (%d bytes)", b / 1024.0, b);
-        }
-        if (b < 1024L * 1024 * 1024) {
-            return String.format("%.1f MiB (%d bytes)", b / (1024.0 * 1024), b);
-        }
-        return String.format("%.2f GiB (%d bytes)", b / (1024.0 * 1024 * 1024), b);
     }
 }

@@ -31,9 +31,13 @@ import java.util.Locale;
  * machine without CUDA can load it and get clear error statuses back.
  */
 public final class NativeLibrary {
+    /** System property naming the library file or its directory. */
     public static final String PATH_PROPERTY = "trady4j.native.path";
+    /** Environment variable naming the library file or its directory (when the property is not set). */
     public static final String PATH_ENV = "TRADY4J_NATIVE_PATH";
+    /** The library's file name. */
     public static final String FILE_NAME = "libtrady4j_cuda.so";
+    /** Where the jar carries the library (extracted once to a temporary file). */
     public static final String RESOURCE = "/native/linux-x86_64/" + FILE_NAME;
     /** The ABI version this Java code was written against (TRADY4J_ABI_VERSION in trady4j.h). */
     public static final int ABI_VERSION = 4;

@@ -26,7 +26,7 @@ final class NativeRuntime implements DeviceRuntime {
     }
 
     /** The facts of CUDA device {@code index}, or BackendUnavailableException saying why it cannot be used. */
-    static JCudaBridge.DeviceInfo probe(int index) {
+    static DeviceInfo probe(int index) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment count = arena.allocate(JAVA_INT);
             if (NativeCalls.DEVICE_COUNT.status(count) != Abi.OK) {
@@ -46,7 +46,7 @@ final class NativeRuntime implements DeviceRuntime {
             NativeCalls.DEVICE_PROPERTIES.call(index, name, NAME_LENGTH, major, minor, sms, total);
             MemorySegment runtime = arena.allocate(JAVA_INT), driver = arena.allocate(JAVA_INT);
             NativeCalls.VERSIONS.call(runtime, driver);
-            return new JCudaBridge.DeviceInfo(index, name.getString(0, StandardCharsets.UTF_8), major.get(JAVA_INT, 0),
+            return new DeviceInfo(index, name.getString(0, StandardCharsets.UTF_8), major.get(JAVA_INT, 0),
                     minor.get(JAVA_INT, 0), sms.get(JAVA_INT, 0), total.get(JAVA_LONG, 0), runtime.get(JAVA_INT, 0),
                     driver.get(JAVA_INT, 0));
         } catch (CudaException e) {
@@ -72,8 +72,8 @@ final class NativeRuntime implements DeviceRuntime {
             if (st == Abi.ERR_OUT_OF_MEMORY) {
                 long[] info = memoryInfo();
                 throw new CudaOutOfMemoryException(Abi.ERR_OUT_OF_MEMORY, "CUDA out of memory: cannot allocate "
-                        + JCudaBridge.bytes(bytes) + " for " + what + " on " + device + "; " + JCudaBridge.bytes(info[0])
-                        + " free of " + JCudaBridge.bytes(info[1]), bytes, info[0], info[1]);
+                        + DeviceInfo.bytes(bytes) + " for " + what + " on " + device + "; " + DeviceInfo.bytes(info[0])
+                        + " free of " + DeviceInfo.bytes(info[1]), bytes, info[0], info[1]);
             }
             if (st != Abi.OK) {
                 throw NativeCalls.MALLOC.failure(st);

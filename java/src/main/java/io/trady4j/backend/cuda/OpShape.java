@@ -20,6 +20,14 @@ public record OpShape(int batch, int inChannels, int inHeight, int inWidth, int 
             JAVA_INT.withName("out_width"), JAVA_INT.withName("kernel"), JAVA_INT.withName("stride"),
             JAVA_INT.withName("padding"), JAVA_INT.withName("dilation"), JAVA_INT.withName("groups"));
 
+    /**
+     * The shape of a linear layer, as a 1x1 convolution over a 1x1 plane.
+     *
+     * @param batch       B
+     * @param inFeatures  F
+     * @param outFeatures O
+     * @return the shape
+     */
     public static OpShape linear(int batch, int inFeatures, int outFeatures) {
         return new OpShape(batch, inFeatures, 1, 1, outFeatures, 1, 1, 1, 1, 0, 1, 1);
     }

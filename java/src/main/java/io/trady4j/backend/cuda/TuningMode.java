@@ -8,8 +8,14 @@ import java.util.Locale;
  * already knows it, {@code force} times them again and rewrites the cache.
  */
 public enum TuningMode {
-    OFF, ON, FORCE;
+    /** The library's heuristic, no timing. */
+    OFF,
+    /** Time the eligible implementations on a shape's first call unless the cache knows it. */
+    ON,
+    /** Time them again and rewrite the cache. */
+    FORCE;
 
+    /** The system property choosing the mode: off, on or force. */
     public static final String PROPERTY = "trady4j.tune";
 
     /** The mode the property names; without it ON, or OFF where nothing can be measured (no driver: the emulator). */
