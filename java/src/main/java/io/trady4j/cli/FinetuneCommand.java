@@ -2,6 +2,8 @@ package io.trady4j.cli;
 
 import io.trady4j.backend.Backend;
 import io.trady4j.data.Task;
+import io.trady4j.io.Json;
+import io.trady4j.report.Canvas;
 import io.trady4j.nn.Architecture;
 import io.trady4j.nn.HostWeights;
 import io.trady4j.train.Experiment;
@@ -13,7 +15,9 @@ import io.trady4j.trady.CostModel;
 import io.trady4j.trady.LayerRanking;
 import io.trady4j.trady.Strategies;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -56,7 +60,11 @@ final class FinetuneCommand implements Command {
                   --ranking FILE        layer ranking JSON (default: cached, computed on the task if missing)
                   --rank-epochs N       (default 2)   --rank-batches N (default 20 per epoch)
                   --resume              continue interrupted runs (pretraining included) from their checkpoints
-                Runs checkpoint every epoch and when stopped (Ctrl-C, SIGTERM) to <work-dir>/checkpoints.
+                Reports (one JSON per strategy) and plots (curves.png: loss and top-1 per epoch of every strategy;
+                selection_<strategy>.png: the channels trained per layer and epoch; each also as .svg) go to
+                <work-dir>/finetune/<model>_r<R>_<task>_<strategy>_b<budget>_seed<seed>/ (-2, -3, ... when a run
+                with other settings already holds that name). Runs checkpoint every epoch and when stopped
+                (Ctrl-C, SIGTERM) to <work-dir>/checkpoints.
                 """.formatted(String.join(", ", Strategies.NAMES)) + TrainingOptions.HELP;
     }
 
@@ -81,6 +89,27 @@ final class FinetuneCommand implements Command {
                         + " could train nothing; raise --budget to at least " + cheapest);
             }
         }
+    }
+
+    /** The run's plots, made from the reports it saved: learning curves of every strategy, each one's channel selection. */
+    static List<Path> plot(Path folder, String task, long budget, Map<String, Path> reports, Architecture arch)
+            throws IOException {
+        Map<String, Map<String, Object>> json = new LinkedHashMap<>();
+        for (Map.Entry<String, Path> e : reports.entrySet()) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = (Map<String, Object>) Json.parse(Files.readString(e.getValue()));
+            json.put(e.getKey(), m);
+        }
+        List<Path> files = new ArrayList<>(RunPlots.curves(String.format(Locale.ROOT, "Fine-tuning %s on %s (budget %,d units)",
+                arch.name(), task, budget), json).write(folder.resolve("curves")));
+        for (Map.Entry<String, Map<String, Object>> e : json.entrySet()) {
+            Canvas map = RunPlots.selection(String.format(Locale.ROOT, "Channels %s trained per layer and epoch (%s, %s)",
+                    e.getKey(), arch.name(), task), e.getValue(), arch);
+            if (map != null) {
+                files.addAll(map.write(folder.resolve("selection_" + e.getKey())));
+            }
+        }
+        return files;
     }
 
     @Override
@@ -151,19 +180,24 @@ final class FinetuneCommand implements Command {
             out.printf(Locale.ROOT, "task %s: %d training / %d test images at %dx%d; full fine-tuning = %,d units, budget %,d units (%.1f%%)%n",
                     target, data.train().size(), data.test().size(), opts.resolution(), opts.resolution(), cost.totalUnits(),
                     budget, 100.0 * budget / cost.totalUnits());
+            Path folder = ws.runFolder(target, strategy, budget, opts.settings("finetune", target, strategy,
+                    backend.deviceDescription()));
             Map<String, RunReport> reports = new LinkedHashMap<>();
             Map<String, Path> paths = new LinkedHashMap<>();
             for (String s : strategies) {
                 out.println("== " + s);
-                RunReport r = experiment.finetune(arch, base, data, cfg, s, budget, ranking, ws.checkpointPath(target, s),
+                RunReport r = experiment.finetune(arch, base, data, cfg, s, budget, ranking, ws.checkpointPath(target, s, budget),
                         resume, opts.settings("finetune", target, s, backend.deviceDescription()));
-                Path p = ws.reportPath(target, s);
+                Path p = folder.resolve(s + ".json");
                 r.save(p);
                 reports.put(s, r);
                 paths.put(s, p);
             }
             SummaryTable.print(out, reports, cost);
             paths.forEach((s, p) -> out.println("report (" + s + "): " + p));
+            List<Path> plots = plot(folder, target, budget, paths, arch);
+            out.println("plots: " + plots.stream().map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".png"))
+                    .collect(java.util.stream.Collectors.joining(", ")) + " (and .svg) in " + folder);
         }
         return 0;
     }

@@ -36,7 +36,8 @@ final class RankCommand implements Command {
                   --weights FILE        model to fine-tune (default: the cached base model pretrained on --source)
                   --source SPEC         (default fmnist:0-4)
                   --task SPEC           task to fine-tune on while measuring (default fmnist:5-9)
-                  --out FILE            (default runs/rankings/<model>_r<R>.json, which finetune picks up)
+                  --out FILE            (default runs/rankings/<model>_r<R>.json, which finetune picks up); the
+                                        plot of the scores goes next to it (FILE without .json, plus .png and .svg)
                   --max-batches N       batches per epoch (default 20)
                   --resume              continue an interrupted ranking from its checkpoint
                                         (<work-dir>/checkpoints, written every epoch and when stopped)
@@ -81,6 +82,9 @@ final class RankCommand implements Command {
             r.save(output);
             print(out, r, CostModel.of(arch, opts.resolution()));
             out.println("saved " + output);
+            Path plot = output.resolveSibling(output.getFileName().toString().replaceFirst("\\.json$", ""));
+            RunPlots.ranking(r).write(plot);
+            out.println("plot: " + plot + ".png (and .svg): layer scores, highest first, the top-K cut marked");
         }
         return 0;
     }

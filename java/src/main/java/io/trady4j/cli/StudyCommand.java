@@ -57,7 +57,7 @@ final class StudyCommand implements Command {
                 usage: trady4j study [options]
                 With no options (about 35 minutes on 2 CPU cores): pretrain mbv2-w0.35 on fmnist:0-4 if no base model is
                 cached, rank its layers on the source and on each target, fine-tune fmnist:5-9 and letters:A-J with every
-                strategy at 2.2, 5.3 and 7.5%% of full fine-tuning's memory units for 3 seeds, and write the report to docs/study.
+                strategy at 2.2, 5.3 and 7.5%% of full fine-tuning's memory units for 3 seeds, and write the report to runs/study/report.
                 Finished runs are cached in WORK_DIR/cache and reused; an interrupted study resumes.
                   --source SPEC         pretraining task of the base model, and the task whose layer ranking trady,
                                         s-topk-random and su use on every target (default fmnist:0-4)
@@ -71,7 +71,7 @@ final class StudyCommand implements Command {
                   --top-fraction X      share of channels called top in the overlap and tail analyses (default 0.1)
                   --pretrain-epochs N   (default 10)  --pretrain-per-class N (default 1500)
                                         (pretraining: batch 64, SGD lr 0.05, momentum 0.9, 1 warm-up epoch, cosine)
-                  --out DIR             report directory (default docs/study)
+                  --out DIR             report directory (default WORK_DIR/report, i.e. runs/study/report)
                   --fresh               retrain everything instead of reusing cached rankings and runs
                   --train-size N        training images per task, a seeded random stratified subset (default %d; 0 = all)
                   --test-size N         test images per task, likewise (default %d)
@@ -108,7 +108,7 @@ final class StudyCommand implements Command {
         }
         int trainSize = a.integer("train-size", DEFAULT_TRAIN_SIZE);
         int testSize = a.integer("test-size", DEFAULT_TEST_SIZE);
-        Path outDir = Path.of(a.string("out", "docs/study"));
+        String givenOut = a.string("out", null);
         boolean fresh = a.flag("fresh");
         boolean explicitWorkDir = a.has("work-dir");
         boolean explicitBatch = a.has("batch-size");
@@ -122,6 +122,7 @@ final class StudyCommand implements Command {
                 c.momentum(), c.weightDecay(), c.seed(), c.maxBatchesPerEpoch(), c.maxEvalBatches());
         TrainingOptions opts = new TrainingOptions(parsed.model(), parsed.width(), parsed.resolution(), parsed.backend(), studyConfig,
                 parsed.trainPerClass(), parsed.testPerClass(), explicitWorkDir ? parsed.workDir() : Path.of("runs", "study"));
+        Path outDir = givenOut != null ? Path.of(givenOut) : opts.workDir().resolve("report");
         TrainConfig cfg = opts.config();
         if (cfg.momentum() != 0 || cfg.weightDecay() != 0) {
             throw new UsageException("the study fine-tunes with plain SGD as the paper does: --momentum and --weight-decay must be 0");

@@ -1,6 +1,7 @@
 package io.trady4j.cli;
 
 import io.trady4j.data.Task;
+import io.trady4j.io.Json;
 import io.trady4j.nn.Architecture;
 import io.trady4j.nn.HostWeights;
 import io.trady4j.train.Experiment;
@@ -14,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The work directory's cached artefacts — base models, layer rankings, checkpoints, reports — and
@@ -68,8 +70,34 @@ final class Workspace {
         requireWritableDirectory(parent, option + " " + file + ": its directory");
     }
 
-    static String slug(String text) {
-        return text.replaceAll("[^A-Za-z0-9.-]+", "");
+    private static final java.util.regex.Pattern CLASSES = java.util.regex.Pattern.compile(
+            "\\d+(-\\d+)?(,\\d+(-\\d+)?)*");
+
+    /**
+     * A readable file-name form of a task: {@code fmnist:5-9} → {@code fmnist-5-9}, {@code letters:A-C,F} →
+     * {@code letters-A-C+F}; a data directory becomes its last name plus six hex digits of its absolute path
+     * ({@code folder:/tmp/newcomer/digits} → {@code folder-digits-3f9a1c}), so two folders never share a slug.
+     */
+    static String slug(String task) {
+        String[] parts = task.trim().split(":", -1);
+        List<String> out = new java.util.ArrayList<>();
+        for (int i = 0; i < parts.length; i++) {
+            String part = parts[i];
+            boolean directory = i == 1 && !parts[0].equalsIgnoreCase("letters")
+                    && !(CLASSES.matcher(part).matches() && i == parts.length - 1);
+            if (directory) {
+                Path p = Path.of(part).toAbsolutePath().normalize();
+                String last = p.getFileName() == null ? "root" : p.getFileName().toString();
+                out.add(clean(last) + "-" + String.format(Locale.ROOT, "%06x", p.toString().hashCode() & 0xffffff));
+            } else {
+                out.add(clean(part.replace(',', '+')));
+            }
+        }
+        return String.join("-", out.stream().filter(s -> !s.isEmpty()).toList());
+    }
+
+    private static String clean(String text) {
+        return text.replaceAll("[^A-Za-z0-9.+-]+", "_").replaceAll("^[._]+|_+$", "");
     }
 
     Path basePath(String sourceTask) {
@@ -80,8 +108,15 @@ final class Workspace {
         return opts.workDir().resolve("rankings").resolve(opts.tag() + ".json");
     }
 
-    Path checkpointPath(String task, String strategy) {
-        return opts.workDir().resolve("checkpoints").resolve(name(task, strategy) + ".safetensors");
+    /** Where a job without a budget (pretraining, ranking) checkpoints. */
+    Path checkpointPath(String task, String job) {
+        return opts.workDir().resolve("checkpoints").resolve(opts.tag() + "_" + slug(task) + "_" + job + "_seed"
+                + opts.config().seed() + ".safetensors");
+    }
+
+    /** Where a fine-tuning run checkpoints: its name carries the task, strategy, budget and seed. */
+    Path checkpointPath(String task, String strategy, long budget) {
+        return opts.workDir().resolve("checkpoints").resolve(runName(task, strategy, budget) + ".safetensors");
     }
 
     /** Where pretraining on {@code sourceTask} checkpoints every epoch (resumed with --resume). */
@@ -89,12 +124,41 @@ final class Workspace {
         return checkpointPath(sourceTask, "pretrain");
     }
 
-    Path reportPath(String task, String strategy) {
-        return opts.workDir().resolve("reports").resolve(name(task, strategy) + ".json");
+    /** {@code <tag>_<task slug>_<strategy>_b<budget>_seed<seed>}: what tells one fine-tuning run from another. */
+    String runName(String task, String strategy, long budget) {
+        return opts.tag() + "_" + slug(task) + "_" + strategy + "_b" + budget + "_seed" + opts.config().seed();
     }
 
-    private String name(String task, String strategy) {
-        return opts.tag() + "_" + slug(task) + "_" + strategy + "_seed" + opts.config().seed();
+    /**
+     * The folder of one {@code finetune}: {@code <work-dir>/finetune/<run name of its main strategy>}. A folder
+     * of the same name that holds a report of other settings (epochs, learning rate, ...) is kept: this run
+     * takes the next free {@code -2}, {@code -3}, ... so that runs never overwrite each other; the same run
+     * again (e.g. with --resume) reuses its folder.
+     */
+    Path runFolder(String task, String strategy, long budget, Map<String, Object> settings) throws IOException {
+        Path root = opts.workDir().resolve("finetune");
+        String name = runName(task, strategy, budget);
+        for (int i = 1; ; i++) {
+            Path dir = root.resolve(i == 1 ? name : name + "-" + i);
+            Path report = dir.resolve(strategy + ".json");
+            if (!Files.exists(report) || sameSettings(report, settings)) {
+                return dir;
+            }
+        }
+    }
+
+    private static boolean sameSettings(Path report, Map<String, Object> settings) throws IOException {
+        Object saved = Json.parse(Files.readString(report));
+        if (!(saved instanceof Map<?, ?> was)) {
+            return false;
+        }
+        Map<?, ?> now = (Map<?, ?>) Json.parse(Json.write(settings));
+        for (Map.Entry<?, ?> e : now.entrySet()) {
+            if (!e.getKey().equals("backend") && !java.util.Objects.equals(was.get(e.getKey()), e.getValue())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Pretrains from a seeded random init on {@code sourceSpec} and saves the folded weights. */

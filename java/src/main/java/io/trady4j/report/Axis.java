@@ -48,13 +48,27 @@ record Axis(double lo, double hi, boolean log, double[] ticks) {
         return (x - lo) / (hi - lo);
     }
 
+    private boolean exact(int decimals) {
+        double scale = Math.pow(10, decimals);
+        double step = ticks.length > 1 ? Math.abs(ticks[1] - ticks[0]) : 1;
+        for (double t : ticks) {
+            if (Math.abs(Math.round(t * scale) / scale - t) > 1e-6 * step) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     String label(double t) {
         if (log) {
             long e = Math.round(Math.log10(t));
             return e == 0 ? "1" : e == 1 ? "10" : "1e" + e;
         }
-        double step = ticks.length > 1 ? ticks[1] - ticks[0] : 1;
-        int decimals = Math.max(0, (int) Math.ceil(-Math.log10(step) + 1e-9));
+        // the fewest decimals (up to 6) that write every tick exactly, so 1, 2, 3 stay whole and 0.25 keeps both digits
+        int decimals = 0;
+        while (decimals < 6 && !exact(decimals)) {
+            decimals++;
+        }
         return String.format(Locale.ROOT, "%." + decimals + "f", t);
     }
 }

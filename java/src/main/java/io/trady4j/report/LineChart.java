@@ -95,7 +95,6 @@ public final class LineChart {
     }
 
     private static void panel(Canvas c, Panel p, double ox, double oy, int panelWidth, List<String> labels) {
-        double x0 = ox + LEFT, x1 = ox + panelWidth - RIGHT, y0 = oy + PANEL_H - BOTTOM, y1 = oy + TOP;
         double xmin = Double.POSITIVE_INFINITY, xmax = Double.NEGATIVE_INFINITY, ymin = Double.POSITIVE_INFINITY,
                 ymax = Double.NEGATIVE_INFINITY;
         for (Series s : p.series()) {
@@ -127,6 +126,8 @@ public final class LineChart {
         boolean integral = !p.logX() && p.series().stream().allMatch(s -> Arrays.stream(s.x()).allMatch(v -> v == Math.rint(v)));
         Axis ax = Axis.of(xmin, xmax, p.logX(), integral);
         Axis ay = Axis.of(ymin, ymax, p.logY(), false);
+        double tickWidth = Arrays.stream(ay.ticks()).map(t -> Canvas.textWidth(ay.label(t), 11, false)).max().orElse(20);
+        double x0 = ox + Math.max(LEFT, 34 + tickWidth), x1 = ox + panelWidth - RIGHT, y0 = oy + PANEL_H - BOTTOM, y1 = oy + TOP;
         c.text((x0 + x1) / 2, oy + 20, p.title(), PANEL_TITLE, Canvas.Anchor.MIDDLE, true);
         c.rect(x0, y1, x1 - x0, y0 - y1, null, "#444444");
         for (double t : ax.ticks()) {
@@ -140,7 +141,7 @@ public final class LineChart {
             c.text(x0 - 5, py + 4, ay.label(t), 11, Canvas.Anchor.END, false);
         }
         c.text((x0 + x1) / 2, y0 + 34, p.xLabel(), 12, Canvas.Anchor.MIDDLE, false);
-        c.text(ox + 16, (y0 + y1) / 2, p.yLabel(), 12, Canvas.Anchor.MIDDLE, false, "black", -90);
+        c.text(x0 - 14 - tickWidth, (y0 + y1) / 2, p.yLabel(), 12, Canvas.Anchor.MIDDLE, false, "black", -90);
         for (Reference r : p.references()) {
             if (Double.isFinite(r.y()) && !(p.logY() && r.y() <= 0)) {
                 double py = y0 - (y0 - y1) * ay.frac(r.y());

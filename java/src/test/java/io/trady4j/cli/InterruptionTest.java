@@ -88,8 +88,7 @@ class InterruptionTest {
     }
 
     static Path reportOf(Path workDir, String strategy) {
-        return workDir.resolve("reports/" + checkpointOf(workDir, strategy).getFileName().toString()
-                .replace(".safetensors", ".json"));
+        return job.report(workDir, strategy);
     }
 
     @SuppressWarnings("unchecked")
