@@ -32,6 +32,7 @@ import java.util.Map;
  */
 final class FinetuneCommand implements Command {
     static final long PAPER_BUDGET = 27_946;
+    static final TrainingOptions.Defaults DEFAULTS = new TrainingOptions.Defaults(5, 0.05, 1, 64, 0, 500, 300, 0, "runs");
 
     @Override
     public String name() {
@@ -65,7 +66,7 @@ final class FinetuneCommand implements Command {
                 <work-dir>/finetune/<model>_r<R>_<task>_<strategy>_b<budget>_seed<seed>/ (-2, -3, ... when a run
                 with other settings already holds that name). Runs checkpoint every epoch and when stopped
                 (Ctrl-C, SIGTERM) to <work-dir>/checkpoints.
-                """.formatted(String.join(", ", Strategies.NAMES)) + TrainingOptions.HELP;
+                """.formatted(String.join(", ", Strategies.NAMES)) + TrainingOptions.help(DEFAULTS, java.util.Set.of());
     }
 
     static void requirePositive(long value, String option, long min) {
@@ -128,7 +129,7 @@ final class FinetuneCommand implements Command {
         int rankEpochs = a.integer("rank-epochs", 2);
         int rankBatches = a.integer("rank-batches", 20);
         boolean resume = a.flag("resume");
-        TrainingOptions opts = TrainingOptions.parse(a, 5, 0.05, 1, 500, 300);
+        TrainingOptions opts = TrainingOptions.parse(a, DEFAULTS);
         a.finish();
         List<String> strategies = new ArrayList<>(List.of(strategy));
         for (String s : compare.split(",")) {
@@ -158,7 +159,7 @@ final class FinetuneCommand implements Command {
             Progress progress = Progress.forConsole(out);
             Experiment experiment = new Experiment(backend, out, progress, StopSignal.onShutdown());
             Workspace ws = new Workspace(opts, experiment, out);
-            Task task = TrainingOptions.task(target, out);
+            Task task = opts.task(target, out);
             Architecture arch = opts.architecture(task.numClasses());
             CostModel cost = CostModel.of(arch, opts.resolution());
             checkBudget(strategies, budget, arch, cost, opts.resolution());
@@ -180,8 +181,12 @@ final class FinetuneCommand implements Command {
             out.printf(Locale.ROOT, "task %s: %d training / %d test images at %dx%d; full fine-tuning = %,d units, budget %,d units (%.1f%%)%n",
                     target, data.train().size(), data.test().size(), opts.resolution(), opts.resolution(), cost.totalUnits(),
                     budget, 100.0 * budget / cost.totalUnits());
-            Path folder = ws.runFolder(target, strategy, budget, opts.settings("finetune", target, strategy,
-                    backend.deviceDescription()));
+            Map<String, Object> run = opts.settings("finetune", target, strategy, backend.deviceDescription());
+            run.put("budget", budget);
+            run.put("compare", strategies.subList(1, strategies.size()));
+            run.put("ranking", ranking == null ? null : ranking.task() + ", " + ranking.epochs() + " epochs");
+            run.put("base", weights != null ? weights : "pretrained on " + source);
+            Path folder = ws.runFolder(target, strategy, budget, run);
             Map<String, RunReport> reports = new LinkedHashMap<>();
             Map<String, Path> paths = new LinkedHashMap<>();
             for (String s : strategies) {

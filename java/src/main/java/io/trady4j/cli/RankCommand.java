@@ -19,6 +19,8 @@ import java.util.Locale;
 
 /** {@code trady4j rank}: rank a model's layers by RGN during a few epochs of full fine-tuning, save and print it. */
 final class RankCommand implements Command {
+    static final TrainingOptions.Defaults DEFAULTS = new TrainingOptions.Defaults(2, 0.05, 0, 64, 0, 500, 300, 20, "runs");
+
     @Override
     public String name() {
         return "rank";
@@ -38,10 +40,9 @@ final class RankCommand implements Command {
                   --task SPEC           task to fine-tune on while measuring (default fmnist:5-9)
                   --out FILE            (default runs/rankings/<model>_r<R>.json, which finetune picks up); the
                                         plot of the scores goes next to it (FILE without .json, plus .png and .svg)
-                  --max-batches N       batches per epoch (default 20)
                   --resume              continue an interrupted ranking from its checkpoint
                                         (<work-dir>/checkpoints, written every epoch and when stopped)
-                """ + TrainingOptions.HELP;
+                """ + TrainingOptions.help(DEFAULTS, java.util.Set.of());
     }
 
     @Override
@@ -50,23 +51,20 @@ final class RankCommand implements Command {
         String source = a.string("source", "fmnist:0-4");
         String target = a.string("task", "fmnist:5-9");
         String file = a.string("out", null);
-        boolean defaultBatches = !a.has("max-batches");
         boolean resume = a.flag("resume");
-        TrainingOptions opts = TrainingOptions.parse(a, 2, 0.05, 0, 500, 300);
+        TrainingOptions opts = TrainingOptions.parse(a, DEFAULTS);
         a.finish();
         if (file != null) {
             Workspace.requireWritableFile(Path.of(file), "--out");
         } else {
             Workspace.requireWritableDirectory(opts.workDir(), "--work-dir");
         }
-        TrainConfig c = opts.config();
-        TrainConfig cfg = new TrainConfig(c.epochs(), c.batchSize(), c.learningRate(), c.warmupEpochs(), c.momentum(),
-                c.weightDecay(), c.seed(), defaultBatches ? 20 : c.maxBatchesPerEpoch(), 0);
+        TrainConfig cfg = opts.config();
         try (Backend backend = opts.openBackend()) {
             out.println("backend: " + backend.deviceDescription());
             Experiment experiment = new Experiment(backend, out, Progress.forConsole(out), StopSignal.onShutdown());
             Workspace ws = new Workspace(opts, experiment, out);
-            Task task = TrainingOptions.task(target, out);
+            Task task = opts.task(target, out);
             Architecture arch = opts.architecture(task.numClasses());
             if (weights == null && !Files.exists(ws.basePath(source))) {
                 throw new UsageException("no base model at " + ws.basePath(source) + ": run `trady4j pretrain --task " + source

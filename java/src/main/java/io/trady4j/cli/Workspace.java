@@ -130,41 +130,32 @@ final class Workspace {
     }
 
     /**
-     * The folder of one {@code finetune}: {@code <work-dir>/finetune/<run name of its main strategy>}. A folder
-     * of the same name that holds a report of other settings (epochs, learning rate, ...) is kept: this run
-     * takes the next free {@code -2}, {@code -3}, ... so that runs never overwrite each other; the same run
-     * again (e.g. with --resume) reuses its folder.
+     * The folder of one {@code finetune}: {@code <work-dir>/finetune/<run name of its main strategy>}, claimed by
+     * writing {@code run.json} (the run's settings, backend aside) into it before any training. A folder of that name
+     * claimed by a run of other settings (epochs, learning rate, compared strategies, ...) is kept: this run takes
+     * the next free {@code -2}, {@code -3}, ..., so runs never overwrite each other; the same run again (e.g. with
+     * --resume) reuses its folder.
      */
     Path runFolder(String task, String strategy, long budget, Map<String, Object> settings) throws IOException {
+        Map<String, Object> claim = new java.util.LinkedHashMap<>(settings);
+        claim.remove("backend");
+        Object mine = Json.parse(Json.write(claim));
         Path root = opts.workDir().resolve("finetune");
         String name = runName(task, strategy, budget);
         for (int i = 1; ; i++) {
             Path dir = root.resolve(i == 1 ? name : name + "-" + i);
-            Path report = dir.resolve(strategy + ".json");
-            if (!Files.exists(report) || sameSettings(report, settings)) {
+            Path run = dir.resolve("run.json");
+            if (!Files.exists(dir) || Files.exists(run) && Json.parse(Files.readString(run)).equals(mine)) {
+                io.trady4j.io.AtomicFiles.writeString(run, Json.writePretty(claim));
                 return dir;
             }
         }
     }
 
-    private static boolean sameSettings(Path report, Map<String, Object> settings) throws IOException {
-        Object saved = Json.parse(Files.readString(report));
-        if (!(saved instanceof Map<?, ?> was)) {
-            return false;
-        }
-        Map<?, ?> now = (Map<?, ?>) Json.parse(Json.write(settings));
-        for (Map.Entry<?, ?> e : now.entrySet()) {
-            if (!e.getKey().equals("backend") && !java.util.Objects.equals(was.get(e.getKey()), e.getValue())) {
-                return false;
-            }
-        }
-        return true;
-    }
-
     /** Pretrains from a seeded random init on {@code sourceSpec} and saves the folded weights. */
     Path pretrain(String sourceSpec, TrainConfig config, int trainPerClass, Path output, String device, boolean resume)
             throws IOException {
-        Task source = TrainingOptions.task(sourceSpec, out);
+        Task source = opts.task(sourceSpec, out);
         Architecture arch = opts.architecture(source.numClasses());
         Experiment.TaskData data = Experiment.TaskData.of(source, opts.resolution(), arch.inChannels(), trainPerClass,
                 opts.testPerClass(), config.seed());
