@@ -35,6 +35,11 @@ final class FinetuneCommand implements Command {
     static final TrainingOptions.Defaults DEFAULTS = new TrainingOptions.Defaults(5, 0.05, 1, 64, 0, 500, 300, 0, "runs");
 
     @Override
+    public boolean stopsOnSignal() {
+        return true;
+    }
+
+    @Override
     public String name() {
         return "finetune";
     }
@@ -158,7 +163,7 @@ final class FinetuneCommand implements Command {
             out.println("backend: " + backend.deviceDescription());
             Progress progress = Progress.forConsole(out);
             Experiment experiment = new Experiment(backend, out, progress, StopSignal.onShutdown());
-            Workspace ws = new Workspace(opts, experiment, out);
+            Workspace ws = new Workspace(opts, experiment, progress, out);
             Task task = opts.task(target, out);
             Architecture arch = opts.architecture(task.numClasses());
             CostModel cost = CostModel.of(arch, opts.resolution());
@@ -191,6 +196,7 @@ final class FinetuneCommand implements Command {
             Map<String, Path> paths = new LinkedHashMap<>();
             for (String s : strategies) {
                 out.println("== " + s);
+                progress.phase(s);
                 RunReport r = experiment.finetune(arch, base, data, cfg, s, budget, ranking, ws.checkpointPath(target, s, budget),
                         resume, opts.settings("finetune", target, s, backend.deviceDescription()));
                 Path p = folder.resolve(s + ".json");

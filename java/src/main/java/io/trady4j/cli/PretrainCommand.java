@@ -13,6 +13,11 @@ final class PretrainCommand implements Command {
     static final TrainingOptions.Defaults DEFAULTS = new TrainingOptions.Defaults(6, 0.1, 1, 64, 0, 1500, 300, 0, "runs");
 
     @Override
+    public boolean stopsOnSignal() {
+        return true;
+    }
+
+    @Override
     public String name() {
         return "pretrain";
     }
@@ -47,8 +52,8 @@ final class PretrainCommand implements Command {
         }
         try (Backend backend = opts.openBackend()) {
             out.println("backend: " + backend.deviceDescription());
-            Workspace ws = new Workspace(opts, new Experiment(backend, out, Progress.forConsole(out),
-                    StopSignal.onShutdown()), out);
+            Progress progress = Progress.forConsole(out);
+            Workspace ws = new Workspace(opts, new Experiment(backend, out, progress, StopSignal.onShutdown()), progress, out);
             Path output = file != null ? Path.of(file) : ws.basePath(task);
             ws.pretrain(task, opts.config(), opts.trainPerClass(), output, backend.deviceDescription(), resume);
         }

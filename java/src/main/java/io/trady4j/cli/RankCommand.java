@@ -22,6 +22,11 @@ final class RankCommand implements Command {
     static final TrainingOptions.Defaults DEFAULTS = new TrainingOptions.Defaults(2, 0.05, 0, 64, 0, 500, 300, 20, "runs");
 
     @Override
+    public boolean stopsOnSignal() {
+        return true;
+    }
+
+    @Override
     public String name() {
         return "rank";
     }
@@ -62,8 +67,9 @@ final class RankCommand implements Command {
         TrainConfig cfg = opts.config();
         try (Backend backend = opts.openBackend()) {
             out.println("backend: " + backend.deviceDescription());
-            Experiment experiment = new Experiment(backend, out, Progress.forConsole(out), StopSignal.onShutdown());
-            Workspace ws = new Workspace(opts, experiment, out);
+            Progress progress = Progress.forConsole(out);
+            Experiment experiment = new Experiment(backend, out, progress, StopSignal.onShutdown());
+            Workspace ws = new Workspace(opts, experiment, progress, out);
             Task task = opts.task(target, out);
             Architecture arch = opts.architecture(task.numClasses());
             if (weights == null && !Files.exists(ws.basePath(source))) {
@@ -76,6 +82,7 @@ final class RankCommand implements Command {
             Path output = file != null ? Path.of(file) : ws.rankingPath();
             out.printf(Locale.ROOT, "ranking %s's layers by RGN during %d epochs of full fine-tuning on %s ...%n", arch.name(),
                     cfg.epochs(), target);
+            progress.phase("ranking");
             LayerRanking r = experiment.rank(arch, base, data, cfg, null, ws.checkpointPath(target, "rank"), resume);
             r.save(output);
             print(out, r, CostModel.of(arch, opts.resolution()));

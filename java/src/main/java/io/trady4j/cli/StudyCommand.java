@@ -154,7 +154,8 @@ final class StudyCommand implements Command {
                     tasks.put(t, opts.task(t, out));
                 }
             }
-            Workspace ws = new Workspace(opts, new Experiment(backend, out, Progress.forConsole(out)), out);
+            Progress progress = Progress.forConsole(out);
+            Workspace ws = new Workspace(opts, new Experiment(backend, out, progress), progress, out);
             Path base;
             Map<String, Object> baseInfo = new LinkedHashMap<>();
             if (weights != null) {

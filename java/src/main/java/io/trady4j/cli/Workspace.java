@@ -5,6 +5,7 @@ import io.trady4j.io.Json;
 import io.trady4j.nn.Architecture;
 import io.trady4j.nn.HostWeights;
 import io.trady4j.train.Experiment;
+import io.trady4j.train.Progress;
 import io.trady4j.train.RunReport;
 import io.trady4j.train.TrainConfig;
 import io.trady4j.trady.LayerRanking;
@@ -25,10 +26,12 @@ final class Workspace {
     private final TrainingOptions opts;
     private final Experiment experiment;
     private final PrintStream out;
+    private final Progress progress;
 
-    Workspace(TrainingOptions opts, Experiment experiment, PrintStream out) {
+    Workspace(TrainingOptions opts, Experiment experiment, Progress progress, PrintStream out) {
         this.opts = opts;
         this.experiment = experiment;
+        this.progress = progress;
         this.out = out;
     }
 
@@ -162,6 +165,7 @@ final class Workspace {
         out.printf(Locale.ROOT, "pretraining %s on %s (%d training images, %d epochs) ...%n", arch.name(), sourceSpec,
                 data.train().size(), config.epochs());
         Files.createDirectories(output.toAbsolutePath().getParent());
+        progress.phase("pretraining");
         RunReport r = experiment.pretrain(arch, HostWeights.randomWithoutBatchNorm(arch, config.seed()), data, config, output,
                 opts.settings("pretrain", sourceSpec, "full", device, config, trainPerClass), pretrainCheckpointPath(sourceSpec), resume);
         r.save(output.resolveSibling(output.getFileName().toString().replace(".safetensors", ".report.json")));
@@ -213,6 +217,7 @@ final class Workspace {
         }
         out.printf(Locale.ROOT, "ranking %s's layers by RGN during %d epochs of full fine-tuning on %s ...%n", arch.name(),
                 rankConfig.epochs(), data.task().spec());
+        progress.phase("ranking");
         LayerRanking r = experiment.rank(arch, base, data, rankConfig, null, checkpointPath(data.task().spec(), "rank"),
                 resume);
         r.save(path);
