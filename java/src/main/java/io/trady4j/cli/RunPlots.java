@@ -88,8 +88,8 @@ final class RunPlots {
             bars.add(new BarChart.Bar(r.layerNames().get(i), new double[]{100 * r.scores()[i] / Math.max(total, Double.MIN_VALUE)},
                     !top.contains(i)));
         }
-        return BarChart.render(String.format(Locale.ROOT, "Layer ranking of %s at %dx%d by RGN on %s (%d epochs)",
-                        r.architecture(), r.resolution(), r.resolution(), r.task(), r.epochs()),
+        return BarChart.render(String.format(Locale.ROOT, "Layer ranking of %s at %dx%d by RGN on %s (%d epoch%s)",
+                        r.architecture(), r.resolution(), r.resolution(), r.task(), r.epochs(), r.epochs() == 1 ? "" : "s"),
                 "share of the total score (%)", List.of("layer score"), bars,
                 new BarChart.Cut(top.size(), String.format(Locale.ROOT, "top-K = %d layers hold %.0f%% of the score", top.size(),
                         100 * LayerRanking.DEFAULT_MASS)));

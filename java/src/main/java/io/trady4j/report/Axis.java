@@ -69,6 +69,7 @@ record Axis(double lo, double hi, boolean log, double[] ticks) {
         while (decimals < 6 && !exact(decimals)) {
             decimals++;
         }
-        return String.format(Locale.ROOT, "%." + decimals + "f", t);
+        // thousands grouped on large whole-number axes (memory units): 150,000 rather than 150000
+        return String.format(Locale.ROOT, decimals == 0 && Math.abs(hi) >= 10_000 ? "%,.0f" : "%." + decimals + "f", t);
     }
 }

@@ -75,6 +75,7 @@ class ChartsTest {
             labels.add(q.label(t));
         }
         assertEquals(List.of("0.0", "0.2", "0.4", "0.6", "0.8", "1.0"), labels);
+        assertEquals("150,000", Axis.of(0, 197_000, false, false).label(150_000));
     }
 
     @Test
