@@ -247,4 +247,21 @@ class BadInputTest {
         assertFalse(Files.exists(work.resolve("finetune/" + job.runName("trady") + "-3")), "the same run again reuses its folder");
         assertTrue(again.out().contains("report (trady): " + first.resolve("trady.json")), again.out());
     }
+
+    @Test
+    void aFolderTaskTrainsWithTheFolderDefaults() throws IOException {
+        List<String> argv = new ArrayList<>(tiny("--task", "folder:" + imageFolder(), "--max-batches", "1", "--compare", ""));
+        for (String option : List.of("--epochs", "--momentum", "--warmup")) {
+            int i = argv.indexOf(option);
+            argv.subList(i, i + 2).clear();
+        }
+        Result ok = run(argv);
+        assertEquals(0, ok.status(), ok.err());
+        Path folder = Path.of(ok.out().lines().filter(l -> l.startsWith("report (trady): ")).findFirst().orElseThrow()
+                .substring("report (trady): ".length())).getParent();
+        String settings = Files.readString(folder.resolve("run.json"));
+        assertTrue(settings.contains("\"epochs\": " + FinetuneCommand.FOLDER_DEFAULTS.epochs()), settings);
+        assertTrue(settings.contains("\"momentum\": 0.9"), settings);
+        assertTrue(ok.out().contains("epoch 30/30 "), ok.out());
+    }
 }
