@@ -1,5 +1,6 @@
 package io.trady4j.cli;
 
+import io.trady4j.train.StopSignal;
 import io.trady4j.train.TrainingDivergedException;
 import io.trady4j.train.TrainingInterruptedException;
 
@@ -58,10 +59,22 @@ public final class Main {
             out.println(command.usage());
             return 0;
         }
+        if (!command.stopsOnSignal()) {
+            return execute(command, rest, out, err, debug);
+        }
+        // A signal's shutdown hook waits for this hold: the interruption's line reaches stderr before the JVM halts.
+        try (StopSignal.Hold hold = StopSignal.onShutdown().hold()) {
+            return execute(command, rest, out, err, debug);
+        }
+    }
+
+    private static int execute(Command command, List<String> rest, PrintStream out, PrintStream err, boolean debug) {
+        String name = command.name();
         try {
             return command.run(Args.parse(rest), out);
         } catch (TrainingInterruptedException e) {
             err.println("trady4j " + name + ": interrupted: " + e.getMessage());
+            err.flush();
             if (debug) {
                 e.printStackTrace(err);
             }

@@ -10,6 +10,13 @@ import java.nio.file.Path;
 
 /** {@code trady4j pretrain}: train a model from scratch on a task and save it as a base model. */
 final class PretrainCommand implements Command {
+    static final TrainingOptions.Defaults DEFAULTS = new TrainingOptions.Defaults(6, 0.1, 1, 64, 0, 1500, 300, 0, "runs");
+
+    @Override
+    public boolean stopsOnSignal() {
+        return true;
+    }
+
     @Override
     public String name() {
         return "pretrain";
@@ -29,7 +36,7 @@ final class PretrainCommand implements Command {
                                         which finetune picks up)
                   --resume              continue an interrupted pretraining from its checkpoint
                                         (<work-dir>/checkpoints, written every epoch and when stopped)
-                """ + TrainingOptions.HELP;
+                """ + TrainingOptions.help(DEFAULTS, java.util.Set.of());
     }
 
     @Override
@@ -37,7 +44,7 @@ final class PretrainCommand implements Command {
         String task = a.string("task", "fmnist:0-4");
         String file = a.string("out", null);
         boolean resume = a.flag("resume");
-        TrainingOptions opts = TrainingOptions.parse(a, 6, 0.1, 1, 1500, 300);
+        TrainingOptions opts = TrainingOptions.parse(a, DEFAULTS);
         a.finish();
         Workspace.requireWritableDirectory(opts.workDir(), "--work-dir");
         if (file != null) {
@@ -45,8 +52,8 @@ final class PretrainCommand implements Command {
         }
         try (Backend backend = opts.openBackend()) {
             out.println("backend: " + backend.deviceDescription());
-            Workspace ws = new Workspace(opts, new Experiment(backend, out, Progress.forConsole(out),
-                    StopSignal.onShutdown()), out);
+            Progress progress = Progress.forConsole(out);
+            Workspace ws = new Workspace(opts, new Experiment(backend, out, progress, StopSignal.onShutdown()), progress, out);
             Path output = file != null ? Path.of(file) : ws.basePath(task);
             ws.pretrain(task, opts.config(), opts.trainPerClass(), output, backend.deviceDescription(), resume);
         }

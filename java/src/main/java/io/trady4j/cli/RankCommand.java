@@ -19,6 +19,13 @@ import java.util.Locale;
 
 /** {@code trady4j rank}: rank a model's layers by RGN during a few epochs of full fine-tuning, save and print it. */
 final class RankCommand implements Command {
+    static final TrainingOptions.Defaults DEFAULTS = new TrainingOptions.Defaults(2, 0.05, 0, 64, 0, 500, 300, 20, "runs");
+
+    @Override
+    public boolean stopsOnSignal() {
+        return true;
+    }
+
     @Override
     public String name() {
         return "rank";
@@ -36,11 +43,11 @@ final class RankCommand implements Command {
                   --weights FILE        model to fine-tune (default: the cached base model pretrained on --source)
                   --source SPEC         (default fmnist:0-4)
                   --task SPEC           task to fine-tune on while measuring (default fmnist:5-9)
-                  --out FILE            (default runs/rankings/<model>_r<R>.json, which finetune picks up)
-                  --max-batches N       batches per epoch (default 20)
+                  --out FILE            (default runs/rankings/<model>_r<R>.json, which finetune picks up); the
+                                        plot of the scores goes next to it (FILE without .json, plus .png and .svg)
                   --resume              continue an interrupted ranking from its checkpoint
                                         (<work-dir>/checkpoints, written every epoch and when stopped)
-                """ + TrainingOptions.HELP;
+                """ + TrainingOptions.help(DEFAULTS, java.util.Set.of());
     }
 
     @Override
@@ -49,23 +56,21 @@ final class RankCommand implements Command {
         String source = a.string("source", "fmnist:0-4");
         String target = a.string("task", "fmnist:5-9");
         String file = a.string("out", null);
-        boolean defaultBatches = !a.has("max-batches");
         boolean resume = a.flag("resume");
-        TrainingOptions opts = TrainingOptions.parse(a, 2, 0.05, 0, 500, 300);
+        TrainingOptions opts = TrainingOptions.parse(a, DEFAULTS);
         a.finish();
         if (file != null) {
             Workspace.requireWritableFile(Path.of(file), "--out");
         } else {
             Workspace.requireWritableDirectory(opts.workDir(), "--work-dir");
         }
-        TrainConfig c = opts.config();
-        TrainConfig cfg = new TrainConfig(c.epochs(), c.batchSize(), c.learningRate(), c.warmupEpochs(), c.momentum(),
-                c.weightDecay(), c.seed(), defaultBatches ? 20 : c.maxBatchesPerEpoch(), 0);
+        TrainConfig cfg = opts.config();
         try (Backend backend = opts.openBackend()) {
             out.println("backend: " + backend.deviceDescription());
-            Experiment experiment = new Experiment(backend, out, Progress.forConsole(out), StopSignal.onShutdown());
-            Workspace ws = new Workspace(opts, experiment, out);
-            Task task = TrainingOptions.task(target, out);
+            Progress progress = Progress.forConsole(out);
+            Experiment experiment = new Experiment(backend, out, progress, StopSignal.onShutdown());
+            Workspace ws = new Workspace(opts, experiment, progress, out);
+            Task task = opts.task(target, out);
             Architecture arch = opts.architecture(task.numClasses());
             if (weights == null && !Files.exists(ws.basePath(source))) {
                 throw new UsageException("no base model at " + ws.basePath(source) + ": run `trady4j pretrain --task " + source
@@ -77,10 +82,14 @@ final class RankCommand implements Command {
             Path output = file != null ? Path.of(file) : ws.rankingPath();
             out.printf(Locale.ROOT, "ranking %s's layers by RGN during %d epochs of full fine-tuning on %s ...%n", arch.name(),
                     cfg.epochs(), target);
+            progress.phase("ranking");
             LayerRanking r = experiment.rank(arch, base, data, cfg, null, ws.checkpointPath(target, "rank"), resume);
             r.save(output);
             print(out, r, CostModel.of(arch, opts.resolution()));
             out.println("saved " + output);
+            Path plot = output.resolveSibling(output.getFileName().toString().replaceFirst("\\.json$", ""));
+            RunPlots.ranking(r).write(plot);
+            out.println("plot: " + plot + ".png (and .svg): layer scores, highest first, the top-K cut marked");
         }
         return 0;
     }

@@ -40,6 +40,11 @@ final class StudyCommand implements Command {
     static final double DEFAULT_LR = 0.25;
     static final int DEFAULT_TRAIN_SIZE = 500;
     static final int DEFAULT_TEST_SIZE = 500;
+    static final TrainingOptions.Defaults DEFAULTS = new TrainingOptions.Defaults(DEFAULT_EPOCHS, DEFAULT_LR, 1, DEFAULT_BATCH, 0,
+            0, 100, 0, "runs/study");
+    /** Shared options the study does not take: it samples its own subsets, runs seeds 0..N-1 and uses plain SGD. */
+    static final java.util.Set<String> NOT_APPLICABLE = java.util.Set.of("train-per-class", "test-per-class", "seed", "momentum",
+            "weight-decay");
 
     @Override
     public String name() {
@@ -57,7 +62,7 @@ final class StudyCommand implements Command {
                 usage: trady4j study [options]
                 With no options (about 35 minutes on 2 CPU cores): pretrain mbv2-w0.35 on fmnist:0-4 if no base model is
                 cached, rank its layers on the source and on each target, fine-tune fmnist:5-9 and letters:A-J with every
-                strategy at 2.2, 5.3 and 7.5%% of full fine-tuning's memory units for 3 seeds, and write the report to docs/study.
+                strategy at 2.2, 5.3 and 7.5%% of full fine-tuning's memory units for 3 seeds, and write the report to runs/study/report.
                 Finished runs are cached in WORK_DIR/cache and reused; an interrupted study resumes.
                   --source SPEC         pretraining task of the base model, and the task whose layer ranking trady,
                                         s-topk-random and su use on every target (default fmnist:0-4)
@@ -71,14 +76,13 @@ final class StudyCommand implements Command {
                   --top-fraction X      share of channels called top in the overlap and tail analyses (default 0.1)
                   --pretrain-epochs N   (default 10)  --pretrain-per-class N (default 1500)
                                         (pretraining: batch 64, SGD lr 0.05, momentum 0.9, 1 warm-up epoch, cosine)
-                  --out DIR             report directory (default docs/study)
+                  --out DIR             report directory (default WORK_DIR/report, i.e. runs/study/report)
                   --fresh               retrain everything instead of reusing cached rankings and runs
                   --train-size N        training images per task, a seeded random stratified subset (default %d; 0 = all)
                   --test-size N         test images per task, likewise (default %d)
-                Study defaults of the shared options: --epochs %d --warmup 1 --lr %s --batch-size %d --work-dir runs/study
-                (fine-tuning is plain SGD, as in the paper; --train-per-class, --test-per-class and --seed do not apply)
-                """.formatted(String.join(",", Strategies.NAMES), DEFAULT_BUDGETS, DEFAULT_TRAIN_SIZE, DEFAULT_TEST_SIZE,
-                DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_BATCH) + TrainingOptions.HELP;
+                Fine-tuning is plain SGD, as in the paper (no --momentum, --weight-decay); --seeds replaces --seed.
+                """.formatted(String.join(",", Strategies.NAMES), DEFAULT_BUDGETS, DEFAULT_TRAIN_SIZE, DEFAULT_TEST_SIZE)
+                + TrainingOptions.help(DEFAULTS, NOT_APPLICABLE);
     }
 
     @Override
@@ -108,20 +112,14 @@ final class StudyCommand implements Command {
         }
         int trainSize = a.integer("train-size", DEFAULT_TRAIN_SIZE);
         int testSize = a.integer("test-size", DEFAULT_TEST_SIZE);
-        Path outDir = Path.of(a.string("out", "docs/study"));
+        String givenOut = a.string("out", null);
         boolean fresh = a.flag("fresh");
-        boolean explicitWorkDir = a.has("work-dir");
-        boolean explicitBatch = a.has("batch-size");
         if (a.has("seed")) {
             throw new UsageException("the study runs seeds 0 .. N-1: use --seeds N instead of --seed");
         }
-        TrainingOptions parsed = TrainingOptions.parse(a, DEFAULT_EPOCHS, DEFAULT_LR, 1, 0, 100);
+        TrainingOptions opts = TrainingOptions.parse(a, DEFAULTS);
         a.finish();
-        TrainConfig c = parsed.config();
-        TrainConfig studyConfig = explicitBatch ? c : new TrainConfig(c.epochs(), DEFAULT_BATCH, c.learningRate(), c.warmupEpochs(),
-                c.momentum(), c.weightDecay(), c.seed(), c.maxBatchesPerEpoch(), c.maxEvalBatches());
-        TrainingOptions opts = new TrainingOptions(parsed.model(), parsed.width(), parsed.resolution(), parsed.backend(), studyConfig,
-                parsed.trainPerClass(), parsed.testPerClass(), explicitWorkDir ? parsed.workDir() : Path.of("runs", "study"));
+        Path outDir = givenOut != null ? Path.of(givenOut) : opts.workDir().resolve("report");
         TrainConfig cfg = opts.config();
         if (cfg.momentum() != 0 || cfg.weightDecay() != 0) {
             throw new UsageException("the study fine-tunes with plain SGD as the paper does: --momentum and --weight-decay must be 0");
@@ -150,13 +148,14 @@ final class StudyCommand implements Command {
         try (Backend backend = opts.openBackend()) {
             out.println("backend: " + backend.deviceDescription());
             Map<String, Task> tasks = new LinkedHashMap<>();
-            tasks.put(source, TrainingOptions.task(source, out));
+            tasks.put(source, opts.task(source, out));
             for (String t : targets) {
                 if (!tasks.containsKey(t)) {
-                    tasks.put(t, TrainingOptions.task(t, out));
+                    tasks.put(t, opts.task(t, out));
                 }
             }
-            Workspace ws = new Workspace(opts, new Experiment(backend, out, Progress.forConsole(out)), out);
+            Progress progress = Progress.forConsole(out);
+            Workspace ws = new Workspace(opts, new Experiment(backend, out, progress), progress, out);
             Path base;
             Map<String, Object> baseInfo = new LinkedHashMap<>();
             if (weights != null) {

@@ -1,9 +1,11 @@
 package io.trady4j.cli;
 
 import io.trady4j.data.Task;
+import io.trady4j.io.Json;
 import io.trady4j.nn.Architecture;
 import io.trady4j.nn.HostWeights;
 import io.trady4j.train.Experiment;
+import io.trady4j.train.Progress;
 import io.trady4j.train.RunReport;
 import io.trady4j.train.TrainConfig;
 import io.trady4j.trady.LayerRanking;
@@ -14,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The work directory's cached artefacts — base models, layer rankings, checkpoints, reports — and
@@ -23,10 +26,12 @@ final class Workspace {
     private final TrainingOptions opts;
     private final Experiment experiment;
     private final PrintStream out;
+    private final Progress progress;
 
-    Workspace(TrainingOptions opts, Experiment experiment, PrintStream out) {
+    Workspace(TrainingOptions opts, Experiment experiment, Progress progress, PrintStream out) {
         this.opts = opts;
         this.experiment = experiment;
+        this.progress = progress;
         this.out = out;
     }
 
@@ -68,8 +73,34 @@ final class Workspace {
         requireWritableDirectory(parent, option + " " + file + ": its directory");
     }
 
-    static String slug(String text) {
-        return text.replaceAll("[^A-Za-z0-9.-]+", "");
+    private static final java.util.regex.Pattern CLASSES = java.util.regex.Pattern.compile(
+            "\\d+(-\\d+)?(,\\d+(-\\d+)?)*");
+
+    /**
+     * A readable file-name form of a task: {@code fmnist:5-9} → {@code fmnist-5-9}, {@code letters:A-C,F} →
+     * {@code letters-A-C+F}; a data directory becomes its last name plus six hex digits of its absolute path
+     * ({@code folder:/tmp/newcomer/digits} → {@code folder-digits-3f9a1c}), so two folders never share a slug.
+     */
+    static String slug(String task) {
+        String[] parts = task.trim().split(":", -1);
+        List<String> out = new java.util.ArrayList<>();
+        for (int i = 0; i < parts.length; i++) {
+            String part = parts[i];
+            boolean directory = i == 1 && !parts[0].equalsIgnoreCase("letters")
+                    && !(CLASSES.matcher(part).matches() && i == parts.length - 1);
+            if (directory) {
+                Path p = Path.of(part).toAbsolutePath().normalize();
+                String last = p.getFileName() == null ? "root" : p.getFileName().toString();
+                out.add(clean(last) + "-" + String.format(Locale.ROOT, "%06x", p.toString().hashCode() & 0xffffff));
+            } else {
+                out.add(clean(part.replace(',', '+')));
+            }
+        }
+        return String.join("-", out.stream().filter(s -> !s.isEmpty()).toList());
+    }
+
+    private static String clean(String text) {
+        return text.replaceAll("[^A-Za-z0-9.+-]+", "_").replaceAll("^[._]+|_+$", "");
     }
 
     Path basePath(String sourceTask) {
@@ -80,8 +111,15 @@ final class Workspace {
         return opts.workDir().resolve("rankings").resolve(opts.tag() + ".json");
     }
 
-    Path checkpointPath(String task, String strategy) {
-        return opts.workDir().resolve("checkpoints").resolve(name(task, strategy) + ".safetensors");
+    /** Where a job without a budget (pretraining, ranking) checkpoints. */
+    Path checkpointPath(String task, String job) {
+        return opts.workDir().resolve("checkpoints").resolve(opts.tag() + "_" + slug(task) + "_" + job + "_seed"
+                + opts.config().seed() + ".safetensors");
+    }
+
+    /** Where a fine-tuning run checkpoints: its name carries the task, strategy, budget and seed. */
+    Path checkpointPath(String task, String strategy, long budget) {
+        return opts.workDir().resolve("checkpoints").resolve(runName(task, strategy, budget) + ".safetensors");
     }
 
     /** Where pretraining on {@code sourceTask} checkpoints every epoch (resumed with --resume). */
@@ -89,24 +127,45 @@ final class Workspace {
         return checkpointPath(sourceTask, "pretrain");
     }
 
-    Path reportPath(String task, String strategy) {
-        return opts.workDir().resolve("reports").resolve(name(task, strategy) + ".json");
+    /** {@code <tag>_<task slug>_<strategy>_b<budget>_seed<seed>}: what tells one fine-tuning run from another. */
+    String runName(String task, String strategy, long budget) {
+        return opts.tag() + "_" + slug(task) + "_" + strategy + "_b" + budget + "_seed" + opts.config().seed();
     }
 
-    private String name(String task, String strategy) {
-        return opts.tag() + "_" + slug(task) + "_" + strategy + "_seed" + opts.config().seed();
+    /**
+     * The folder of one {@code finetune}: {@code <work-dir>/finetune/<run name of its main strategy>}, claimed by
+     * writing {@code run.json} (the run's settings, backend aside) into it before any training. A folder of that name
+     * claimed by a run of other settings (epochs, learning rate, compared strategies, ...) is kept: this run takes
+     * the next free {@code -2}, {@code -3}, ..., so runs never overwrite each other; the same run again (e.g. with
+     * --resume) reuses its folder.
+     */
+    Path runFolder(String task, String strategy, long budget, Map<String, Object> settings) throws IOException {
+        Map<String, Object> claim = new java.util.LinkedHashMap<>(settings);
+        claim.remove("backend");
+        Object mine = Json.parse(Json.write(claim));
+        Path root = opts.workDir().resolve("finetune");
+        String name = runName(task, strategy, budget);
+        for (int i = 1; ; i++) {
+            Path dir = root.resolve(i == 1 ? name : name + "-" + i);
+            Path run = dir.resolve("run.json");
+            if (!Files.exists(dir) || Files.exists(run) && Json.parse(Files.readString(run)).equals(mine)) {
+                io.trady4j.io.AtomicFiles.writeString(run, Json.writePretty(claim));
+                return dir;
+            }
+        }
     }
 
     /** Pretrains from a seeded random init on {@code sourceSpec} and saves the folded weights. */
     Path pretrain(String sourceSpec, TrainConfig config, int trainPerClass, Path output, String device, boolean resume)
             throws IOException {
-        Task source = TrainingOptions.task(sourceSpec, out);
+        Task source = opts.task(sourceSpec, out);
         Architecture arch = opts.architecture(source.numClasses());
         Experiment.TaskData data = Experiment.TaskData.of(source, opts.resolution(), arch.inChannels(), trainPerClass,
                 opts.testPerClass(), config.seed());
         out.printf(Locale.ROOT, "pretraining %s on %s (%d training images, %d epochs) ...%n", arch.name(), sourceSpec,
                 data.train().size(), config.epochs());
         Files.createDirectories(output.toAbsolutePath().getParent());
+        progress.phase("pretraining");
         RunReport r = experiment.pretrain(arch, HostWeights.randomWithoutBatchNorm(arch, config.seed()), data, config, output,
                 opts.settings("pretrain", sourceSpec, "full", device, config, trainPerClass), pretrainCheckpointPath(sourceSpec), resume);
         r.save(output.resolveSibling(output.getFileName().toString().replace(".safetensors", ".report.json")));
@@ -158,6 +217,7 @@ final class Workspace {
         }
         out.printf(Locale.ROOT, "ranking %s's layers by RGN during %d epochs of full fine-tuning on %s ...%n", arch.name(),
                 rankConfig.epochs(), data.task().spec());
+        progress.phase("ranking");
         LayerRanking r = experiment.rank(arch, base, data, rankConfig, null, checkpointPath(data.task().spec(), "rank"),
                 resume);
         r.save(path);

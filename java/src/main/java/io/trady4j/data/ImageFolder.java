@@ -93,9 +93,13 @@ public final class ImageFolder implements Dataset {
             boolean[] seen = new boolean[classNames.size()];
             for (int i = 0; i < files.size() && channels == 1; i++) {
                 if (!seen[labels[i]]) {
-                    seen[labels[i]] = true;
-                    if (!isGray(files.get(i))) {
-                        channels = 3;
+                    try {
+                        if (!isGray(files.get(i))) {
+                            channels = 3;
+                        }
+                        seen[labels[i]] = true;
+                    } catch (FormatException unreadable) {
+                        // the class's next file decides; checked() reports (or skips) this one
                     }
                 }
             }
@@ -209,8 +213,8 @@ public final class ImageFolder implements Dataset {
         } catch (FormatException | NoSuchFileException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
-            throw new FormatException(file + ": cannot decode image (" + e.getClass().getSimpleName()
-                    + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")");
+            throw new FormatException(file + ": cannot decode image ("
+                    + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()) + ")");
         }
     }
 
@@ -238,8 +242,8 @@ public final class ImageFolder implements Dataset {
         } catch (FormatException | NoSuchFileException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
-            throw new FormatException(file + ": cannot read image header (" + e.getClass().getSimpleName()
-                    + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")");
+            throw new FormatException(file + ": cannot read image header ("
+                    + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()) + ")");
         }
     }
 
@@ -317,11 +321,65 @@ public final class ImageFolder implements Dataset {
         return b;
     }
 
-    /** Decodes every image now (fills the cache), so that bad files fail here rather than mid-epoch. */
-    public void decodeAll() throws IOException {
+    /**
+     * Decodes every image now (header, size limit, pixels; the cache keeps the result), so that a bad file is found
+     * before any work rather than mid-epoch. Without {@code skipBad} the first bad file is a {@link FormatException}
+     * naming it (and how many are bad); with it, each bad file is named to {@code warn} and left out of the returned
+     * data set (a class left with no image is still an error).
+     */
+    public ImageFolder checked(boolean skipBad, java.util.function.Consumer<String> warn) throws IOException {
+        List<Integer> bad = new ArrayList<>();
+        FormatException first = null;
         for (int i = 0; i < files.size(); i++) {
-            bytes(i);
+            try {
+                bytes(i);
+            } catch (FormatException | NoSuchFileException e) {
+                bad.add(i);
+                if (first == null) {
+                    first = e instanceof FormatException f ? f : new FormatException(files.get(i) + ": cannot be read");
+                }
+                if (skipBad) {
+                    warn.accept("WARNING: skipping " + (e instanceof FormatException ? e.getMessage() : files.get(i)
+                            + ": cannot be read"));
+                }
+            }
         }
+        if (bad.isEmpty()) {
+            return this;
+        }
+        if (!skipBad) {
+            throw new FormatException(first.getMessage() + (bad.size() > 1 ? " (and " + (bad.size() - 1) + " more bad images"
+                    + " in " + name + ")" : "") + "; remove it or pass --skip-bad-images");
+        }
+        List<Path> keep = new ArrayList<>();
+        int[] keptLabels = new int[files.size() - bad.size()];
+        List<byte[]> keptBytes = new ArrayList<>();
+        for (int i = 0, b = 0; i < files.size(); i++) {
+            if (b < bad.size() && bad.get(b) == i) {
+                b++;
+                continue;
+            }
+            keptLabels[keep.size()] = labels[i];
+            keep.add(files.get(i));
+            keptBytes.add(cache == null ? null : cache.get(i));
+        }
+        boolean[] present = new boolean[classNames.size()];
+        for (int l : keptLabels) {
+            present[l] = true;
+        }
+        for (int c = 0; c < present.length; c++) {
+            if (!present[c]) {
+                throw new FormatException(name + ": class " + classNames.get(c) + " has no readable image left after "
+                        + "skipping the bad ones");
+            }
+        }
+        ImageFolder out = new ImageFolder(name, keep, keptLabels, classNames, size, channels, cache != null);
+        for (int i = 0; i < keptBytes.size(); i++) {
+            if (out.cache != null) {
+                out.cache.set(i, keptBytes.get(i));
+            }
+        }
+        return out;
     }
 
     /** The file of sample i. */

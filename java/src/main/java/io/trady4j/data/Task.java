@@ -12,11 +12,11 @@ import java.util.List;
  * @param classes       the original class numbers, ascending; {@code classes[j]} became label j
  * @param normalization the statistics of the whole training set (all classes), so that a source
  *                      and a target task of the same data set feed a model alike
- * @param flipAugment   whether a horizontal flip is label-preserving for this data (false for
- *                      letters and digits)
+ * @param augment       the random augmentation of the training images (by default what suits the
+ *                      data: no flip for letters, digits or folders, see {@link Augment#defaultFor})
  */
 public record Task(String spec, Dataset train, Dataset test, int[] classes, Normalization normalization,
-                   boolean flipAugment) {
+                   Augment augment) {
     public Task {
         classes = classes.clone();
     }
@@ -45,14 +45,19 @@ public record Task(String spec, Dataset train, Dataset test, int[] classes, Norm
         return train.height();
     }
 
+    /** The same task with another training augmentation. */
+    public Task withAugment(Augment a) {
+        return new Task(spec, train, test, classes, normalization, a);
+    }
+
     /**
      * The training transform for a model input of {@code channels × size × size}: resize,
-     * channels, random crop (padding size/8) and, when {@link #flipAugment}, horizontal flip, then
-     * this task's normalisation.
+     * channels, then as {@link #augment} says a random crop (padding size/8) and a horizontal flip,
+     * then this task's normalisation.
      */
     public Transform trainTransform(int size, int channels) {
-        return Transform.builder(size, channels).normalization(normalization).randomCrop(Math.max(1, size / 8))
-                .horizontalFlip(flipAugment).build();
+        return Transform.builder(size, channels).normalization(normalization)
+                .randomCrop(augment.crop() ? Math.max(1, size / 8) : 0).horizontalFlip(augment.flip()).build();
     }
 
     /** The evaluation transform: resize, channels, normalisation; no randomness. */

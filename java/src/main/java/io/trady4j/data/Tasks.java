@@ -75,9 +75,13 @@ public final class Tasks {
      * @param testFraction   share of a folder (or of the letter font families) put in the test split (default 0.2)
      * @param fontDirs       where the letters task looks for fonts (default /usr/share/fonts, /usr/local/share/fonts)
      * @param lettersPerFont renders of each letter per font file (default 30)
+     * @param skipBadImages  leave out, with a warning each, the images of a folder that cannot be decoded (default
+     *                       false: the first one is a {@link FormatException} naming it); every image is decoded when the
+     *                       task is built, before any training
+     * @param warnings       where the warnings go (default standard error)
      */
     public record Options(Path dataRoot, int imageSize, long splitSeed, double testFraction, List<Path> fontDirs,
-                          int lettersPerFont) {
+                          int lettersPerFont, boolean skipBadImages, java.util.function.Consumer<String> warnings) {
         public Options {
             if (imageSize < 1 || imageSize > 4096) {
                 throw new IllegalArgumentException("image size " + imageSize + " is not in [1, 4096]");
@@ -89,37 +93,43 @@ public final class Tasks {
                 throw new IllegalArgumentException("letters per font must be >= 1, got " + lettersPerFont);
             }
             fontDirs = List.copyOf(fontDirs);
+            java.util.Objects.requireNonNull(warnings, "warnings");
         }
 
         /** Defaults, with the data root taken from the environment variable {@code TRADY4J_DATA} when set. */
         public static Options defaults() {
             String env = System.getenv("TRADY4J_DATA");
             return new Options(env == null || env.isBlank() ? null : Path.of(env), 128, 0, 0.2,
-                    Letters.DEFAULT_FONT_DIRS, 30);
+                    Letters.DEFAULT_FONT_DIRS, 30, false, System.err::println);
         }
 
         public Options withDataRoot(Path root) {
-            return new Options(root, imageSize, splitSeed, testFraction, fontDirs, lettersPerFont);
+            return new Options(root, imageSize, splitSeed, testFraction, fontDirs, lettersPerFont, skipBadImages, warnings);
         }
 
         public Options withImageSize(int size) {
-            return new Options(dataRoot, size, splitSeed, testFraction, fontDirs, lettersPerFont);
+            return new Options(dataRoot, size, splitSeed, testFraction, fontDirs, lettersPerFont, skipBadImages, warnings);
         }
 
         public Options withSplitSeed(long seed) {
-            return new Options(dataRoot, imageSize, seed, testFraction, fontDirs, lettersPerFont);
+            return new Options(dataRoot, imageSize, seed, testFraction, fontDirs, lettersPerFont, skipBadImages, warnings);
         }
 
         public Options withTestFraction(double f) {
-            return new Options(dataRoot, imageSize, splitSeed, f, fontDirs, lettersPerFont);
+            return new Options(dataRoot, imageSize, splitSeed, f, fontDirs, lettersPerFont, skipBadImages, warnings);
         }
 
         public Options withFontDirs(List<Path> dirs) {
-            return new Options(dataRoot, imageSize, splitSeed, testFraction, dirs, lettersPerFont);
+            return new Options(dataRoot, imageSize, splitSeed, testFraction, dirs, lettersPerFont, skipBadImages, warnings);
+        }
+
+        /** Skip undecodable folder images (true, warning each to {@code sink}) or fail on the first (false). */
+        public Options withBadImages(boolean skip, java.util.function.Consumer<String> sink) {
+            return new Options(dataRoot, imageSize, splitSeed, testFraction, fontDirs, lettersPerFont, skip, sink);
         }
 
         public Options withLettersPerFont(int n) {
-            return new Options(dataRoot, imageSize, splitSeed, testFraction, fontDirs, n);
+            return new Options(dataRoot, imageSize, splitSeed, testFraction, fontDirs, n, skipBadImages, warnings);
         }
     }
 
@@ -175,7 +185,6 @@ public final class Tasks {
         int[] sel = classes == null ? range(k) : parseClasses(classes, k, name.equals("letters"));
         String canon = name + (dir == null ? "" : ":" + dir) + (classes == null ? "" : ":" + formatClasses(sel));
         Normalization norm = train.normalization();
-        boolean flip = !(name.equals("mnist") || name.equals("letters"));
         if (classes != null) {
             train = Datasets.selectClasses(train, sel, canon + "/train");
             test = Datasets.selectClasses(test, sel, canon + "/test");
@@ -183,7 +192,7 @@ public final class Tasks {
         if (train.size() == 0) {
             throw new FormatException(canon + ": the training split has no sample of the selected classes");
         }
-        return new Task(canon, train, test, sel, norm, flip);
+        return new Task(canon, train, test, sel, norm, Augment.defaultFor(name));
     }
 
     private static String example(String name) {
@@ -432,9 +441,9 @@ public final class Tasks {
                         + " and " + b.classNames() + ")");
             }
             ImageFolder train = ImageFolder.of(name + "/train", a.files(), a.labels(), a.classNames(), o.imageSize(), 0,
-                    true);
+                    true).checked(o.skipBadImages(), o.warnings());
             ImageFolder test = ImageFolder.of(name + "/test", b.files(), b.labels(), b.classNames(), o.imageSize(),
-                    train.channels(), true);
+                    train.channels(), true).checked(o.skipBadImages(), o.warnings());
             return new Dataset[]{train, test};
         }
         ImageFolder.Listing all = ImageFolder.scan(dir);
@@ -476,9 +485,9 @@ public final class Tasks {
             }
         }
         ImageFolder train = ImageFolder.of(name + "/train", trf, Arrays.copyOf(trl, trf.size()), all.classNames(),
-                o.imageSize(), 0, true);
+                o.imageSize(), 0, true).checked(o.skipBadImages(), o.warnings());
         ImageFolder test = ImageFolder.of(name + "/test", tef, Arrays.copyOf(tel, tef.size()), all.classNames(),
-                o.imageSize(), train.channels(), true);
+                o.imageSize(), train.channels(), true).checked(o.skipBadImages(), o.warnings());
         return new Dataset[]{train, test};
     }
 }

@@ -11,8 +11,13 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 
-/** Writes a file so that a reader sees either the old or the complete new content: temp file, fsync, rename. */
+/**
+ * Writes a file so that a reader sees either the old or the complete new content: temp file, fsync, rename.
+ * New files get the ordinary mode of the process's umask (as any program's output), not a private 0600.
+ */
 public final class AtomicFiles {
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
     private AtomicFiles() {
     }
 
@@ -26,9 +31,21 @@ public final class AtomicFiles {
             throw new FileSystemException(target.toString(), null, "is a directory");
         }
         Files.createDirectories(dir);
-        Path tmp;
+        Path tmp = null;
+        FileChannel ch = null;
         try {
-            tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+            // CREATE_NEW makes the file with the process's umask (0644 under the usual 022); createTempFile would make it
+            // 0600, and the rename would carry that mode to the target
+            for (int attempt = 0; ch == null; attempt++) {
+                tmp = dir.resolve("." + target.getFileName() + "." + Long.toUnsignedString(RANDOM.nextLong(), 36) + ".tmp");
+                try {
+                    ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                } catch (java.nio.file.FileAlreadyExistsException e) {
+                    if (attempt > 100) {
+                        throw e;
+                    }
+                }
+            }
         } catch (FileSystemException e) {
             // name the file the caller asked for, not our temporary one
             throw new FileSystemException(target.toString(), null, "cannot be written: the directory "
@@ -36,9 +53,9 @@ public final class AtomicFiles {
                     + (e.getReason() != null ? e.getReason() : e.getClass().getSimpleName()) + ")"));
         }
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                writer.write(ch);
-                ch.force(true);
+            try (FileChannel open = ch) {
+                writer.write(open);
+                open.force(true);
             }
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

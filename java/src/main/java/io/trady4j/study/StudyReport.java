@@ -1,6 +1,9 @@
 package io.trady4j.study;
 
 import io.trady4j.io.AtomicFiles;
+import io.trady4j.report.Canvas;
+import io.trady4j.report.HeatMap;
+import io.trady4j.report.LineChart;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,7 +21,7 @@ import java.util.function.ToDoubleFunction;
 /**
  * Writes what a study found into a directory: {@code RESULTS.md} (the tables, best per column in bold),
  * {@code study.json} (compact JSON: settings, machine, timing, every analysis and every run's per-epoch report),
- * {@code rankings.json} (layer scores and per-channel RGN of every ranking run) and the SVG plots.
+ * {@code rankings.json} (layer scores and per-channel RGN of every ranking run) and the plots (each as SVG and PNG).
  */
 public final class StudyReport {
     /** Context for the header: the command line, the machine, the base model. */
@@ -57,12 +60,12 @@ public final class StudyReport {
         rk.put("rankings", list);
         Study.writeJson(dir.resolve("rankings.json"), rk);
         files.add(dir.resolve("rankings.json"));
-        files.add(write(dir.resolve("accuracy_vs_budget.svg"), accuracyPlot()));
-        files.add(write(dir.resolve("layer_rank_spearman.svg"), spearmanPlot()));
-        files.add(write(dir.resolve("layer_rank_spearman_raw.svg"), rawSpearmanPlot()));
-        files.add(write(dir.resolve("layer_scores.svg"), layerScoresPlot()));
-        files.add(write(dir.resolve("sparsity_flops_per_epoch.svg"), sparsityPlot()));
-        files.add(write(dir.resolve("heavy_tail.svg"), tailPlot()));
+        files.addAll(accuracyPlot().write(dir.resolve("accuracy_vs_budget")));
+        files.addAll(spearmanPlot().write(dir.resolve("layer_rank_spearman")));
+        files.addAll(rawSpearmanPlot().write(dir.resolve("layer_rank_spearman_raw")));
+        files.addAll(layerScoresPlot().write(dir.resolve("layer_scores")));
+        files.addAll(sparsityPlot().write(dir.resolve("sparsity_flops_per_epoch")));
+        files.addAll(tailPlot().write(dir.resolve("heavy_tail")));
         return files;
     }
 
@@ -547,11 +550,12 @@ public final class StudyReport {
 
     // ------------------------------------------------------------------ plots
 
-    String accuracyPlot() {
-        List<Svg.Panel> panels = new ArrayList<>();
+    Canvas accuracyPlot() {
+        List<LineChart.Panel> panels = new ArrayList<>();
         double[] xs = s.budgetPercents().stream().mapToDouble(Double::doubleValue).toArray();
         for (String target : s.targets()) {
-            List<Svg.Series> series = new ArrayList<>();
+            List<LineChart.Series> series = new ArrayList<>();
+            List<LineChart.Reference> references = new ArrayList<>();
             for (String st : budgetedStrategies()) {
                 double[] y = new double[xs.length], e = new double[xs.length];
                 for (int i = 0; i < xs.length; i++) {
@@ -559,36 +563,33 @@ public final class StudyReport {
                     y[i] = 100 * Stats.mean(v);
                     e[i] = 100 * Stats.std(v);
                 }
-                series.add(new Svg.Series(st, xs, y, e));
+                series.add(new LineChart.Series(st, xs, y, e));
             }
             for (String st : referenceStrategies()) {
                 double[] v = runs(target, st, Double.NaN).stream().mapToDouble(GridRun::finalTop1).toArray();
-                double m = 100 * Stats.mean(v);
-                double[] y = new double[xs.length];
-                Arrays.fill(y, m);
-                series.add(new Svg.Series(st + " (no budget)", xs, y, null, true, false));
+                references.add(new LineChart.Reference(st + " (no budget)", 100 * Stats.mean(v)));
             }
-            panels.add(new Svg.Panel(target, "budget (% of full fine-tuning units)", "final top-1 (%)", series));
+            panels.add(new LineChart.Panel(target, "budget (% of full fine-tuning units)", "final top-1 (%)", series, references));
         }
-        return Svg.lineCharts(f("Accuracy vs memory budget (%s, mean ± std over %d seeds)", s.model(), s.seeds()), panels);
+        return LineChart.render(f("Accuracy vs memory budget (%s, mean ± std over %d seeds)", s.model(), s.seeds()), panels);
     }
 
-    String spearmanPlot() {
+    Canvas spearmanPlot() {
         List<String> labels = result.rankings().stream().map(RankingRun::label).toList();
         double[][] rho = Analyses.layerSpearman(result.rankings());
         double lo = Math.min(0, Arrays.stream(rho).flatMapToDouble(Arrays::stream).filter(Double::isFinite).min().orElse(0));
-        return Svg.heatMap("Layer-rank Spearman ρ between tasks", labels, labels, rho, lo, 1, "%.2f");
+        return HeatMap.render("Layer-rank Spearman ρ between tasks", labels, labels, rho, lo, 1, "%.2f");
     }
 
-    String rawSpearmanPlot() {
+    Canvas rawSpearmanPlot() {
         List<String> labels = result.rankings().stream().map(RankingRun::label).toList();
         double[][] rho = Analyses.rawLayerSpearman(result.rankings());
         double lo = Math.min(0, Arrays.stream(rho).flatMapToDouble(Arrays::stream).filter(Double::isFinite).min().orElse(0));
-        return Svg.heatMap("Spearman ρ of un-reweighted layer scores Σ‖dW[:, c]‖", labels, labels, rho, lo, 1, "%.2f");
+        return HeatMap.render("Spearman ρ of un-reweighted layer scores Σ‖dW[:, c]‖", labels, labels, rho, lo, 1, "%.2f");
     }
 
-    String layerScoresPlot() {
-        List<Svg.Series> series = new ArrayList<>();
+    Canvas layerScoresPlot() {
+        List<LineChart.Series> series = new ArrayList<>();
         for (RankingRun r : result.rankings()) {
             double[] sc = r.ranking().scores();
             double total = Arrays.stream(sc).sum();
@@ -597,22 +598,22 @@ public final class StudyReport {
                 x[i] = i;
                 y[i] = 100 * sc[i] / total;
             }
-            series.add(new Svg.Series(r.label(), x, y, null, false, true));
+            series.add(new LineChart.Series(r.label(), x, y, null, false, true));
         }
-        return Svg.lineCharts("Layer score profiles (share of Σ S_i per conv layer)",
-                List.of(new Svg.Panel("layer score share", "conv layer index (input → output)", "share of total score (%)", series),
-                        new Svg.Panel("layer score share (log scale)", "conv layer index (input → output)", "share (%)", series,
-                                false, true)));
+        return LineChart.render("Layer score profiles (share of Σ S_i per conv layer)",
+                List.of(new LineChart.Panel("layer score share", "conv layer index (input → output)", "share of total score (%)", series),
+                        new LineChart.Panel("layer score share (log scale)", "conv layer index (input → output)", "share (%)", series,
+                                List.of(), false, true)));
     }
 
-    String sparsityPlot() {
+    Canvas sparsityPlot() {
         double budget = s.budgetPercents().getFirst();
         List<String> strategies = budgetedStrategies();
         String[] fields = {"activation_sparsity", "weight_derivative_sparsity", "dw_flops_saved", "path"};
         String[] titles = {"activation sparsity", "weight-derivative sparsity", "dW FLOPs saved", "activation-gradient path FLOPs saved"};
-        List<Svg.Panel> panels = new ArrayList<>();
+        List<LineChart.Panel> panels = new ArrayList<>();
         for (int p = 0; p < fields.length; p++) {
-            List<Svg.Series> series = new ArrayList<>();
+            List<LineChart.Series> series = new ArrayList<>();
             for (String st : strategies) {
                 List<GridRun> rs = runs(null, st, budget);
                 if (rs.isEmpty()) {
@@ -629,36 +630,28 @@ public final class StudyReport {
                     y[ep] = 100 * Stats.mean(v);
                     e[ep] = 100 * Stats.std(v);
                 }
-                series.add(new Svg.Series(st, x, y, e));
+                series.add(new LineChart.Series(st, x, y, e));
             }
-            panels.add(new Svg.Panel(titles[p], "epoch", "% vs full fine-tuning", series));
+            panels.add(new LineChart.Panel(titles[p], "epoch", "% vs full fine-tuning", series));
         }
-        return Svg.lineCharts(f("Per-epoch savings at the %.1f%% budget (%,d units), mean ± std over targets and seeds", budget,
+        return LineChart.render(f("Per-epoch savings at the %.1f%% budget (%,d units), mean ± std over targets and seeds", budget,
                 budgetUnits.get(budget)), panels);
     }
 
-    String tailPlot() {
+    Canvas tailPlot() {
         List<Analyses.TailRow> rows = Analyses.heavyTail(result.rankings(), s.topFraction());
-        List<Svg.Series> alpha = new ArrayList<>();
+        List<LineChart.Series> alpha = new ArrayList<>();
         for (RankingRun r : result.rankings()) {
             double[] x = rows.stream().filter(t -> t.label().equals(r.label())).mapToDouble(Analyses.TailRow::epoch).toArray();
             double[] y = rows.stream().filter(t -> t.label().equals(r.label())).mapToDouble(Analyses.TailRow::alphaNorms).toArray();
-            alpha.add(new Svg.Series(r.label(), x, y, null));
+            alpha.add(new LineChart.Series(r.label(), x, y, null));
         }
         int epochs = result.rankings().getFirst().epochRgn().size();
-        double[] ex = new double[epochs];
-        for (int i = 0; i < epochs; i++) {
-            ex[i] = i + 1;
-        }
-        double[] two = new double[epochs];
-        Arrays.fill(two, 2.0);
-        alpha.add(new Svg.Series("α = 2 (infinite variance below)", ex, two, null, true, false));
         Analyses.TailRow first = rows.getFirst();
         double[] ref = Analyses.lightTailReference(first.n(), first.k());
-        double[] half = new double[epochs];
-        Arrays.fill(half, ref[0]);
-        alpha.add(new Svg.Series("half-normal reference", ex, half, null, true, false));
-        List<Svg.Series> ccdf = new ArrayList<>();
+        List<LineChart.Reference> references = List.of(new LineChart.Reference("α = 2 (infinite variance below)", 2.0),
+                new LineChart.Reference("half-normal reference", ref[0]));
+        List<LineChart.Series> ccdf = new ArrayList<>();
         for (RankingRun r : result.rankings()) {
             double[] v = Arrays.stream(r.pooledNorms(epochs - 1)).filter(d -> d > 0).sorted().toArray();
             int n = v.length;
@@ -676,10 +669,11 @@ public final class StudyReport {
                 x[j] = v[n - i];
                 y[j] = (double) i / n;
             }
-            ccdf.add(new Svg.Series(r.label(), x, y, null, false, false));
+            ccdf.add(new LineChart.Series(r.label(), x, y, null, false, false));
         }
-        return Svg.lineCharts("Heavy tails of per-channel gradient norms ‖dW[:, c]‖₂ (full fine-tuning)", List.of(
-                new Svg.Panel(f("Hill α̂ per epoch (top %.0f%% of channels)", 100 * s.topFraction()), "epoch", "α̂", alpha),
-                new Svg.Panel(f("CCDF at epoch %d (log-log)", epochs), "gradient norm", "P(norm ≥ x)", ccdf, true, true)));
+        return LineChart.render("Heavy tails of per-channel gradient norms ‖dW[:, c]‖₂ (full fine-tuning)", List.of(
+                new LineChart.Panel(f("Hill α̂ per epoch (top %.0f%% of channels)", 100 * s.topFraction()), "epoch", "α̂", alpha,
+                        references),
+                new LineChart.Panel(f("CCDF at epoch %d (log-log)", epochs), "gradient norm", "P(norm ≥ x)", ccdf, List.of(), true, true)));
     }
 }

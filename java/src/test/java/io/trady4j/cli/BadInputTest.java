@@ -171,4 +171,97 @@ class BadInputTest {
         assertTrue(again.err().contains("belongs to another run (learning_rate 0.05 there, 0.01 here"), again.err());
         assertTrue(again.err().contains("delete it or run without --resume"), again.err());
     }
+
+    /** A 4-class folder of 16×16 gray PNGs (class k bright in quadrant k), 6 per class. */
+    private Path imageFolder() throws IOException {
+        Path root = dir.resolve("images");
+        java.util.Random r = new java.util.Random(5);
+        for (int k = 0; k < 4; k++) {
+            Files.createDirectories(root.resolve("c" + k));
+            for (int i = 0; i < 6; i++) {
+                java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(16, 16,
+                        java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+                for (int y = 0; y < 16; y++) {
+                    for (int x = 0; x < 16; x++) {
+                        int q = (y < 8 ? 0 : 2) + (x < 8 ? 0 : 1);
+                        img.getRaster().setSample(x, y, 0, (q == k ? 200 : 40) + r.nextInt(30));
+                    }
+                }
+                javax.imageio.ImageIO.write(img, "png", root.resolve("c" + k + "/" + i + ".png").toFile());
+            }
+        }
+        return root;
+    }
+
+    @Test
+    void aBadImageIsFoundBeforeAnyWorkOrSkippedWithAWarning() throws IOException {
+        Path root = imageFolder();
+        Path bad = root.resolve("c2/3.png");
+        byte[] good = Files.readAllBytes(bad);
+        Files.write(bad, java.util.Arrays.copyOf(good, good.length / 2));   // a truncated PNG
+        String task = "folder:" + root;
+        refused(tiny("--task", task), "3.png");
+        refused(tiny("--task", task), "--skip-bad-images");
+        Result ok = run(tiny("--task", task, "--skip-bad-images", "--epochs", "1", "--warmup", "0", "--train-per-class", "0",
+                "--test-per-class", "0"));
+        assertEquals(0, ok.status(), ok.err());
+        List<String> warnings = ok.out().lines().filter(l -> l.startsWith("WARNING: skipping")).toList();
+        assertEquals(1, warnings.size(), ok.out());
+        assertTrue(warnings.getFirst().contains(bad.toString()), warnings.getFirst());
+    }
+
+    @Test
+    void aTruncatedIdxFileIsNamedBeforeAnyWork() throws IOException {
+        Path copy = dir.resolve("mnist-truncated");
+        Files.createDirectories(copy);
+        try (var files = Files.list(job.data())) {
+            for (Path f : files.toList()) {
+                Files.copy(f, copy.resolve(f.getFileName()));
+            }
+        }
+        Path images = copy.resolve("train-images-idx3-ubyte");
+        byte[] all = Files.readAllBytes(images);
+        Files.write(images, java.util.Arrays.copyOf(all, all.length - 100));
+        refused(tiny("--task", "mnist:" + copy + ":0-3"), "train-images-idx3-ubyte");
+        refused(tiny("--task", "mnist:" + copy + ":0-3"), "truncated");
+    }
+
+    @Test
+    void augmentTakesNoneCropFlip() {
+        refused(tiny("--augment", "rotate"), "unknown augmentation 'rotate'");
+        Result ok = run(tiny("--augment", "none", "--epochs", "1", "--warmup", "0", "--max-batches", "2"));
+        assertEquals(0, ok.status(), ok.err());
+    }
+
+    @Test
+    void runsWithOtherSettingsNeverOverwriteEachOther() throws IOException {
+        Path work = dir.resolve("work");
+        Result a = run(tiny("--epochs", "1", "--warmup", "0", "--max-batches", "2"));
+        Result b = run(tiny("--epochs", "1", "--warmup", "0", "--max-batches", "2", "--lr", "0.01"));
+        Result again = run(tiny("--epochs", "1", "--warmup", "0", "--max-batches", "2"));
+        assertEquals(0, a.status() + b.status() + again.status(), a.err() + b.err() + again.err());
+        Path first = work.resolve("finetune/" + job.runName("trady"));
+        Path second = work.resolve("finetune/" + job.runName("trady") + "-2");
+        assertTrue(Files.readString(first.resolve("trady.json")).contains("\"learning_rate\": 0.05"));
+        assertTrue(Files.readString(second.resolve("trady.json")).contains("\"learning_rate\": 0.01"));
+        assertFalse(Files.exists(work.resolve("finetune/" + job.runName("trady") + "-3")), "the same run again reuses its folder");
+        assertTrue(again.out().contains("report (trady): " + first.resolve("trady.json")), again.out());
+    }
+
+    @Test
+    void aFolderTaskTrainsWithTheFolderDefaults() throws IOException {
+        List<String> argv = new ArrayList<>(tiny("--task", "folder:" + imageFolder(), "--max-batches", "1", "--compare", ""));
+        for (String option : List.of("--epochs", "--momentum", "--warmup")) {
+            int i = argv.indexOf(option);
+            argv.subList(i, i + 2).clear();
+        }
+        Result ok = run(argv);
+        assertEquals(0, ok.status(), ok.err());
+        Path folder = Path.of(ok.out().lines().filter(l -> l.startsWith("report (trady): ")).findFirst().orElseThrow()
+                .substring("report (trady): ".length())).getParent();
+        String settings = Files.readString(folder.resolve("run.json"));
+        assertTrue(settings.contains("\"epochs\": " + FinetuneCommand.FOLDER_DEFAULTS.epochs()), settings);
+        assertTrue(settings.contains("\"momentum\": 0.9"), settings);
+        assertTrue(ok.out().contains("epoch 30/30 "), ok.out());
+    }
 }

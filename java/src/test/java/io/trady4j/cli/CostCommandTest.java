@@ -45,6 +45,38 @@ class CostCommandTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void jsonAndCsvCarryTheSameFiguresAsTheTable() throws Exception {
+        CostModel cost = CostModel.of(ModelZoo.build("mbv2-w0.35", ModelZoo.DEFAULT_CLASSES), 128);
+        Result json = run("cost", "--json");
+        assertEquals(0, json.status(), json.err());
+        java.util.Map<String, Object> m = (java.util.Map<String, Object>) io.trady4j.io.Json.parse(json.out());
+        assertEquals(1252320L, ((Number) m.get("total_units")).longValue());
+        List<Object> layers = (List<Object>) m.get("layers");
+        assertEquals(52, layers.size());
+        java.util.Map<String, Object> first = (java.util.Map<String, Object>) layers.getFirst();
+        assertEquals(cost.layers().getFirst().totalUnits(), ((Number) first.get("total_units")).longValue());
+        Result csv = run("cost", "--csv");
+        assertEquals(0, csv.status(), csv.err());
+        assertEquals(53, csv.lines().size(), "a header and one row per conv layer");
+        long sum = 0;
+        for (String row : csv.lines().subList(1, 53)) {
+            sum += Long.parseLong(row.split(",")[10]);
+        }
+        assertEquals(1252320L, sum, "the total_units column sums to full fine-tuning's units");
+        assertEquals(2, run("cost", "--json", "--csv").status());
+    }
+
+    @Test
+    void plotWritesTheCostBarsAsSvgAndPng(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        Result r = run("cost", "--resolution", "32", "--plot", dir.resolve("cost").toString());
+        assertEquals(0, r.status(), r.err());
+        String svg = java.nio.file.Files.readString(dir.resolve("cost.svg"));
+        assertTrue(svg.contains("first_conv.conv") && svg.contains("activation units"), svg);
+        assertTrue(javax.imageio.ImageIO.read(dir.resolve("cost.png").toFile()).getWidth() > 0);
+    }
+
+    @Test
     void defaultsAreThePapersSetting() {
         Result r = run("cost");
         assertEquals(0, r.status(), r.err());

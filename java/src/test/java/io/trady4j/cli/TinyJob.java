@@ -68,7 +68,17 @@ record TinyJob(Path data, Path base, Path ranking) {
                 "--train-per-class", "60", "--test-per-class", "10", "--seed", "3", "--work-dir", workDir.toString()));
     }
 
+    /** The run's name: model and resolution, task slug, strategy, budget, seed. */
+    String runName(String strategy) {
+        return MODEL + "_r16_" + Workspace.slug(task()) + "_" + strategy + "_b20000_seed3";
+    }
+
     Path checkpoint(Path workDir, String strategy) {
-        return workDir.resolve("checkpoints/" + MODEL + "_r16_" + Workspace.slug(task()) + "_" + strategy + "_seed3.safetensors");
+        return workDir.resolve("checkpoints/" + runName(strategy) + ".safetensors");
+    }
+
+    /** The report of a run started with {@link #args} (its own folder, as it is the run's main strategy). */
+    Path report(Path workDir, String strategy) {
+        return workDir.resolve("finetune/" + runName(strategy) + "/" + strategy + ".json");
     }
 }

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -45,7 +46,14 @@ class TrainingCommandsTest {
         assertEquals(0, r.status(), r.err());
         assertTrue(r.out().contains("strategy") && r.out().contains("trady") && r.out().contains("classifier")
                 && r.out().contains("full"), r.out());
-        Path report = dir.resolve("reports/mbv2-w0.35_r16_fmnist5-9_trady_seed0.json");
+        Path folder = dir.resolve("finetune/mbv2-w0.35_r16_fmnist-5-9_trady_b3000_seed0");
+        Path report = folder.resolve("trady.json");
+        for (String file : List.of("classifier.json", "full.json", "curves.svg", "curves.png", "selection_trady.svg",
+                "selection_trady.png")) {
+            assertTrue(Files.size(folder.resolve(file)) > 0, file);
+        }
+        // classifier trains no conv channel and full trains every one: no selection map shows anything for them
+        assertFalse(Files.exists(folder.resolve("selection_full.png")));
         Map<String, Object> json = (Map<String, Object>) Json.parse(Files.readString(report));
         List<Map<String, Object>> epochs = (List<Map<String, Object>>) json.get("epochs");
         assertEquals(2, epochs.size());
@@ -56,7 +64,7 @@ class TrainingCommandsTest {
             assertTrue(((Number) bytes.get("activation_cache")).longValue() > 0);
         }
         assertTrue(Files.exists(dir.resolve("rankings/mbv2-w0.35_r16.json")));
-        assertTrue(Files.exists(dir.resolve("base/mbv2-w0.35_r16_fmnist0-4.safetensors")));
+        assertTrue(Files.exists(dir.resolve("base/mbv2-w0.35_r16_fmnist-0-4.safetensors")));
 
         // a second run reuses the cached base model and ranking, and resumes a finished checkpoint without training
         Result again = run(concat(new String[]{"finetune", "--strategy", "trady", "--resume"}, small));

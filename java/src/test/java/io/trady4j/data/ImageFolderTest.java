@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.zip.CRC32;
@@ -82,7 +83,7 @@ class ImageFolderTest {
         }
         ImageFolder gray = ImageFolder.open(dir, 4, 1);
         assertEquals(1, gray.channels());
-        gray.decodeAll();
+        gray.checked(false, w -> { });
     }
 
     @Test
@@ -101,8 +102,14 @@ class ImageFolderTest {
         png(dir.resolve("a/ok.png"), 4, 4, false, 1);
         Files.write(dir.resolve("a/bad.png"), "this is not a png".getBytes());
         ImageFolder f = ImageFolder.open(dir, 4, 1);
-        FormatException e = assertThrows(FormatException.class, f::decodeAll);
-        assertTrue(e.getMessage().contains("bad.png"), e.getMessage());
+        FormatException e = assertThrows(FormatException.class, () -> f.checked(false, w -> { }));
+        assertTrue(e.getMessage().contains("bad.png") && e.getMessage().contains("--skip-bad-images"), e.getMessage());
+        List<String> warnings = new ArrayList<>();
+        ImageFolder kept = ImageFolder.open(dir, 4, 1).checked(true, warnings::add);
+        assertEquals(1, kept.size());
+        assertEquals(dir.resolve("a/ok.png"), kept.file(0));
+        assertEquals(1, warnings.size());
+        assertTrue(warnings.getFirst().startsWith("WARNING: skipping ") && warnings.getFirst().contains("bad.png"), warnings.getFirst());
         // a truncated PNG
         byte[] good = Files.readAllBytes(dir.resolve("a/ok.png"));
         Files.write(dir.resolve("a/bad.png"), Arrays.copyOf(good, good.length / 2));

@@ -75,7 +75,7 @@ class LettersTest {
         assertEquals("letters:5-9", t.spec());
         assertEquals(List.of("F", "G", "H", "I", "J"), t.classNames());
         assertEquals(split.train().size() / 2, t.train().size());
-        assertTrue(!t.flipAugment());
+        assertTrue(!t.augment().flip());
     }
 
     @Test

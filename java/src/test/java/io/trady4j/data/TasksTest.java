@@ -53,7 +53,7 @@ class TasksTest {
         }
         assertEquals(0, t.train().label(0)); // sample 5 → class 5 → label 0
         assertEquals(Normalization.MNIST, t.normalization());
-        assertFalse(t.flipAugment());
+        assertFalse(t.augment().flip());
         // the data root: $ROOT/mnist
         TestFiles.writeMnistLike(dir.resolve("mnist"), 10, 10, 6, 10);
         assertEquals(10, Tasks.parse("mnist", opts()).train().size());
@@ -68,7 +68,7 @@ class TasksTest {
         assertEquals(5000, dst.test().size());
         assertEquals(List.of("Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"), dst.classNames());
         assertEquals(Normalization.FASHION_MNIST, dst.normalization());
-        assertTrue(dst.flipAugment());
+        assertTrue(dst.augment().flip());
         assertEquals(4, dst.train().label(0)); // fmnist train sample 0 is an ankle boot (9 → 4)
         // the target reuses the base data set loaded for the source (files read once)
         assertTrue(((Datasets.View) src.train()).base() == ((Datasets.View) dst.train()).base());

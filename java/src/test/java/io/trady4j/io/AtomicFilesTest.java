@@ -23,6 +23,20 @@ class AtomicFilesTest {
     Path dir;
 
     @Test
+    void newFilesGetTheModeOfTheUmaskLikeAnyOtherProgramsOutput() throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dir.getFileSystem().supportedFileAttributeViews().contains("posix"),
+                "no POSIX file modes here");
+        Path plain = Files.createFile(dir.resolve("plain.txt"));   // 0666 minus the umask
+        var expected = Files.getPosixFilePermissions(plain);
+        org.junit.jupiter.api.Assumptions.assumeFalse(expected.equals(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")),
+                "the umask is 077: a private file is what it asks for");
+        Path target = dir.resolve("report.json");
+        AtomicFiles.writeString(target, "{}");
+        assertEquals(java.nio.file.attribute.PosixFilePermissions.toString(expected),
+                java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(target)));
+    }
+
+    @Test
     void aWriteThatFailsHalfwayLeavesTheOldFileAndNoTemporaryFile() throws IOException {
         Path target = dir.resolve("report.json");
         AtomicFiles.writeString(target, "{\"version\": 1}");
