@@ -39,7 +39,10 @@ class NativeAccessTest {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, p.exitValue(), () -> out + err);
-        assertEquals("", err, "nothing on stderr (no restricted-method warnings)");
+        // no restricted-method warning from the JDK; only the CPU backend's one line on why it runs without oneDNN
+        assertTrue(err.isEmpty() || err.strip().lines().allMatch(l -> l.startsWith(
+                "WARNING: oneDNN not loaded (native access is not enabled for the class path")), err);
+        assertFalse(err.contains("restricted method"), err);
         assertTrue(out.contains("auto=cpu"), out);
         assertTrue(out.contains("cuda refused: the CUDA backend calls native code, which needs"
                 + " --enable-native-access=ALL-UNNAMED on the java command line"), out);

@@ -123,6 +123,8 @@ class DocsDriftTest {
             known.addAll(defined(run("op", "--list", op)));
         }
         Path root = root();
+        known.add("--enable-native-access");                                       // the java launcher's
+        known.addAll(named(Files.readString(root.resolve("bench/gpu/prove.sh"))));  // the GPU proof's own options
         List<Path> docs = new ArrayList<>(List.of(root.resolve("README.md")));
         try (var files = Files.list(root.resolve("docs"))) {
             files.filter(f -> f.toString().endsWith(".md")).sorted().forEach(docs::add);
