@@ -144,7 +144,7 @@ def main():
                     help="re-run a layer whose median/min ratio exceeds this on either side")
     ap.add_argument("--budget-minutes", type=float, default=15, help="no re-runs after this")
     ap.add_argument("--max-load", type=float, default=1.0,
-                    help="1-minute load average the run may start at, and must be under at the end for results to be written")
+                    help="1-minute load average the run may start at; at the end it must be under this plus --threads (ours) for results to be written")
     ap.add_argument("--max-wait-minutes", type=float, default=20, help="longest wait for that at the start, then exit 2")
     args = ap.parse_args()
 
@@ -297,8 +297,10 @@ def main():
         "wall_minutes": round((time.time() - started) / 60, 1),
         "layers": rows,
     }
-    if loadavg() and loadavg()[0] >= args.max_load:
-        print(f"REFUSED: 1-minute load average {loadavg()[0]:.2f} >= {args.max_load} at the end; results not written "
+    # at the end the load average still counts our own measurement threads (about args.threads)
+    if loadavg() and loadavg()[0] >= args.max_load + args.threads:
+        print(f"REFUSED: 1-minute load average {loadavg()[0]:.2f} >= {args.max_load} + {args.threads} (ours) at the end; "
+              f"results not written "
               f"(raw JMH/PyTorch outputs are in {tmp})", file=sys.stderr)
         sys.exit(2)
     os.makedirs(args.out_dir, exist_ok=True)

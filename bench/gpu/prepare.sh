@@ -45,7 +45,9 @@ echo "prepare: jlinked runtime"
 "$jdk/bin/jlink" --add-modules java.base,jdk.unsupported,java.management,java.logging,jdk.zipfs --strip-debug \
   --no-header-files --no-man-pages --compress=zip-9 --output "$pack/jre" >/dev/null
 command -v strip >/dev/null && strip --strip-unneeded "$pack/jre/lib/server/libjvm.so" 2>/dev/null || true
-cp java/target/trady4j-*.jar "$pack/lib/"
+for j in java/target/trady4j-*.jar; do   # the library's jar only: not its -sources / -javadoc jars
+  case "$j" in *-sources.jar|*-javadoc.jar) ;; *) cp "$j" "$pack/lib/" ;; esac
+done
 # The bench classes without their shaded dependencies (lib/ has them; KernelSweep and StepTimes need no JMH).
 cp bench/target/trady4j-bench-*.jar "$pack/lib/"
 JAVA_HOME=$jdk "$root/scripts/mvn25" -q -o -pl java dependency:copy-dependencies -DincludeScope=test \

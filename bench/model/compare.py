@@ -135,10 +135,14 @@ def main(argv=None):
     try:
         _, pred_rows = load_rows(a.predictions, 'predictions', ('layer', 'op', 'implementation', 'predicted_ms',
                                                                 'floor_ms', 'bound'))
-        _, sweep_rows = load_rows(a.sweep, 'sweep', ('layer', 'op', 'implementation'))
+        sweep_doc, sweep_rows = load_rows(a.sweep, 'sweep', ('layer', 'op', 'implementation'))
     except BadInput as e:
         print('compare: %s' % e, file=sys.stderr)
         return 2
+    shrunk = [k for k in ('batch_override', 'max_size') if sweep_doc.get(k) not in (None, 0)]
+    if shrunk:
+        print('compare: WARNING: the sweep ran on shrunk shapes (%s): its times say nothing about the '
+              'predicted layers' % ', '.join('%s=%s' % (k, sweep_doc[k]) for k in shrunk), file=sys.stderr)
     matched, torch, unpredicted, unmeasured = compare(pred_rows, sweep_rows)
     sys.stdout.write(text_report(matched, torch, unpredicted, unmeasured))
     if a.md:
