@@ -87,7 +87,7 @@ final class ConvGemm {
     }
 
     /** Copies a row of results for columns q0 .. q0 + n − 1 into channel ch of an NCHW tensor of `channels` channels. */
-    private static void scatterColumns(float[] src, int q0, int n, float[] dst, int channels, int ch, int plane) {
+    static void scatterColumns(float[] src, int q0, int n, float[] dst, int channels, int ch, int plane) {
         int q = q0, jj = 0;
         while (jj < n) {
             int b = q / plane, p = q - b * plane;

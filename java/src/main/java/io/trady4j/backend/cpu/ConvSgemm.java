@@ -65,7 +65,7 @@ final class ConvSgemm {
                 int oc = grp * g.mg + o;
                 take(out, (long) (o - m0) * n, row, 0, n);
                 Gemm.biasAct(row, n, bias == null ? 0f : bias[oc], act);
-                scatterColumns(row, q0, n, y, g.cout, oc, g.outPlane);
+                ConvGemm.scatterColumns(row, q0, n, y, g.cout, oc, g.outPlane);
             }
         });
     }
@@ -115,17 +115,6 @@ final class ConvSgemm {
             int b = q / plane, p = q - b * plane;
             int len = Math.min(n - jj, plane - p);
             take(src, srcOff + jj, dst, (b * channels + ch) * plane + p, len);
-            jj += len;
-            q += len;
-        }
-    }
-
-    private static void scatterColumns(float[] src, int q0, int n, float[] dst, int channels, int ch, int plane) {
-        int q = q0, jj = 0;
-        while (jj < n) {
-            int b = q / plane, p = q - b * plane;
-            int len = Math.min(n - jj, plane - p);
-            Gemm.copy(src, jj, dst, (b * channels + ch) * plane + p, len);
             jj += len;
             q += len;
         }
