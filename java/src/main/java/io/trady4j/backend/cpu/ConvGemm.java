@@ -180,7 +180,22 @@ final class ConvGemm {
      */
     static void weightGrad(Parallel par, Geometry g, float[] xSel, ChannelIndex sel, float[] dy, float[] dw,
                            float[][] partials) {
-        final int ns = sel.size();
+        splitWeightGrad(par, g, sel, dw, partials, (jFirst, nsg, grp, b0, b1, out) ->
+                weightGradGroup(g, xSel, sel.size(), jFirst, nsg, grp, dy, b0, b1, out));
+    }
+
+    /** One group's share of a sparse weight gradient over samples [b0, b1), written (not added) into out. */
+    interface GroupWeightGrad {
+        void run(int jFirst, int nsg, int grp, int b0, int b1, float[] out);
+    }
+
+    /**
+     * The task split every sparse weight-gradient GEMM shares: samples across tasks, each writing a
+     * full partial result (task 0 into dw), summed into dw at the end; groups without selected
+     * channels are skipped.
+     */
+    static void splitWeightGrad(Parallel par, Geometry g, ChannelIndex sel, float[] dw, float[][] partials,
+                                GroupWeightGrad group) {
         final int[] j0 = new int[g.groups + 1];
         for (int grp = 0; grp <= g.groups; grp++) {
             j0[grp] = CpuBackend.lowerBound(sel, grp * g.cg);
@@ -192,12 +207,13 @@ final class ConvGemm {
             for (int grp = 0; grp < g.groups; grp++) {
                 int nsg = j0[grp + 1] - j0[grp];
                 if (nsg > 0) {
-                    weightGradGroup(g, xSel, ns, j0[grp], nsg, grp, dy, b0, b1, out);
-                } 
+                    group.run(j0[grp], nsg, grp, b0, b1, out);
+                }
             }
         });
+        int len = dw.length;
         for (float[] p : partials) {
-            for (int e = 0; e < dw.length; e++) {
+            for (int e = 0; e < len; e++) {
                 dw[e] += p[e];
             }
         }

@@ -191,28 +191,8 @@ final class ConvSgemm {
      */
     static void weightGrad(Parallel par, OneDnn.Sgemm gemm, Geometry g, float[] xSel, ChannelIndex sel, float[] dy,
                            float[] dw, float[][] partials) {
-        final int ns = sel.size();
-        final int[] j0 = new int[g.groups + 1];
-        for (int grp = 0; grp <= g.groups; grp++) {
-            j0[grp] = CpuBackend.lowerBound(sel, grp * g.cg);
-        }
-        final int tasks = partials.length + 1;
-        par.forRange(tasks, t -> {
-            float[] out = t == 0 ? dw : partials[t - 1];
-            int b0 = g.batch * t / tasks, b1 = g.batch * (t + 1) / tasks;
-            for (int grp = 0; grp < g.groups; grp++) {
-                int nsg = j0[grp + 1] - j0[grp];
-                if (nsg > 0) {
-                    weightGradGroup(gemm, g, xSel, ns, j0[grp], nsg, grp, dy, b0, b1, out);
-                }
-            }
-        });
-        int len = dw.length;
-        for (float[] p : partials) {
-            for (int e = 0; e < len; e++) {
-                dw[e] += p[e];
-            }
-        }
+        ConvGemm.splitWeightGrad(par, g, sel, dw, partials, (jFirst, nsg, grp, b0, b1, out) ->
+                weightGradGroup(gemm, g, xSel, sel.size(), jFirst, nsg, grp, dy, b0, b1, out));
     }
 
     private static void weightGradGroup(OneDnn.Sgemm gemm, Geometry g, float[] xSel, int ns, int jFirst, int nsg,
