@@ -29,7 +29,7 @@ command -v nvcc >/dev/null || { echo "prepare.sh: no nvcc on the PATH: the GPU p
 t0=$SECONDS
 
 echo "prepare: jars and libtrady4j_cuda.so (mvn package, tests compiled, not run)"
-JAVA_HOME=$jdk "$root/scripts/mvn25" -q -o -DskipTests package
+JAVA_HOME=$jdk "$root/scripts/mvn25" -q -DskipTests package
 for f in native/build/libtrady4j_cuda.so native/build/trady4j_abi_smoke; do
   [ -f "$f" ] || { echo "prepare.sh: the build did not produce $f" >&2; exit 1; }
 done
@@ -50,7 +50,7 @@ for j in java/target/trady4j-*.jar; do   # the library's jar only: not its -sour
 done
 # The bench classes without their shaded dependencies (lib/ has them; KernelSweep and StepTimes need no JMH).
 cp bench/target/trady4j-bench-*.jar "$pack/lib/"
-JAVA_HOME=$jdk "$root/scripts/mvn25" -q -o -pl java dependency:copy-dependencies -DincludeScope=test \
+JAVA_HOME=$jdk "$root/scripts/mvn25" -q -pl java dependency:copy-dependencies -DincludeScope=test \
   -DoutputDirectory="$pack/lib"
 "$jdk/bin/jar" --create --file "$pack/tests.jar" -C java/target/test-classes .
 cp native/build/libtrady4j_cuda.so native/build/trady4j_abi_smoke "$pack/native/"
