@@ -62,8 +62,12 @@ cudaError_t dw_sparse_stream_partial(const trady4j_conv2d_shape& s, const SplitP
 
 // ---- pointwise.cu: v6 of the conv forward and dx for 1x1, stride 1, no padding, groups 1, H·W % 4 == 0 ----
 bool pointwise_supports(const trady4j_conv2d_shape& s);
-// Output rows per thread (16, 8 or 4) for `rows` output channels over `quads` 4-pixel groups.
-int pointwise_rows_per_thread(int rows, int quads, int sms);
+// The tile of `rows` output channels reducing K channels over `quads` 4-pixel groups: output rows
+// per thread (16, 8, 4) and channel groups per block (1, 2, 4).
+struct PointwiseTile {
+    int rows_per_thread, k_groups;
+};
+PointwiseTile pointwise_tile(int rows, int K, int quads, int sms);
 cudaError_t pointwise_forward(const trady4j_conv2d_shape& s, const float* x, const float* w, const float* bias, int act,
                               const int32_t* sel, int nsel, float* x_sel, float* y, cudaStream_t stream);
 cudaError_t pointwise_dx(const trady4j_conv2d_shape& s, const float* dy, const float* w, float* dx,

@@ -5,12 +5,16 @@
 // 1x1 layers have few channels (8..448) on large planes, so they are memory-bound: the kernel
 // must stream `in` at bandwidth rather than run a GEMM tile padded to 64 or 128 columns. A thread
 // owns 4 consecutive pixels (a quad, one 128-bit load per channel) and TM output rows; a block
-// 256 quads. Per step it issues the loads of U = 8 channels before using them, and every load
+// 256 / KS quads, its KS thread groups each taking every KS-th chunk of channels (KS > 1 where the
+// plane is too small to fill the SMs otherwise: MobileNetV2's 8x8 and 4x4 layers), their partial
+// sums added in group order through shared memory. Per step it issues the loads of U = 8 channels
+// before using them, and every load
 // feeds 4·TM FMAs whose weights are TM/4 broadcast 128-bit shared reads. The weights of the
 // block's rows are staged in shared memory in chunks of KC channels, zero beyond K, so the step
-// unrolled loop needs no bounds tests (the last < U channels of a chunk take a plain loop). Each output's sum runs over k in order, whatever TM: the tile choice (from
-// the shape and the SM count) changes no result bit. Requires H·W % 4 == 0 (a quad never crosses
-// a sample); the forward's channel gather x[:, S] -> x_sel runs in extra blocks of the same grid.
+// unrolled loop needs no bounds tests (the last < U channels of a chunk take a plain loop). The
+// tile (TM, KS) follows the shape and the SM count; TM changes no result bit, KS fixes the order of
+// the partial sums (deterministic per device type). Requires H·W % 4 == 0 (a quad never crosses a
+// sample); the forward's channel gather x[:, S] -> x_sel runs in extra blocks of the same grid.
 #include "conv_common.cuh"
 #include "fast_divmod.cuh"
 #include "kernels.cuh"
@@ -63,22 +67,26 @@ __device__ __forceinline__ void fma_channel(float (&acc)[TM][4], const float4 (&
     }
 }
 
-template <int TM, bool VEC>
+template <int TM, int KS, bool VEC>
 __global__ void __launch_bounds__(kThreads, min_blocks<TM>())
     pointwise_kernel(PwGeom g, const float* __restrict__ in, const float* __restrict__ w,
                      const float* __restrict__ bias, int act, float* __restrict__ out, int row_tiles, int conv_blocks,
                      GatherArgs ga) {
+    constexpr int QPB = kThreads / KS;  // quads per block
     const int bid = blockIdx.x;
     if (bid >= conv_blocks) {
         gather_part(ga, bid - conv_blocks, gridDim.x - conv_blocks);
         return;
     }
-    __shared__ float4 as4[kChunk][TM / 4];  // as4[k][i / 4] holds rows i..i+3 of channel k
+    __shared__ float4 as4[KS * kChunk][TM / 4];  // as4[k][i / 4] holds rows i..i+3 of channel k0 + k
+    __shared__ float4 partial[KS > 1 ? (KS - 1) * TM : 1][KS > 1 ? QPB : 1];
     float* as = reinterpret_cast<float*>(&as4[0][0]);
     const int tid = threadIdx.x;
+    const int ql = tid % QPB;
+    const int group = tid / QPB;  // warp-uniform: QPB >= 64
     const int row_tile = bid % row_tiles;  // the row tiles of one quad tile are neighbours: `in` is reused from L2
     const int r0 = row_tile * TM;
-    const int q = (bid / row_tiles) * kThreads + tid;
+    const int q = (bid / row_tiles) * QPB + ql;
     const bool q_ok = q < g.quads;
     const int n = (q_ok ? q : 0) * 4;  // a quad past the end reads quad 0 (in bounds) and stores nothing
     const int b = g.by_hw.div(n);
@@ -89,9 +97,9 @@ __global__ void __launch_bounds__(kThreads, min_blocks<TM>())
 #pragma unroll
     for (int i = 0; i < TM; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
 
-    for (int k0 = 0; k0 < g.K; k0 += kChunk) {
+    for (int k0 = 0; k0 < g.K; k0 += KS * kChunk) {
         __syncthreads();  // the previous chunk's reads of `as` are done
-        for (int e = tid; e < kChunk * TM; e += kThreads) {
+        for (int e = tid; e < KS * kChunk * TM; e += kThreads) {
             const int kk = e / TM;
             const int i = e - kk * TM;
             const int k = k0 + kk;
@@ -99,18 +107,39 @@ __global__ void __launch_bounds__(kThreads, min_blocks<TM>())
             as[kk * TM + i] = k < g.K && r < g.rows ? __ldg(w + (int64_t)r * g.a_row_stride + (int64_t)k * g.a_k_stride) : 0.f;
         }
         __syncthreads();
-        const int steps = min(kChunk, g.K - k0);
-        const float* src_k = src + (int64_t)k0 * g.hw;
+        const int kg = k0 + group * kChunk;  // this group's channels: kg .. kg + steps - 1
+        const int steps = min(kChunk, g.K - kg);
+        const float4(*a4)[TM / 4] = as4 + group * kChunk;
+        const float* src_k = src + (int64_t)kg * g.hw;
         int kk = 0;
         for (; kk + kUnroll <= steps; kk += kUnroll, src_k += kUnroll * g.hw) {
             float4 v[kUnroll];
 #pragma unroll
             for (int u = 0; u < kUnroll; ++u) v[u] = load4<VEC>(src_k + u * g.hw);
 #pragma unroll
-            for (int u = 0; u < kUnroll; ++u) fma_channel<TM>(acc, as4[kk + u], v[u]);
+            for (int u = 0; u < kUnroll; ++u) fma_channel<TM>(acc, a4[kk + u], v[u]);
         }
 #pragma unroll 1
-        for (; kk < steps; ++kk, src_k += g.hw) fma_channel<TM>(acc, as4[kk], load4<VEC>(src_k));
+        for (; kk < steps; ++kk, src_k += g.hw) fma_channel<TM>(acc, a4[kk], load4<VEC>(src_k));
+    }
+    if (KS > 1) {  // group 0 adds the other groups' partial sums in group order
+        if (group > 0) {
+#pragma unroll
+            for (int i = 0; i < TM; ++i)
+                partial[(group - 1) * TM + i][ql] = make_float4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
+        }
+        __syncthreads();
+        if (group > 0) return;
+#pragma unroll
+        for (int s = 0; s < KS - 1; ++s)
+#pragma unroll
+            for (int i = 0; i < TM; ++i) {
+                const float4 v = partial[s * TM + i][ql];
+                acc[i][0] += v.x;
+                acc[i][1] += v.y;
+                acc[i][2] += v.z;
+                acc[i][3] += v.w;
+            }
     }
     if (!q_ok) return;
     float* dst = out + ((int64_t)b * g.rows) * g.hw + p;
@@ -147,33 +176,39 @@ PwGeom pw_geom(const ConvGeom& g, bool dx) {
     return p;
 }
 
-template <int TM, bool VEC>
+// The instantiations: (TM, KS). KS > 1 only with TM <= 8 (the partial sums' shared memory).
+#define T4J_PW_TILES(X) X(16, 1) X(8, 1) X(4, 1) X(8, 2) X(4, 2) X(8, 4) X(4, 4)
+
+template <int TM, int KS, bool VEC>
 cudaError_t launch(const PwGeom& p, const float* in, const float* w, const float* bias, int act, float* out,
                    const GatherArgs& ga, cudaStream_t stream) {
     const int row_tiles = ceil_div(p.rows, TM);
-    const int64_t conv_blocks = (int64_t)row_tiles * ceil_div(p.quads, kThreads);
+    const int64_t conv_blocks = (int64_t)row_tiles * ceil_div(p.quads, kThreads / KS);
     const int64_t blocks = conv_blocks + gather_blocks(ga, kThreads);
     if (blocks > INT_MAX) return cudaErrorInvalidConfiguration;
-    T4J_LAUNCH((unsigned)blocks, kThreads, 0, stream, pointwise_kernel<TM, VEC>)(p, in, w, bias, act, out, row_tiles,
-                                                                                (int)conv_blocks, ga);
+    T4J_LAUNCH((unsigned)blocks, kThreads, 0, stream, pointwise_kernel<TM, KS, VEC>)(p, in, w, bias, act, out, row_tiles,
+                                                                                    (int)conv_blocks, ga);
     return cudaGetLastError();
 }
 
-template <int TM>
+template <int TM, int KS>
 cudaError_t launch_aligned(const PwGeom& p, const float* in, const float* w, const float* bias, int act, float* out,
                            const GatherArgs& ga, cudaStream_t stream) {
-    if (aligned16(in) && aligned16(out)) return launch<TM, true>(p, in, w, bias, act, out, ga, stream);
-    return launch<TM, false>(p, in, w, bias, act, out, ga, stream);
+    if (aligned16(in) && aligned16(out)) return launch<TM, KS, true>(p, in, w, bias, act, out, ga, stream);
+    return launch<TM, KS, false>(p, in, w, bias, act, out, ga, stream);
 }
 
 cudaError_t run(const trady4j_conv2d_shape& s, bool dx, const float* in, const float* w, const float* bias, int act,
                 float* out, const GatherArgs& ga, cudaStream_t stream) {
     if (!pointwise_supports(s)) return cudaErrorInvalidValue;
     const PwGeom p = pw_geom(make_geom(s), dx);
-    switch (pointwise_rows_per_thread(p.rows, p.quads, current_device_sms())) {
-        case 16: return launch_aligned<16>(p, in, w, bias, act, out, ga, stream);
-        case 8: return launch_aligned<8>(p, in, w, bias, act, out, ga, stream);
-        default: return launch_aligned<4>(p, in, w, bias, act, out, ga, stream);
+    const PointwiseTile t = pointwise_tile(p.rows, p.K, p.quads, current_device_sms());
+    switch (t.rows_per_thread * 10 + t.k_groups) {
+#define T4J_PW_CASE(TM, KS) \
+    case TM * 10 + KS: return launch_aligned<TM, KS>(p, in, w, bias, act, out, ga, stream);
+        T4J_PW_TILES(T4J_PW_CASE)
+#undef T4J_PW_CASE
+        default: return cudaErrorInvalidValue;
     }
 }
 
@@ -184,21 +219,25 @@ bool pointwise_supports(const trady4j_conv2d_shape& s) {
            ((int64_t)s.in_height * s.in_width) % 4 == 0;
 }
 
-// The busiest SM's work for a tile height: its blocks times the rows each computes, padding rows
-// included, weighted by the issue slots per FMA (TM/4 shared reads, one load and about two
-// address instructions per 4·TM FMAs of a channel). Ties go to the taller tile.
-int pointwise_rows_per_thread(int rows, int quads, int sms) {
-    const int quad_tiles = ceil_div(quads, pw::kThreads);
-    const int candidates[] = {16, 8, 4};
-    int best = 16;
+// The tile whose busiest SM has the least work: its blocks times a thread's issue slots (4·TM FMAs
+// per channel of its K / KS, each with 1/(4·TM) of a load, TM/4 shared reads and about two address
+// instructions per channel; a group's partial sums cost about 5 per row). Ties go to the earlier
+// tile in T4J_PW_TILES (taller, fewer groups).
+PointwiseTile pointwise_tile(int rows, int K, int quads, int sms) {
+    const PointwiseTile candidates[] = {{16, 1}, {8, 1}, {4, 1}, {8, 2}, {4, 2}, {8, 4}, {4, 4}};
+    PointwiseTile best = candidates[0];
     double best_cost = 0.0;
-    for (int tm : candidates) {
-        const int64_t blocks = (int64_t)ceil_div(rows, tm) * quad_tiles;
+    bool first = true;
+    for (const PointwiseTile& t : candidates) {
+        const int tm = t.rows_per_thread, ks = t.k_groups;
+        const int64_t blocks = (int64_t)ceil_div(rows, tm) * ceil_div(quads, pw::kThreads / ks);
         const double per_fma = 1.0 + (tm / 4.0 + 3.0) / (4.0 * tm);
-        const double cost = (double)ceil_div64(blocks, sms > 0 ? sms : 1) * tm * per_fma;
-        if (tm == 16 || cost < best_cost) {
-            best = tm;
+        const double per_thread = (double)ceil_div(K, ks) * 4 * tm * per_fma + (ks > 1 ? 5.0 * tm * (ks - 1) : 0.0);
+        const double cost = (double)ceil_div64(blocks, sms > 0 ? sms : 1) * per_thread;
+        if (first || cost < best_cost) {
+            best = t;
             best_cost = cost;
+            first = false;
         }
     }
     return best;

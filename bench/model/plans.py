@@ -22,8 +22,8 @@ MAX_SPLIT_WORKSPACE = 256 << 20
 DW3_MAX_SMEM = 48 * 1024
 DW3_V = 4  # outputs per thread along a row
 STREAM_MAX_COLS = 32
-PW_THREADS = 256  # pointwise.cu kThreads: quads (4 pixels) per block
-PW_TILES = (16, 8, 4)  # pointwise.cu: output rows per thread
+PW_THREADS = 256  # pointwise.cu kThreads (256 / KS quads of 4 pixels per block)
+PW_TILES = ((16, 1), (8, 1), (4, 1), (8, 2), (4, 2), (8, 4), (4, 4))  # pointwise.cu: (TM, KS) in tie order
 
 
 def nsel_for(density, channels):
@@ -149,23 +149,25 @@ def gemm(kernel, groups, M, N, K, bm, bn, bk, stats, stages=1, splits=1, k_chunk
 
 # ---- pointwise v6 (pointwise.cu)
 
-def pointwise_rows_per_thread(rows, quads, sms):
-    """pointwise_rows_per_thread: the tile height whose busiest SM has the least work (ties: taller)."""
-    quad_tiles = ceil_div(quads, PW_THREADS)
+def pointwise_tile(rows, K, quads, sms):
+    """pointwise_tile: (rows per thread, channel groups) whose busiest SM has the least work (ties: the earlier)."""
     best, best_cost = None, None
-    for tm in PW_TILES:
-        blocks = ceil_div(rows, tm) * quad_tiles
-        cost = ceil_div(blocks, max(1, sms)) * tm * (1.0 + (tm / 4.0 + 3.0) / (4.0 * tm))
+    for tm, ks in PW_TILES:
+        blocks = ceil_div(rows, tm) * ceil_div(quads, PW_THREADS // ks)
+        per_fma = 1.0 + (tm / 4.0 + 3.0) / (4.0 * tm)
+        per_thread = ceil_div(K, ks) * 4 * tm * per_fma + (5.0 * tm * (ks - 1) if ks > 1 else 0.0)
+        cost = ceil_div(blocks, max(1, sms)) * per_thread
         if best is None or cost < best_cost:
-            best, best_cost = tm, cost
+            best, best_cost = (tm, ks), cost
     return best
 
 
 def pointwise(rows, K, quads, sms):
-    """pointwise_kernel<TM, true> (aligned tensors): a thread 4 pixels x TM rows, 4·TM FFMA per channel."""
-    tm = pointwise_rows_per_thread(rows, quads, sms)
-    blocks = ceil_div(rows, tm) * ceil_div(quads, PW_THREADS)
-    return Launch('pw::pointwise_kernel<%d, true>' % tm, blocks, PW_THREADS, K * 4 * tm)
+    """pointwise_kernel<TM, KS, true> (aligned tensors): a thread 4 pixels x TM rows over K / KS channels,
+    4·TM FFMA per channel."""
+    tm, ks = pointwise_tile(rows, K, quads, sms)
+    blocks = ceil_div(rows, tm) * ceil_div(quads, PW_THREADS // ks)
+    return Launch('pw::pointwise_kernel<%d, %d, true>' % (tm, ks), blocks, PW_THREADS, ceil_div(K, ks) * 4 * tm)
 
 
 # ---- depthwise v3 tiling (depthwise.cu make_tiling)

@@ -126,14 +126,16 @@ class EligibilityMirrorsVersionsTest(unittest.TestCase):
 
 class PlanMirrorTest(unittest.TestCase):
     def test_pointwise_tile_by_hand(self):
-        # mbv2.mix forward: 448 rows over 128 * 16 / 4 = 512 quads (2 quad tiles). TM 16: 56 blocks, busiest SM
-        # 1 x 16 rows; TM 8: 112 blocks, 1 x 8; TM 4: 224 blocks, 2 x 4 (and more issue per FMA) -> 8
-        self.assertEqual(plans.pointwise_rows_per_thread(448, 512, 132), 8)
-        # b01.expand forward: 48 rows, 131072 quads (512 quad tiles): TM 16 makes 1536 blocks (12 per SM)
-        self.assertEqual(plans.pointwise_rows_per_thread(48, 131072, 132), 16)
+        # b14.expand dx: 56 rows reducing 336 channels over 128 * 16 / 4 = 512 quads. (4, 1): 14 x 2 = 28 blocks,
+        # 1 per SM, a thread 336 channels x 16 FFMA; (4, 4): 14 x 8 = 112 blocks, a thread 84 channels -> (4, 4)
+        self.assertEqual(plans.pointwise_tile(56, 336, 512, 132), (4, 4))
+        # b01.expand forward: 48 rows, 131072 quads: (16, 1) makes 1536 blocks (12 per SM), no groups needed
+        self.assertEqual(plans.pointwise_tile(48, 8, 131072, 132), (16, 1))
         text = read(os.path.join(ROOT, 'kernels', 'pointwise.cu'))
         self.assertEqual(int(re.search(r'kThreads = (\d+);', text).group(1)), plans.PW_THREADS)
-        self.assertIn('const int candidates[] = {%s};' % ', '.join(map(str, plans.PW_TILES)), text)
+        self.assertIn('const PointwiseTile candidates[] = {%s};' % ', '.join('{%d, %d}' % t for t in plans.PW_TILES),
+                      text)
+        self.assertIn('#define T4J_PW_TILES(X) %s' % ' '.join('X(%d, %d)' % t for t in plans.PW_TILES), text)
 
     def test_split_k_by_hand(self):
         # one tile, K = 128 * 64 * 64, 2 blocks per SM on 132 SMs -> 264 slices wanted, chunk rounded to 16

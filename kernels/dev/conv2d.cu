@@ -41,11 +41,12 @@ static void run_case(Checker& ck, const Case& cs, uint64_t seed, int version) {
     }
 }
 
-// The pointwise kernel at every tile height and on both load paths (the launcher picks one TM by
-// shape and SM count, so small shapes alone would only reach TM = 4): in/out offset by one float
+// The pointwise kernel at every tile (TM, KS) and on both load paths (the launcher picks one tile by
+// shape and SM count, so small shapes alone would not reach them all): in/out offset by one float
 // make the pointers unaligned for the scalar path.
 static void check_pointwise_tiles(Checker& ck, uint64_t seed) {
-    const trady4j_conv2d_shape s = ref_shape(3, 13, 6, 6, 21, 1, 1, 0, 1, 1);
+    // K = 200: with KS = 4 every group but the last has a full 64-channel chunk, the last a partial one
+    const trady4j_conv2d_shape s = ref_shape(3, 200, 6, 6, 21, 1, 1, 0, 1, 1);
     Rng rng(seed);
     const std::vector<float> x = rng.floats(ref_numel_x(s));
     const std::vector<float> w = rng.floats(ref_numel_w(s));
@@ -59,9 +60,10 @@ static void check_pointwise_tiles(Checker& ck, uint64_t seed) {
     using LaunchFn = cudaError_t (*)(const trady4j::pw::PwGeom&, const float*, const float*, const float*, int, float*,
                                      const trady4j::GatherArgs&, cudaStream_t);
     const struct { const char* name; LaunchFn fn; bool aligned; } tiles[] = {
-        {"TM 16", trady4j::pw::launch<16, true>, true}, {"TM 8", trady4j::pw::launch<8, true>, true},
-        {"TM 4", trady4j::pw::launch<4, true>, true}, {"TM 16 unaligned", trady4j::pw::launch<16, false>, false},
-        {"TM 8 unaligned", trady4j::pw::launch<8, false>, false}, {"TM 4 unaligned", trady4j::pw::launch<4, false>, false},
+#define T4J_PW_CHECK(TM, KS) {"TM " #TM " KS " #KS, trady4j::pw::launch<TM, KS, true>, true}, \
+        {"TM " #TM " KS " #KS " unaligned", trady4j::pw::launch<TM, KS, false>, false},
+        T4J_PW_TILES(T4J_PW_CHECK)
+#undef T4J_PW_CHECK
     };
     for (const auto& t : tiles) {
         std::vector<float> out;

@@ -30,10 +30,10 @@ static void run_case(Checker& ck, const Case& cs, uint64_t seed, int version) {
     ck.expect(what, ddx.download(), ref_conv2d_dx(s, dy, w), Checker::tolerance_for(version));
 }
 
-// The pointwise kernel's dx at every tile height and on both load paths (the launcher picks one TM
-// by shape and SM count); dy/dx offset by one float make the pointers unaligned.
+// The pointwise kernel's dx at every tile (TM, KS) and on both load paths (the launcher picks one
+// tile by shape and SM count); dy/dx offset by one float make the pointers unaligned.
 static void check_pointwise_tiles(Checker& ck, uint64_t seed) {
-    const trady4j_conv2d_shape s = ref_shape(2, 19, 4, 6, 70, 1, 1, 0, 1, 1);
+    const trady4j_conv2d_shape s = ref_shape(2, 19, 4, 6, 200, 1, 1, 0, 1, 1);
     Rng rng(seed);
     const std::vector<float> dy = rng.floats(ref_numel_y(s));
     const std::vector<float> w = rng.floats(ref_numel_w(s));
@@ -46,9 +46,10 @@ static void check_pointwise_tiles(Checker& ck, uint64_t seed) {
     using LaunchFn = cudaError_t (*)(const trady4j::pw::PwGeom&, const float*, const float*, const float*, int, float*,
                                      const trady4j::GatherArgs&, cudaStream_t);
     const struct { const char* name; LaunchFn fn; bool aligned; } tiles[] = {
-        {"TM 16", trady4j::pw::launch<16, true>, true}, {"TM 8", trady4j::pw::launch<8, true>, true},
-        {"TM 4", trady4j::pw::launch<4, true>, true}, {"TM 16 unaligned", trady4j::pw::launch<16, false>, false},
-        {"TM 8 unaligned", trady4j::pw::launch<8, false>, false}, {"TM 4 unaligned", trady4j::pw::launch<4, false>, false},
+#define T4J_PW_CHECK(TM, KS) {"TM " #TM " KS " #KS, trady4j::pw::launch<TM, KS, true>, true}, \
+        {"TM " #TM " KS " #KS " unaligned", trady4j::pw::launch<TM, KS, false>, false},
+        T4J_PW_TILES(T4J_PW_CHECK)
+#undef T4J_PW_CHECK
     };
     for (const auto& t : tiles) {
         std::vector<float> out;
