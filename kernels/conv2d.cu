@@ -15,6 +15,7 @@
 //      instead of per-step divisions).
 //   v4: v3 with the tile computed on TF32 tensor cores (mma.sync m16n8k8, igemm_v3.cuh), opt-in.
 //   v5 (depthwise.cu) for depthwise layers with k = 3, 5, 7, stride 1 or 2, dilation 1.
+//   v6 (pointwise.cu) for 1x1 layers with stride 1, no padding, groups 1 and H·W % 4 == 0.
 #include "conv_common.cuh"
 #include "igemm.cuh"
 #include "igemm_v3.cuh"
@@ -466,6 +467,7 @@ cudaError_t conv2d_forward(const trady4j_conv2d_shape& s, const float* x, const 
         if (tw == 16) return launch_fwd_dw_tiled<16>(g, x, w, bias, act, y, ga, smem, stream);
         return launch_fwd_dw_tiled<8>(g, x, w, bias, act, y, ga, smem, stream);
     }
+    if (impl == kImplPointwise) return pointwise_forward(s, x, w, bias, act, sel, nsel, x_sel, y, stream);
     if (impl == kImplMicroKernel && g.k2 <= kMaxTapsV3) return launch_fwd_v3(g, x, w, bias, act, y, ga, stream);
     if (impl == kImplTf32 && g.k2 <= kMaxTapsV3)
         return launch_fwd_igemm_v3<FwdTf32Tile>(g, x, w, bias, act, y, ga, stream);

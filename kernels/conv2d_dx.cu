@@ -386,6 +386,7 @@ cudaError_t conv2d_dx(const trady4j_conv2d_shape& s, const float* dy, const floa
                       cudaStream_t stream) {
     const ConvGeom g = make_geom(s);
     if (impl == kImplDepthwiseV3) return depthwise_dx(s, dy, w, dx, stream);
+    if (impl == kImplPointwise) return pointwise_dx(s, dy, w, dx, stream);
     if (impl == kImplNaive || g.cg == 1) {
         const int64_t total = (int64_t)g.batch * g.cin * g.hw;
         T4J_LAUNCH(elementwise_blocks(total, 256), 256, 0, stream, conv2d_dx_naive_kernel)(g, dy, w, dx);

@@ -60,6 +60,19 @@ SplitPlan dw_sparse_stream_plan(const trady4j_conv2d_shape& s, int nsel, int sms
 cudaError_t dw_sparse_stream_partial(const trady4j_conv2d_shape& s, const SplitPlan& plan, const float* x_sel,
                                      const float* dy, int nsel, float* out, cudaStream_t stream);
 
+// ---- pointwise.cu: v6 of the conv forward and dx for 1x1, stride 1, no padding, groups 1, H·W % 4 == 0 ----
+bool pointwise_supports(const trady4j_conv2d_shape& s);
+// The tile of `rows` output channels reducing K channels over `quads` 4-pixel groups: output rows
+// per thread (16, 8, 4) and channel groups per block (1, 2, 4).
+struct PointwiseTile {
+    int rows_per_thread, k_groups;
+};
+PointwiseTile pointwise_tile(int rows, int K, int quads, int sms);
+cudaError_t pointwise_forward(const trady4j_conv2d_shape& s, const float* x, const float* w, const float* bias, int act,
+                              const int32_t* sel, int nsel, float* x_sel, float* y, cudaStream_t stream);
+cudaError_t pointwise_dx(const trady4j_conv2d_shape& s, const float* dy, const float* w, float* dx,
+                         cudaStream_t stream);
+
 // ---- conv2d_dw_sparse.cu: sparse weight gradient ----
 // Workspace bytes the split-K partial sums need for this shape on a device with `sms` SMs.
 size_t conv2d_dw_sparse_workspace(const trady4j_conv2d_shape& s, int nsel, int sms, int impl);

@@ -19,6 +19,7 @@ namespace {
 bool any_shape(const trady4j_conv2d_shape&, int) { return true; }
 bool depthwise_v3_shape(const trady4j_conv2d_shape& s, int) { return depthwise_v3_supports(s); }
 bool stream_shape(const trady4j_conv2d_shape& s, int nsel) { return dw_sparse_stream_supports(s, nsel); }
+bool pointwise_shape(const trady4j_conv2d_shape& s, int) { return pointwise_supports(s); }
 
 // TF32 changes results (relative error ~3e-4 instead of ~1e-7), so its rows are eligible only
 // when the process opted in with TRADY4J_MATH=tf32: the autotuner never picks them otherwise.
@@ -36,6 +37,7 @@ const KernelImpl kConv2dForward[] = {
     {3, "v3_microkernel", any_shape},  // igemm_v3.cuh: 4x4/8x8 thread tiles, LDS.128, 3-stage cp.async (v2 where none)
     {4, "v4_tf32", tf32_opted_in},     // v3 on TF32 tensor cores (mma.sync m16n8k8): relative error ~3e-4
     {5, "v5_depthwise", depthwise_v3_shape},  // depthwise k 3/5/7, s 1/2: register-blocked direct kernel
+    {6, "v6_pointwise", pointwise_shape},     // 1x1 s1 p0 g1, H·W % 4 == 0: streams x with 128-bit loads
 };
 const KernelImpl kConv2dDx[] = {
     {1, "v1_naive", any_shape},
@@ -43,6 +45,7 @@ const KernelImpl kConv2dDx[] = {
     {3, "v3_microkernel", any_shape},  // igemm_v3.cuh: 4x4/8x8 thread tiles, LDS.128, 3-stage cp.async (v2 where none)
     {4, "v4_tf32", tf32_opted_in},     // v3 on TF32 tensor cores (mma.sync m16n8k8): relative error ~3e-4
     {5, "v5_depthwise", depthwise_v3_shape},  // depthwise: flipped direct kernel (s1), stride phases (s2)
+    {6, "v6_pointwise", pointwise_shape},     // 1x1 s1 p0 g1, H·W % 4 == 0: streams dy with 128-bit loads
 };
 const KernelImpl kConv2dDwSparse[] = {
     {1, "v1_naive", any_shape},
@@ -97,6 +100,7 @@ int impl_heuristic(int op, const trady4j_conv2d_shape& s, int nsel) {
         if (depthwise_v3_supports(s)) return kImplDepthwiseV3;
     }
     if (op == TRADY4J_OP_CONV2D_DW_SPARSE && dw_sparse_stream_supports(s, nsel)) return kImplStreamV3;
+    if ((op == TRADY4J_OP_CONV2D_FORWARD || op == TRADY4J_OP_CONV2D_DX) && pointwise_supports(s)) return kImplPointwise;
     return kImplTiled;
 }
 

@@ -171,6 +171,42 @@ def markdown(rows, tots, sweep, nets):
     return '\n'.join(lines) + '\n'
 
 
+MODEL_TARGETS = '## Model targets (issue 12)'
+TARGET_FACTOR = 2.0
+TARGET_ROWS = (('conv2d_forward', None, 'forward'), ('conv2d_dx', None, 'dx'),
+               ('conv2d_dw_sparse', 1.0, 'dW at 100 %'), ('conv2d_dw_sparse', 0.01, 'dW at 1 % (floor: reading dy)'))
+
+
+def perf_targets(tots, network='mbv2-w0.35'):
+    """Issue 12's model targets: the network's predicted totals within 2x of the floor. Judged on the best
+    fp32 choice per layer (what the autotuner runs); the heuristic's total is shown beside it."""
+    lines = [MODEL_TARGETS, '',
+             'Written by `bench/model/model.py` from the counts above (predictions, not measurements: no kernel has '
+             'run on a GPU). %s @128 batch 128, convolutions only; target: predicted <= %gx the floor, judged on '
+             'the best fp32 implementation per layer (the autotuner\'s pick); the heuristic (impl 0) beside it. '
+             'Per-layer detail: bench/model/predictions-h200.md.' % (network, TARGET_FACTOR), '',
+             '| op | floor ms | best fp32 ms | x floor | heuristic ms | x floor | target |',
+             '| --- | --- | --- | --- | --- | --- | --- |']
+    for op, d, label in TARGET_ROWS:
+        t = next(x for x in tots if x['network'] == network and x['op'] == op and x['density'] == d)
+        best, heur, floor = t['best_fp32_ms'], t['heuristic_ms'], t['floor_ms']
+        lines.append('| %s | %.3f | %.3f | %.2f | %.3f | %.2f | %s |' % (
+            label, floor, best, best / floor, heur, heur / floor,
+            'met' if best <= TARGET_FACTOR * floor else '**missed**'))
+    return lines
+
+
+def write_perf_targets(path, lines):
+    """Replaces the model-target section at the end of kernels/PERF.md (perf_report.py rewrites the rest)."""
+    with open(path) as f:
+        text = f.read()
+    cut = text.find(MODEL_TARGETS)
+    if cut >= 0:
+        text = text[:cut]
+    with open(path, 'w') as f:
+        f.write(text.rstrip('\n') + '\n\n' + '\n'.join(lines) + '\n')
+
+
 def json_lines(doc):
     """JSON with one row per line (small diffs when the model changes)."""
     parts = []
@@ -187,6 +223,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--stats', default=kernels.STATS, help='static counts from kernels/dev/perf_report.py')
     ap.add_argument('--out', default=HERE, help='folder for predictions-h200.{json,md} and shapes.json')
+    ap.add_argument('--perf', default=os.path.join(os.path.dirname(os.path.dirname(HERE)), 'kernels', 'PERF.md'),
+                    help='kernels/PERF.md, whose last section gets the model targets (skipped if absent)')
     a = ap.parse_args(argv)
     if not os.path.isfile(a.stats):
         print('model: no static counts at %s (run: make -C kernels/dev perf-report)' % a.stats, file=sys.stderr)
@@ -213,6 +251,8 @@ def main(argv=None):
                             'rows': [r for r in rows if r['layer'] in names], 'totals': tots}))
     with open(os.path.join(a.out, 'predictions-h200.md'), 'w') as f:
         f.write(markdown(rows, tots, sweep, nets))
+    if os.path.isfile(a.perf):
+        write_perf_targets(a.perf, perf_targets(tots))
     print('model: %d rows, %d totals -> %s' % (len(rows), len(tots), os.path.relpath(a.out)), file=sys.stderr)
     return 0
 

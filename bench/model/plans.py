@@ -11,7 +11,8 @@ import dataclasses
 import hardware
 
 OPS = ('conv2d_forward', 'conv2d_gather', 'conv2d_dx', 'conv2d_dw_sparse')
-IMPLEMENTATIONS = ('v1_naive', 'v2_tiled', 'v3_microkernel', 'v4_tf32', 'v5_depthwise', 'v6_stream')
+# v6 is a row position per op: v6_stream in the dW table, v6_pointwise in the forward and dx tables
+IMPLEMENTATIONS = ('v1_naive', 'v2_tiled', 'v3_microkernel', 'v4_tf32', 'v5_depthwise', 'v6_stream', 'v6_pointwise')
 DENSITIES = (0.01, 0.1, 1.0)
 
 GEMM_BK = 16  # igemm.cuh kGemmBK
@@ -21,6 +22,8 @@ MAX_SPLIT_WORKSPACE = 256 << 20
 DW3_MAX_SMEM = 48 * 1024
 DW3_V = 4  # outputs per thread along a row
 STREAM_MAX_COLS = 32
+PW_THREADS = 256  # pointwise.cu kThreads (256 / KS quads of 4 pixels per block)
+PW_TILES = ((16, 1), (8, 1), (4, 1), (8, 2), (4, 2), (8, 4), (4, 4))  # pointwise.cu: (TM, KS) in tie order
 
 
 def nsel_for(density, channels):
@@ -42,6 +45,10 @@ def stream_supports(s, nsel):
     return s.groups == 1 and s.hwo % 4 == 0 and nsel * s.k2 <= STREAM_MAX_COLS
 
 
+def pointwise_supports(s):
+    return s.kernel == 1 and s.stride == 1 and s.padding == 0 and s.groups == 1 and s.hw % 4 == 0
+
+
 def eligible(op, impl, s, nsel):
     """Whether versions.cu lists `impl` for `op` on this shape (v4_tf32: with TRADY4J_MATH=tf32)."""
     if impl in ('v1_naive', 'v2_tiled', 'v3_microkernel', 'v4_tf32'):
@@ -50,15 +57,20 @@ def eligible(op, impl, s, nsel):
         return depthwise_v3_supports(s)
     if impl == 'v6_stream':
         return op == 'conv2d_dw_sparse' and stream_supports(s, nsel)
+    if impl == 'v6_pointwise':
+        return op != 'conv2d_dw_sparse' and pointwise_supports(s)
     return False
 
 
 def heuristic(op, s, nsel):
-    """impl_heuristic in versions.cu: v5 where eligible, v6 for eligible dW, else v2."""
+    """impl_heuristic in versions.cu: v5 where eligible, v6 (stream for dW, pointwise for forward and dx)
+    where eligible, else v2."""
     if depthwise_v3_supports(s):
         return 'v5_depthwise'
     if op == 'conv2d_dw_sparse' and stream_supports(s, nsel):
         return 'v6_stream'
+    if op != 'conv2d_dw_sparse' and pointwise_supports(s):
+        return 'v6_pointwise'
     return 'v2_tiled'
 
 
@@ -93,6 +105,8 @@ def forward_launches(s, impl, stats, sms=hardware.SMS):
     grid, whose bytes are in the op's minimum bytes and which are not charged as arithmetic."""
     if impl == 'v1_naive':
         return [naive_forward(s)]
+    if impl == 'v6_pointwise':
+        return [pointwise(s.out_channels, s.in_channels, s.batch * s.hw // 4, sms)]
     if s.depthwise:
         if impl == 'v5_depthwise':
             return [dw3_direct(s, stats, dx=False)]
@@ -131,6 +145,29 @@ def gemm(kernel, groups, M, N, K, bm, bn, bk, stats, stages=1, splits=1, k_chunk
     steps = ceil_div(k_chunk if k_chunk else K, bk)
     per_step = stats.hot_arith(kernel)
     return Launch(kernel, groups * splits * tiles, 256, steps * per_step, stages_in_flight=stages)
+
+
+# ---- pointwise v6 (pointwise.cu)
+
+def pointwise_tile(rows, K, quads, sms):
+    """pointwise_tile: (rows per thread, channel groups) whose busiest SM has the least work (ties: the earlier)."""
+    best, best_cost = None, None
+    for tm, ks in PW_TILES:
+        blocks = ceil_div(rows, tm) * ceil_div(quads, PW_THREADS // ks)
+        per_fma = 1.0 + (tm / 4.0 + 3.0) / (4.0 * tm)
+        per_thread = ceil_div(K, ks) * 4 * tm * per_fma + (5.0 * tm * (ks - 1) if ks > 1 else 0.0)
+        cost = ceil_div(blocks, max(1, sms)) * per_thread
+        if best is None or cost < best_cost:
+            best, best_cost = (tm, ks), cost
+    return best
+
+
+def pointwise(rows, K, quads, sms):
+    """pointwise_kernel<TM, KS, true> (aligned tensors): a thread 4 pixels x TM rows over K / KS channels,
+    4·TM FFMA per channel."""
+    tm, ks = pointwise_tile(rows, K, quads, sms)
+    blocks = ceil_div(rows, tm) * ceil_div(quads, PW_THREADS // ks)
+    return Launch('pw::pointwise_kernel<%d, %d, true>' % (tm, ks), blocks, PW_THREADS, ceil_div(K, ks) * 4 * tm)
 
 
 # ---- depthwise v3 tiling (depthwise.cu make_tiling)
@@ -195,6 +232,8 @@ def dw3_dx_s2(s, stats):
 def dx_launches(s, impl, stats, sms=hardware.SMS):
     if impl == 'v5_depthwise':
         return [dw3_direct(s, stats, dx=True) if s.stride == 1 else dw3_dx_s2(s, stats)]
+    if impl == 'v6_pointwise':
+        return [pointwise(s.in_channels, s.out_channels, s.batch * s.hw // 4, sms)]
     if impl == 'v1_naive' or s.cg == 1:
         blocks, repeat = elementwise(s.batch * s.in_channels * s.hw)
         taps = max(1, s.k2 // (s.stride * s.stride))  # taps of the window that meet a dy element

@@ -75,10 +75,14 @@ class EligibilityMirrorsVersionsTest(unittest.TestCase):
              'depthwise_v3_shape': lambda s, n: (s.in_channels == s.groups and s.out_channels == s.groups
                                                  and s.kernel in (3, 5, 7) and s.stride in (1, 2)),
              'stream_shape': lambda s, n: s.groups == 1 and (s.out_height * s.out_width) % 4 == 0
-                                          and n * s.kernel * s.kernel <= 32}
+                                          and n * s.kernel * s.kernel <= 32,
+             'pointwise_shape': lambda s, n: (s.kernel == 1 and s.stride == 1 and s.padding == 0 and s.groups == 1
+                                              and (s.height * s.width) % 4 == 0)}
     C_RULES = {'depthwise.cu': 'is_depthwise(g) && g.dil == 1 && (g.k == 3 || g.k == 5 || g.k == 7) && '
                                '(g.stride == 1 || g.stride == 2)',
-               'dw_sparse_stream.cu': 'g.groups == 1 && g.hwo % 4 == 0 && (int64_t)nsel * g.k2 <= dws::kMaxCols'}
+               'dw_sparse_stream.cu': 'g.groups == 1 && g.hwo % 4 == 0 && (int64_t)nsel * g.k2 <= dws::kMaxCols',
+               'pointwise.cu': 's.kernel == 1 && s.stride == 1 && s.padding == 0 && s.groups == 1 &&\n'
+                               '           ((int64_t)s.in_height * s.in_width) % 4 == 0'}
 
     def test_rules_in_the_sources(self):
         for f, rule in self.C_RULES.items():
@@ -100,8 +104,11 @@ class EligibilityMirrorsVersionsTest(unittest.TestCase):
         for table, ops in self.TABLES.items():
             rows = self.table(table)
             self.assertTrue(rows, table)
-            for impl_id, name, rule in rows:
-                self.assertEqual(plans.IMPLEMENTATIONS[impl_id - 1], name)
+            for position, (impl_id, name, rule) in enumerate(rows):
+                # ids are row positions per op (v6 is v6_stream for dW, v6_pointwise for forward and dx)
+                self.assertEqual(impl_id, position + 1, (table, name))
+                self.assertTrue(name.startswith('v%d_' % impl_id), (table, name))
+                self.assertIn(name, plans.IMPLEMENTATIONS)
                 for op in ops:
                     for s in shapes:
                         for nsel in (1, s.in_channels):
@@ -118,6 +125,18 @@ class EligibilityMirrorsVersionsTest(unittest.TestCase):
 
 
 class PlanMirrorTest(unittest.TestCase):
+    def test_pointwise_tile_by_hand(self):
+        # b14.expand dx: 56 rows reducing 336 channels over 128 * 16 / 4 = 512 quads. (4, 1): 14 x 2 = 28 blocks,
+        # 1 per SM, a thread 336 channels x 16 FFMA; (4, 4): 14 x 8 = 112 blocks, a thread 84 channels -> (4, 4)
+        self.assertEqual(plans.pointwise_tile(56, 336, 512, 132), (4, 4))
+        # b01.expand forward: 48 rows, 131072 quads: (16, 1) makes 1536 blocks (12 per SM), no groups needed
+        self.assertEqual(plans.pointwise_tile(48, 8, 131072, 132), (16, 1))
+        text = read(os.path.join(ROOT, 'kernels', 'pointwise.cu'))
+        self.assertEqual(int(re.search(r'kThreads = (\d+);', text).group(1)), plans.PW_THREADS)
+        self.assertIn('const PointwiseTile candidates[] = {%s};' % ', '.join('{%d, %d}' % t for t in plans.PW_TILES),
+                      text)
+        self.assertIn('#define T4J_PW_TILES(X) %s' % ' '.join('X(%d, %d)' % t for t in plans.PW_TILES), text)
+
     def test_split_k_by_hand(self):
         # one tile, K = 128 * 64 * 64, 2 blocks per SM on 132 SMs -> 264 slices wanted, chunk rounded to 16
         self.assertEqual(plans.choose_splits(1, 524288, 256, 128, 132, 2), (263, 2000))

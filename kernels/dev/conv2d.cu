@@ -6,6 +6,7 @@
 
 #include "../conv2d.cu"
 #include "../depthwise.cu"
+#include "../pointwise.cu"
 
 struct Case {
     const char* name;
@@ -18,6 +19,7 @@ static void run_case(Checker& ck, const Case& cs, uint64_t seed, int version) {
     const trady4j_conv2d_shape s = ref_shape(cs.b, cs.c, cs.h, cs.w, cs.cout, cs.k, cs.s, cs.p, cs.dil, cs.g);
     // v3 rows serve only the shapes their eligibility admits (native/src checks it before a call).
     if (version == trady4j::kImplDepthwiseV3 && !trady4j::depthwise_v3_supports(s)) return;
+    if (version == trady4j::kImplPointwise && !trady4j::pointwise_supports(s)) return;
     const std::vector<float> x = rng.floats(ref_numel_x(s));
     const std::vector<float> w = rng.floats(ref_numel_w(s));
     const std::vector<float> bias = rng.floats(s.out_channels);
@@ -36,6 +38,50 @@ static void run_case(Checker& ck, const Case& cs, uint64_t seed, int version) {
     if (cs.nsel > 0) {
         snprintf(what, sizeof what, "v%d %s x_sel |S|=%d", version, cs.name, cs.nsel);
         ck.expect(what, dxs.download(), ref_gather(x, s.batch, s.in_channels, s.in_height * s.in_width, sel), 0.0);
+    }
+}
+
+// The pointwise kernel at every tile (TM, KS) and on both load paths (the launcher picks one tile by
+// shape and SM count, so small shapes alone would not reach them all): in/out offset by one float
+// make the pointers unaligned for the scalar path.
+static void check_pointwise_tiles(Checker& ck, uint64_t seed) {
+    // K = 200: with KS = 4 every group but the last has a full 64-channel chunk, the last a partial one
+    const trady4j_conv2d_shape s = ref_shape(3, 200, 6, 6, 21, 1, 1, 0, 1, 1);
+    Rng rng(seed);
+    const std::vector<float> x = rng.floats(ref_numel_x(s));
+    const std::vector<float> w = rng.floats(ref_numel_w(s));
+    const std::vector<float> bias = rng.floats(s.out_channels);
+    const std::vector<double> ref = ref_conv2d_forward(s, x, w, &bias, TRADY4J_ACT_RELU6);
+    std::vector<float> x_off(x.size() + 1, 0.f);
+    std::copy(x.begin(), x.end(), x_off.begin() + 1);
+    DeviceBuffer<float> dx(x), dxu(x_off), dw(w), db(bias), dy(ref_numel_y(s)), dyu(ref_numel_y(s) + 1);
+    const trady4j::pw::PwGeom p = trady4j::pw::pw_geom(trady4j::make_geom(s), false);
+    const trady4j::GatherArgs none = trady4j::make_gather(nullptr, nullptr, nullptr, 0, 0, 0, 0);
+    using LaunchFn = cudaError_t (*)(const trady4j::pw::PwGeom&, const float*, const float*, const float*, int, float*,
+                                     const trady4j::GatherArgs&, cudaStream_t);
+    const struct { const char* name; LaunchFn fn; bool aligned; } tiles[] = {
+#define T4J_PW_CHECK(TM, KS) {"TM " #TM " KS " #KS, trady4j::pw::launch<TM, KS, true>, true}, \
+        {"TM " #TM " KS " #KS " unaligned", trady4j::pw::launch<TM, KS, false>, false},
+        T4J_PW_TILES(T4J_PW_CHECK)
+#undef T4J_PW_CHECK
+    };
+    for (const auto& t : tiles) {
+        std::vector<float> out;
+        if (t.aligned) {
+            dy.poison();
+            CUDA_CHECK(t.fn(p, dx.p, dw.p, db.p, TRADY4J_ACT_RELU6, dy.p, none, nullptr));
+            CUDA_CHECK(cudaDeviceSynchronize());
+            out = dy.download();
+        } else {
+            dyu.poison();
+            CUDA_CHECK(t.fn(p, dxu.p + 1, dw.p, db.p, TRADY4J_ACT_RELU6, dyu.p + 1, none, nullptr));
+            CUDA_CHECK(cudaDeviceSynchronize());
+            const std::vector<float> all = dyu.download();
+            out.assign(all.begin() + 1, all.end());
+        }
+        char what[160];
+        snprintf(what, sizeof what, "v6 pointwise %s y (seed %llu)", t.name, (unsigned long long)seed);
+        ck.expect(what, out, ref);
     }
 }
 
@@ -64,9 +110,13 @@ int main(int argc, char** argv) {
         {"dense wide M (v3 128x128)", 2, 8, 16, 17, 100, 3, 1, 1, 1, 1, 3, 1, true},
         {"7x7 s2 wide (v3 128x128)", 2, 3, 33, 31, 130, 7, 2, 3, 1, 1, 1, 2, true},
         {"grouped long K",           1, 40, 6, 6, 20, 3, 1, 1, 1, 2, 5, 0, true},
+        {"pointwise 4x4 planes",     3, 12, 4, 4, 10, 1, 1, 0, 1, 1, 3, 2, true},
+        {"pointwise K > 64 (chunks)", 2, 70, 2, 6, 5, 1, 1, 0, 1, 1, 7, 1, false},
+        {"pointwise rows > 16",      1, 5, 6, 2, 37, 1, 1, 0, 1, 1, 5, 0, true},
     };
     Checker ck;
-    for (int version = 1; version <= trady4j::kImplDepthwiseV3; ++version) {
+    check_pointwise_tiles(ck, seed);
+    for (int version = 1; version <= trady4j::kImplPointwise; ++version) {
         for (const Case& cs : fixed) run_case(ck, cs, seed, version);
         Rng pick(seed + version);
         const int randoms = quick ? 4 : 60;
@@ -109,8 +159,9 @@ int main(int argc, char** argv) {
             dy(ref_numel_y(s));
         DeviceBuffer<int32_t> dsel(rng.selection(cs.c, cs.nsel));
         DeviceBuffer<float> dxs((size_t)cs.b * cs.nsel * cs.h * cs.w);
-        for (int v = 1; v <= trady4j::kImplDepthwiseV3; ++v) {
+        for (int v = 1; v <= trady4j::kImplPointwise; ++v) {
             if (v == trady4j::kImplDepthwiseV3 && !trady4j::depthwise_v3_supports(s)) continue;
+            if (v == trady4j::kImplPointwise && !trady4j::pointwise_supports(s)) continue;
             const float ms = time_ms([&] {
                 CUDA_CHECK(trady4j::conv2d_forward(s, dx.p, dw.p, db.p, cs.act, dsel.p, cs.nsel, dxs.p, dy.p, v, nullptr));
             });

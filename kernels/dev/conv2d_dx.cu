@@ -6,6 +6,7 @@
 
 #include "../conv2d_dx.cu"
 #include "../depthwise.cu"
+#include "../pointwise.cu"
 
 struct Case {
     const char* name;
@@ -17,6 +18,7 @@ static void run_case(Checker& ck, const Case& cs, uint64_t seed, int version) {
     const trady4j_conv2d_shape s = ref_shape(cs.b, cs.c, cs.h, cs.w, cs.cout, cs.k, cs.s, cs.p, cs.dil, cs.g);
     // v3 rows serve only the shapes their eligibility admits (native/src checks it before a call).
     if (version == trady4j::kImplDepthwiseV3 && !trady4j::depthwise_v3_supports(s)) return;
+    if (version == trady4j::kImplPointwise && !trady4j::pointwise_supports(s)) return;
     const std::vector<float> dy = rng.floats(ref_numel_y(s));
     const std::vector<float> w = rng.floats(ref_numel_w(s));
     DeviceBuffer<float> ddy(dy), dw(w), ddx(ref_numel_x(s));
@@ -26,6 +28,47 @@ static void run_case(Checker& ck, const Case& cs, uint64_t seed, int version) {
     char what[160];
     snprintf(what, sizeof what, "v%d %s dx (seed %llu)", version, cs.name, (unsigned long long)seed);
     ck.expect(what, ddx.download(), ref_conv2d_dx(s, dy, w), Checker::tolerance_for(version));
+}
+
+// The pointwise kernel's dx at every tile (TM, KS) and on both load paths (the launcher picks one
+// tile by shape and SM count); dy/dx offset by one float make the pointers unaligned.
+static void check_pointwise_tiles(Checker& ck, uint64_t seed) {
+    const trady4j_conv2d_shape s = ref_shape(2, 19, 4, 6, 200, 1, 1, 0, 1, 1);
+    Rng rng(seed);
+    const std::vector<float> dy = rng.floats(ref_numel_y(s));
+    const std::vector<float> w = rng.floats(ref_numel_w(s));
+    const std::vector<double> ref = ref_conv2d_dx(s, dy, w);
+    std::vector<float> dy_off(dy.size() + 1, 0.f);
+    std::copy(dy.begin(), dy.end(), dy_off.begin() + 1);
+    DeviceBuffer<float> ddy(dy), ddyu(dy_off), dw(w), ddx(ref_numel_x(s)), ddxu(ref_numel_x(s) + 1);
+    const trady4j::pw::PwGeom p = trady4j::pw::pw_geom(trady4j::make_geom(s), true);
+    const trady4j::GatherArgs none = trady4j::make_gather(nullptr, nullptr, nullptr, 0, 0, 0, 0);
+    using LaunchFn = cudaError_t (*)(const trady4j::pw::PwGeom&, const float*, const float*, const float*, int, float*,
+                                     const trady4j::GatherArgs&, cudaStream_t);
+    const struct { const char* name; LaunchFn fn; bool aligned; } tiles[] = {
+#define T4J_PW_CHECK(TM, KS) {"TM " #TM " KS " #KS, trady4j::pw::launch<TM, KS, true>, true}, \
+        {"TM " #TM " KS " #KS " unaligned", trady4j::pw::launch<TM, KS, false>, false},
+        T4J_PW_TILES(T4J_PW_CHECK)
+#undef T4J_PW_CHECK
+    };
+    for (const auto& t : tiles) {
+        std::vector<float> out;
+        if (t.aligned) {
+            ddx.poison();
+            CUDA_CHECK(t.fn(p, ddy.p, dw.p, nullptr, TRADY4J_ACT_NONE, ddx.p, none, nullptr));
+            CUDA_CHECK(cudaDeviceSynchronize());
+            out = ddx.download();
+        } else {
+            ddxu.poison();
+            CUDA_CHECK(t.fn(p, ddyu.p + 1, dw.p, nullptr, TRADY4J_ACT_NONE, ddxu.p + 1, none, nullptr));
+            CUDA_CHECK(cudaDeviceSynchronize());
+            const std::vector<float> all = ddxu.download();
+            out.assign(all.begin() + 1, all.end());
+        }
+        char what[160];
+        snprintf(what, sizeof what, "v6 pointwise %s dx (seed %llu)", t.name, (unsigned long long)seed);
+        ck.expect(what, out, ref);
+    }
 }
 
 int main(int argc, char** argv) {
@@ -52,9 +95,13 @@ int main(int argc, char** argv) {
         {"wide M s2 (v3 128x128)",  2, 97, 31, 33, 5, 3, 2, 1, 1, 1},
         {"wide M s3 (v3 128x128)",  2, 98, 30, 30, 4, 3, 3, 1, 1, 1},
         {"grouped long K",          1, 20, 6, 6, 40, 3, 1, 1, 1, 2},
+        {"pointwise 4x4 planes",    3, 12, 4, 4, 10, 1, 1, 0, 1, 1},
+        {"pointwise K > 64 (chunks)", 2, 6, 2, 6, 70, 1, 1, 0, 1, 1},
+        {"pointwise rows > 16",     1, 37, 6, 2, 5, 1, 1, 0, 1, 1},
     };
     Checker ck;
-    for (int version = 1; version <= trady4j::kImplDepthwiseV3; ++version) {
+    check_pointwise_tiles(ck, seed);
+    for (int version = 1; version <= trady4j::kImplPointwise; ++version) {
         for (const Case& cs : fixed) run_case(ck, cs, seed, version);
         Rng pick(seed + version);
         const int randoms = quick ? 4 : 60;
@@ -90,8 +137,9 @@ int main(int argc, char** argv) {
         Rng rng(7);
         const trady4j_conv2d_shape s = ref_shape(cs.b, cs.c, cs.h, cs.w, cs.cout, cs.k, cs.s, cs.p, cs.dil, cs.g);
         DeviceBuffer<float> ddy(rng.floats(ref_numel_y(s))), dw(rng.floats(ref_numel_w(s))), ddx(ref_numel_x(s));
-        for (int v = 1; v <= trady4j::kImplDepthwiseV3; ++v) {
+        for (int v = 1; v <= trady4j::kImplPointwise; ++v) {
             if (v == trady4j::kImplDepthwiseV3 && !trady4j::depthwise_v3_supports(s)) continue;
+            if (v == trady4j::kImplPointwise && !trady4j::pointwise_supports(s)) continue;
             const float ms = time_ms([&] { CUDA_CHECK(trady4j::conv2d_dx(s, ddy.p, dw.p, ddx.p, v, nullptr)); });
             const double flops = 2.0 * ref_numel_y(s) * (cs.c / cs.g) * cs.k * cs.k;
             printf("  v%d %-26s %8.4f ms  %7.1f GFLOP/s\n", v, cs.name, ms, flops / ms * 1e-6);

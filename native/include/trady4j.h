@@ -17,6 +17,10 @@
  *  - Channel selections (sel, nsel) are int32 device arrays of sorted, unique input-channel
  *    indices in [0, C); the caller validates them once (they are created once per epoch).
  *  - Everything is deterministic: no floating-point atomics, split-K sums reduced in a fixed order.
+ *    Bit-for-bit reproducibility holds per device type and build: split-K counts and some tile
+ *    choices follow the SM count and the kernels' occupancy, so another GPU may round differently.
+ *  - Outputs must not alias inputs (the kernels take them as __restrict__): no call works in place,
+ *    except where a function's comment says so.
  */
 #ifndef TRADY4J_H
 #define TRADY4J_H
@@ -53,6 +57,11 @@ extern "C" {
 /* Options for trady4j_set_option (process-wide). Id 1 (the kernel version of ABI 3) is retired:
  * the ops below take an implementation id per call. */
 #define TRADY4J_OPT_TF32 2 /* reserved: 0 (fp32 everywhere) is the only value accepted */
+/* 1: calls that take a channel selection (trady4j_conv2d_forward with nsel > 0, trady4j_conv2d_dw_sparse)
+ * first copy `sel` to the host (synchronizing their stream) and fail with TRADY4J_ERR_INVALID_ARGUMENT,
+ * naming the first offending entry, unless it is sorted, unique and in [0, C). 0 (the default): unchecked,
+ * as the conventions above say. For debugging only: it costs a host round trip per call. */
+#define TRADY4J_OPT_DEBUG_CHECKS 3
 
 /*
  * Ops with several implementations (kernels/versions.cu). Each of their calls takes `impl`, an

@@ -8,6 +8,7 @@
 #include <climits>
 #include <cstdarg>
 #include <cstdio>
+#include <vector>
 
 namespace trady4j {
 namespace api {
@@ -16,6 +17,7 @@ namespace {
 thread_local char g_last_error[1024] = "";
 constexpr int kMaxDevices = 64;
 std::atomic<int> g_sm_count[kMaxDevices];
+std::atomic<int> g_debug_checks{0};
 }  // namespace
 
 int fail(int code, const char* fn, const char* fmt, ...) {
@@ -100,6 +102,23 @@ int check_conv_shape(const char* fn, const trady4j_conv2d_shape* s) {
     return TRADY4J_OK;
 }
 
+int check_selection(const char* fn, const int32_t* sel, int nsel, int channels, cudaStream_t stream) {
+    if (g_debug_checks.load(std::memory_order_relaxed) == 0 || nsel <= 0) return TRADY4J_OK;
+    std::vector<int32_t> host((size_t)nsel);
+    cudaError_t err = cudaMemcpyAsync(host.data(), sel, (size_t)nsel * sizeof(int32_t), cudaMemcpyDeviceToHost, stream);
+    if (err == cudaSuccess) err = cudaStreamSynchronize(stream);
+    if (err != cudaSuccess) return cuda_fail(fn, err);
+    for (int j = 0; j < nsel; ++j) {
+        if (host[j] < 0 || host[j] >= channels)
+            return fail(TRADY4J_ERR_INVALID_ARGUMENT, fn, "debug checks: sel[%d] = %d is outside [0, %d)", j, host[j],
+                        channels);
+        if (j > 0 && host[j] <= host[j - 1])
+            return fail(TRADY4J_ERR_INVALID_ARGUMENT, fn, "debug checks: sel[%d] = %d after sel[%d] = %d (%s)", j,
+                        host[j], j - 1, host[j - 1], host[j] == host[j - 1] ? "not unique" : "not sorted");
+    }
+    return TRADY4J_OK;
+}
+
 }  // namespace api
 }  // namespace trady4j
 
@@ -122,6 +141,10 @@ TRADY4J_API int trady4j_set_option(int option, int value) {
             if (value != 0)
                 return api::fail(TRADY4J_ERR_UNSUPPORTED, __func__, "TF32 kernels are not built into this library");
             return TRADY4J_OK;
+        case TRADY4J_OPT_DEBUG_CHECKS:
+            T4J_REQUIRE(value == 0 || value == 1, "TRADY4J_OPT_DEBUG_CHECKS takes 0 or 1, got %d", value);
+            api::g_debug_checks.store(value, std::memory_order_relaxed);
+            return TRADY4J_OK;
         default:
             return api::fail(TRADY4J_ERR_INVALID_ARGUMENT, __func__, "unknown option %d", option);
     }
@@ -131,6 +154,7 @@ TRADY4J_API int trady4j_get_option(int option, int* value) {
     T4J_NOT_NULL(value);
     switch (option) {
         case TRADY4J_OPT_TF32: *value = 0; return TRADY4J_OK;
+        case TRADY4J_OPT_DEBUG_CHECKS: *value = api::g_debug_checks.load(std::memory_order_relaxed); return TRADY4J_OK;
         default: return api::fail(TRADY4J_ERR_INVALID_ARGUMENT, __func__, "unknown option %d", option);
     }
 }

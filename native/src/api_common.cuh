@@ -39,6 +39,10 @@ inline cudaStream_t as_stream(void* s) { return reinterpret_cast<cudaStream_t>(s
 // counts) and returns TRADY4J_OK or an invalid-argument failure naming the problem.
 int check_conv_shape(const char* fn, const trady4j_conv2d_shape* s);
 
+// With TRADY4J_OPT_DEBUG_CHECKS on: copies sel[0, nsel) to the host (synchronizing `stream`) and
+// fails unless it is sorted, unique and in [0, channels). Off: TRADY4J_OK without touching sel.
+int check_selection(const char* fn, const int32_t* sel, int nsel, int channels, cudaStream_t stream);
+
 }  // namespace api
 }  // namespace trady4j
 

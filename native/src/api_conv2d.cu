@@ -20,6 +20,8 @@ TRADY4J_API int trady4j_conv2d_forward(const trady4j_conv2d_shape* shape, const 
     if (nsel > 0) {
         T4J_NOT_NULL(sel);
         T4J_NOT_NULL(x_sel);
+        st = api::check_selection(__func__, sel, nsel, shape->in_channels, api::as_stream(stream));
+        if (st != TRADY4J_OK) return st;
     }
     st = api::resolve_impl(__func__, TRADY4J_OP_CONV2D_FORWARD, *shape, nsel, impl, &impl);
     if (st != TRADY4J_OK) return st;
@@ -52,6 +54,8 @@ TRADY4J_API int trady4j_conv2d_dw_sparse(const trady4j_conv2d_shape* shape, cons
     T4J_NOT_NULL(sel);
     T4J_NOT_NULL(dw_sel);
     T4J_REQUIRE(nsel >= 1 && nsel <= shape->in_channels, "nsel must be in [1, %d], got %d", shape->in_channels, nsel);
+    st = api::check_selection(__func__, sel, nsel, shape->in_channels, api::as_stream(stream));
+    if (st != TRADY4J_OK) return st;
     st = api::resolve_impl(__func__, TRADY4J_OP_CONV2D_DW_SPARSE, *shape, nsel, impl, &impl);
     if (st != TRADY4J_OK) return st;
     int sms = 0;

@@ -13,6 +13,7 @@ final class Abi {
     static final int ERR_UNSUPPORTED = 4;
     static final int ERR_OUT_OF_MEMORY = 5;
     static final int OPT_TF32 = 2;
+    static final int OPT_DEBUG_CHECKS = 3;
     static final int IMPL_HEURISTIC = 0;
 
     private Abi() {
