@@ -166,7 +166,7 @@ final class Workspace {
                 data.train().size(), config.epochs());
         Files.createDirectories(output.toAbsolutePath().getParent());
         progress.phase("pretraining");
-        RunReport r = experiment.pretrain(arch, HostWeights.randomWithoutBatchNorm(arch, config.seed()), data, config, output,
+        RunReport r = experiment.pretrain(arch, HostWeights.random(arch, config.seed()), data, config, output,
                 opts.settings("pretrain", sourceSpec, "full", device, config, trainPerClass), pretrainCheckpointPath(sourceSpec), resume);
         r.save(output.resolveSibling(output.getFileName().toString().replace(".safetensors", ".report.json")));
         out.println("saved base model " + output);
