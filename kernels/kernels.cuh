@@ -122,4 +122,19 @@ cudaError_t sgd_update(int64_t n, float* p, const float* g, float* m, float lr, 
 cudaError_t sgd_update_sparse(int cout, int cg, int k2, int groups, const int32_t* sel, int nsel, float* w,
                               const float* dw, float* m, float lr, float mu, float wd, cudaStream_t stream);
 
+// ---- batchnorm.cu: BatchNorm over [batch, channels, plane] (pretraining) ----
+// Training: batch mean and biased variance per channel; y = γ·(x − μ)·inv + β (y may be x); saves μ and
+// inv = 1/√(σ² + ε); running averages moved towards μ and the unbiased variance by momentum (PyTorch).
+cudaError_t batch_norm_training(int batch, int channels, int plane, const float* x, const float* gamma,
+                                const float* beta, float* running_mean, float* running_var, float momentum, float eps,
+                                float* y, float* save_mean, float* save_inv_std, cudaStream_t stream);
+// dx (may be dy), dγ and dβ of batch_norm_training's output gradient dy.
+cudaError_t batch_norm_backward(int batch, int channels, int plane, const float* dy, const float* x, const float* gamma,
+                                const float* save_mean, const float* save_inv_std, float* dx, float* d_gamma,
+                                float* d_beta, cudaStream_t stream);
+// y = γ·(x − running mean)/√(running var + ε) + β; y may be x.
+cudaError_t batch_norm_inference(int batch, int channels, int plane, const float* x, const float* gamma,
+                                 const float* beta, const float* running_mean, const float* running_var, float eps,
+                                 float* y, cudaStream_t stream);
+
 }  // namespace trady4j

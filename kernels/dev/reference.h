@@ -170,3 +170,79 @@ inline std::vector<double> ref_linear_dw(int batch, int nsel, int out_f, const s
             for (int j = 0; j < nsel; ++j) dw[(size_t)o * nsel + j] += (double)dy[(size_t)b * out_f + o] * x_sel[(size_t)b * nsel + j];
     return dw;
 }
+
+// BatchNorm over [batch, channels, plane] in double (PyTorch's batch_norm in training mode).
+struct RefBatchNorm {
+    std::vector<double> y, mean, inv_std, running_mean, running_var;
+};
+
+inline RefBatchNorm ref_batch_norm_training(int batch, int c, int plane, const std::vector<float>& x,
+                                            const std::vector<float>& gamma, const std::vector<float>& beta,
+                                            const std::vector<float>& running_mean, const std::vector<float>& running_var,
+                                            double momentum, double eps) {
+    RefBatchNorm r;
+    r.y.assign(x.size(), 0.0);
+    const double n = (double)batch * plane;
+    for (int ch = 0; ch < c; ++ch) {
+        double sum = 0.0, sq = 0.0;
+        for (int b = 0; b < batch; ++b)
+            for (int p = 0; p < plane; ++p) sum += x[((size_t)b * c + ch) * plane + p];
+        const double mean = sum / n;
+        for (int b = 0; b < batch; ++b)
+            for (int p = 0; p < plane; ++p) {
+                const double d = x[((size_t)b * c + ch) * plane + p] - mean;
+                sq += d * d;
+            }
+        const double inv = 1.0 / sqrt(sq / n + eps);
+        for (int b = 0; b < batch; ++b)
+            for (int p = 0; p < plane; ++p) {
+                const size_t at = ((size_t)b * c + ch) * plane + p;
+                r.y[at] = gamma[ch] * (x[at] - mean) * inv + beta[ch];
+            }
+        r.mean.push_back(mean);
+        r.inv_std.push_back(inv);
+        r.running_mean.push_back((1 - momentum) * running_mean[ch] + momentum * mean);
+        r.running_var.push_back((1 - momentum) * running_var[ch] + momentum * sq / (n - 1));
+    }
+    return r;
+}
+
+// dx, dγ, dβ of the training-mode BatchNorm at (mean, inv_std) for the output gradient dy.
+inline void ref_batch_norm_backward(int batch, int c, int plane, const std::vector<float>& dy,
+                                    const std::vector<float>& x, const std::vector<float>& gamma,
+                                    const std::vector<float>& mean, const std::vector<float>& inv_std,
+                                    std::vector<double>& dx, std::vector<double>& d_gamma, std::vector<double>& d_beta) {
+    const double n = (double)batch * plane;
+    dx.assign(x.size(), 0.0);
+    d_gamma.assign(c, 0.0);
+    d_beta.assign(c, 0.0);
+    for (int ch = 0; ch < c; ++ch) {
+        for (int b = 0; b < batch; ++b)
+            for (int p = 0; p < plane; ++p) {
+                const size_t at = ((size_t)b * c + ch) * plane + p;
+                d_beta[ch] += dy[at];
+                d_gamma[ch] += (double)dy[at] * (x[at] - (double)mean[ch]) * inv_std[ch];
+            }
+        const double k = gamma[ch] * (double)inv_std[ch] / n;
+        for (int b = 0; b < batch; ++b)
+            for (int p = 0; p < plane; ++p) {
+                const size_t at = ((size_t)b * c + ch) * plane + p;
+                const double xhat = (x[at] - (double)mean[ch]) * inv_std[ch];
+                dx[at] = k * (n * dy[at] - d_beta[ch] - xhat * d_gamma[ch]);
+            }
+    }
+}
+
+inline std::vector<double> ref_batch_norm_inference(int batch, int c, int plane, const std::vector<float>& x,
+                                                    const std::vector<float>& gamma, const std::vector<float>& beta,
+                                                    const std::vector<float>& running_mean,
+                                                    const std::vector<float>& running_var, double eps) {
+    std::vector<double> y(x.size());
+    for (int b = 0; b < batch; ++b)
+        for (int ch = 0; ch < c; ++ch)
+            for (int p = 0; p < plane; ++p) {
+                const size_t at = ((size_t)b * c + ch) * plane + p;
+                y[at] = gamma[ch] * (x[at] - (double)running_mean[ch]) / sqrt(running_var[ch] + eps) + beta[ch];
+            }
+    return y;
+}

@@ -274,6 +274,31 @@ TRADY4J_API int trady4j_sgd_update_sparse(int out_channels, int in_per_group, in
                                           float* momentum_buf, float lr, float momentum, float weight_decay,
                                           void* stream);
 
+/* ---- BatchNorm (pretraining; fine-tuning folds BatchNorm into the convolutions) ---- */
+
+/*
+ * BatchNorm in training mode over x [batch, channels, plane] (plane = height·width): per channel the
+ * batch mean μ and biased variance σ² over batch·plane (>= 2) values; y = γ·(x − μ)/√(σ² + eps) + β
+ * (y may equal x); save_mean = μ, save_inv_std = 1/√(σ² + eps); running_mean and running_var move
+ * towards μ and the unbiased variance by momentum in [0, 1] (PyTorch's convention). gamma, beta,
+ * running_mean, running_var, save_mean, save_inv_std: [channels]; eps > 0.
+ */
+TRADY4J_API int trady4j_batch_norm_training(int batch, int channels, int plane, const float* x, const float* gamma,
+                                            const float* beta, float* running_mean, float* running_var,
+                                            float momentum, float eps, float* y, float* save_mean,
+                                            float* save_inv_std, void* stream);
+/*
+ * Backward of trady4j_batch_norm_training (the batch statistics depend on x): with x̂ = (x − μ)·inv,
+ * d_beta = Σ dy, d_gamma = Σ dy·x̂, dx = γ·inv/N·(N·dy − d_beta − x̂·d_gamma); dx may equal dy.
+ */
+TRADY4J_API int trady4j_batch_norm_backward(int batch, int channels, int plane, const float* dy, const float* x,
+                                            const float* gamma, const float* save_mean, const float* save_inv_std,
+                                            float* dx, float* d_gamma, float* d_beta, void* stream);
+/* BatchNorm in inference mode: y = γ·(x − running_mean)/√(running_var + eps) + β; y may equal x. */
+TRADY4J_API int trady4j_batch_norm_inference(int batch, int channels, int plane, const float* x, const float* gamma,
+                                             const float* beta, const float* running_mean, const float* running_var,
+                                             float eps, float* y, void* stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -248,27 +248,16 @@ public interface Backend extends AutoCloseable {
      * and moves runningMean/runningVar towards μ and the unbiased variance by {@code momentum} (PyTorch's
      * convention). y may be x.
      */
-    default void batchNormTraining(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-                                   double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
-        throw batchNormMissing("batch_norm_training");
-    }
+    void batchNormTraining(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                           double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd);
 
     /** batch_norm_backward: dx [B,C,H,W], dGamma and dBeta [C] of {@link #batchNormTraining}'s output gradient dy; dx may be dy. */
-    default void batchNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor dx,
-                                   Tensor dGamma, Tensor dBeta) {
-        throw batchNormMissing("batch_norm_backward");
-    }
+    void batchNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor dx,
+                           Tensor dGamma, Tensor dBeta);
 
     /** batch_norm_inference: y = γ·(x − runningMean)/√(runningVar + ε) + β; y may be x. */
-    default void batchNormInference(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-                                    double eps, Tensor y) {
-        throw batchNormMissing("batch_norm_inference");
-    }
-
-    private UnsupportedOperationException batchNormMissing(String op) {
-        return new UnsupportedOperationException(op + " is not implemented on the " + name()
-                + " backend yet: pretrain with BatchNorm on --backend cpu (fine-tuning folds BatchNorm and runs anywhere)");
-    }
+    void batchNormInference(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps,
+                            Tensor y);
 
     // ---- optimizer ----
 

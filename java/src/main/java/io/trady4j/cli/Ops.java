@@ -176,7 +176,29 @@ final class Ops {
                                 Param.of("momentum", "0", "momentum in [0, 1)"), Param.of("weight_decay", "0", "weight decay")),
                         List.of(OpSpec.Tensor.f32("w", "updated weights (unselected channels untouched)"),
                                 OpSpec.Tensor.f32("momentum_buf", "updated buffer").note("only when --momentum > 0")),
-                        Ops::sgdSparse));
+                        Ops::sgdSparse),
+                new OpSpec("batch_norm_training", "BatchNorm with batch statistics; moves the running averages (PyTorch's train mode)",
+                        List.of(OpSpec.Tensor.f32("x", X), OpSpec.Tensor.f32("gamma", "[C]"), OpSpec.Tensor.f32("beta", "[C]"),
+                                OpSpec.Tensor.f32("running_mean", "[C]"), OpSpec.Tensor.f32("running_var", "[C]")),
+                        List.of(Param.of("momentum", "0.1", "running-average momentum in [0, 1]"),
+                                Param.of("eps", "1e-5", "added to the variance")),
+                        List.of(OpSpec.Tensor.f32("y", X), OpSpec.Tensor.f32("running_mean", "updated"),
+                                OpSpec.Tensor.f32("running_var", "updated (towards the unbiased batch variance)"),
+                                OpSpec.Tensor.f32("save_mean", "[C]").note("batch mean"),
+                                OpSpec.Tensor.f32("save_inv_std", "[C]").note("1/sqrt(biased batch variance + eps)")),
+                        Ops::batchNormTraining),
+                new OpSpec("batch_norm_backward", "dx, dgamma, dbeta of batch_norm_training (batch statistics depend on x)",
+                        List.of(OpSpec.Tensor.f32("dy", X), OpSpec.Tensor.f32("x", X), OpSpec.Tensor.f32("gamma", "[C]"),
+                                OpSpec.Tensor.f32("save_mean", "[C]"), OpSpec.Tensor.f32("save_inv_std", "[C]")),
+                        List.of(),
+                        List.of(OpSpec.Tensor.f32("dx", X), OpSpec.Tensor.f32("dgamma", "[C]"), OpSpec.Tensor.f32("dbeta", "[C]")),
+                        Ops::batchNormBackward),
+                new OpSpec("batch_norm_inference", "BatchNorm with the running averages (PyTorch's eval mode)",
+                        List.of(OpSpec.Tensor.f32("x", X), OpSpec.Tensor.f32("gamma", "[C]"), OpSpec.Tensor.f32("beta", "[C]"),
+                                OpSpec.Tensor.f32("running_mean", "[C]"), OpSpec.Tensor.f32("running_var", "[C]")),
+                        List.of(Param.of("eps", "1e-5", "added to the variance")),
+                        List.of(OpSpec.Tensor.f32("y", X)),
+                        Ops::batchNormInference));
         Map<String, OpSpec> m = new LinkedHashMap<>();
         for (OpSpec op : ops) {
             m.put(op.name(), op);
@@ -526,5 +548,34 @@ final class Ops {
         if (buf != null) {
             ctx.outputInPlace("momentum_buf", buf);
         }
+    }
+
+    // ------------------------------------------------------------------ BatchNorm
+
+    private static void batchNormTraining(OpContext ctx) {
+        Shape xs = ctx.shape("x", 4, X);
+        Shape cs = Shape.of(xs.dim(1));
+        Tensor mean = ctx.f32("running_mean"), var = ctx.f32("running_var");
+        Tensor y = ctx.output("y", xs);
+        Tensor saveMean = ctx.output("save_mean", cs), saveInvStd = ctx.output("save_inv_std", cs);
+        ctx.backend().batchNormTraining(ctx.f32("x"), ctx.f32("gamma"), ctx.f32("beta"), mean, var,
+                ctx.floatParam("momentum"), ctx.floatParam("eps"), y, saveMean, saveInvStd);
+        ctx.outputInPlace("running_mean", mean);
+        ctx.outputInPlace("running_var", var);
+    }
+
+    private static void batchNormBackward(OpContext ctx) {
+        Shape xs = ctx.shape("x", 4, X);
+        Shape cs = Shape.of(xs.dim(1));
+        Tensor dx = ctx.output("dx", xs), dGamma = ctx.output("dgamma", cs), dBeta = ctx.output("dbeta", cs);
+        ctx.backend().batchNormBackward(ctx.f32("dy"), ctx.f32("x"), ctx.f32("gamma"), ctx.f32("save_mean"),
+                ctx.f32("save_inv_std"), dx, dGamma, dBeta);
+    }
+
+    private static void batchNormInference(OpContext ctx) {
+        Shape xs = ctx.shape("x", 4, X);
+        Tensor y = ctx.output("y", xs);
+        ctx.backend().batchNormInference(ctx.f32("x"), ctx.f32("gamma"), ctx.f32("beta"), ctx.f32("running_mean"),
+                ctx.f32("running_var"), ctx.floatParam("eps"), y);
     }
 }

@@ -4,6 +4,7 @@ import io.trady4j.data.Task;
 import io.trady4j.io.Json;
 import io.trady4j.nn.Architecture;
 import io.trady4j.nn.HostWeights;
+import io.trady4j.train.EpochResult;
 import io.trady4j.train.Experiment;
 import io.trady4j.train.Progress;
 import io.trady4j.train.RunReport;
@@ -166,11 +167,31 @@ final class Workspace {
                 data.train().size(), config.epochs());
         Files.createDirectories(output.toAbsolutePath().getParent());
         progress.phase("pretraining");
-        RunReport r = experiment.pretrain(arch, HostWeights.randomWithoutBatchNorm(arch, config.seed()), data, config, output,
+        RunReport r = experiment.pretrain(arch, HostWeights.random(arch, config.seed()), data, config, output,
                 opts.settings("pretrain", sourceSpec, "full", device, config, trainPerClass), pretrainCheckpointPath(sourceSpec), resume);
-        r.save(output.resolveSibling(output.getFileName().toString().replace(".safetensors", ".report.json")));
-        out.println("saved base model " + output);
+        r.save(reportPath(output));
+        EpochResult last = r.epochs().getLast();
+        out.printf(Locale.ROOT, "saved base model %s (pretrained with BatchNorm, folded): test top-1 %.2f%%, loss %.4f%n",
+                output, 100 * last.testAccuracy(), last.testLoss());
         return output;
+    }
+
+    private static Path reportPath(Path baseModel) {
+        return baseModel.resolveSibling(baseModel.getFileName().toString().replace(".safetensors", ".report.json"));
+    }
+
+    /** " (test top-1 X% when pretrained)" from the pretraining report beside a cached base model, or "" without one. */
+    private static String pretrainedAccuracy(Path baseModel) {
+        try {
+            Object report = Json.parse(Files.readString(reportPath(baseModel)));
+            if (report instanceof Map<?, ?> m && m.get("epochs") instanceof List<?> epochs && !epochs.isEmpty()
+                    && epochs.getLast() instanceof Map<?, ?> e && e.get("test_top1") instanceof Number top1) {
+                return String.format(Locale.ROOT, ", test top-1 %.2f%% when pretrained", 100 * top1.doubleValue());
+            }
+        } catch (IOException e) {
+            // no readable report beside the model: nothing to add
+        }
+        return "";
     }
 
     /** The base model for {@code arch} from a file, or the cached one pretrained on the source task (made if missing). */
@@ -184,7 +205,7 @@ final class Workspace {
             if (!Files.exists(path)) {
                 pretrain(sourceSpec, pretrainConfig, pretrainPerClass, path, device, resume);
             } else {
-                out.println("base model: " + path + " (cached; delete it to pretrain again)");
+                out.println("base model: " + path + " (cached" + pretrainedAccuracy(path) + "; delete it to pretrain again)");
             }
         }
         HostWeights loaded = HostWeights.read(arch, path, opts.config().seed());

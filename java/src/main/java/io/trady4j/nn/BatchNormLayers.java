@@ -83,6 +83,11 @@ final class BatchNormLayers implements AutoCloseable {
         return backend.upload(v, s, MemoryCategory.PARAMETER);
     }
 
+    /** Whether any conv layer has a BatchNorm. */
+    boolean any() {
+        return java.util.Arrays.stream(gamma).anyMatch(java.util.Objects::nonNull);
+    }
+
     boolean has(int layer) {
         return gamma[layer] != null;
     }

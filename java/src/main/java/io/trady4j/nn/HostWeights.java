@@ -129,8 +129,8 @@ public final class HostWeights {
     // ---------------------------------------------------------------- random init
 
     /**
-     * A seeded initialisation for training from scratch WITHOUT BatchNorm (our engine folds BN into
-     * the convs, so pretraining runs with identity BN): fan-in scaling that keeps activations at unit
+     * A seeded initialisation of a network used WITHOUT BatchNorm (plain convs, as a folded base model
+     * runs; pretraining trains BN instead and starts from {@link #random}): fan-in scaling that keeps activations at unit
      * variance through the depth — He (√(2/fan_in)) before ReLU/ReLU6, LeCun (√(1/fan_in)) for linear
      * convs — and the last conv of every residual branch scaled by {@code 0.1} so that each block
      * starts close to the identity (after Fixup, Zhang et al. 2019). torchvision's fan-out init

@@ -155,9 +155,9 @@ public final class Network implements AutoCloseable {
         return m;
     }
 
-    /** Whether this network trains BatchNorm ({@link #createWithBatchNorm}). */
+    /** Whether this network trains BatchNorm ({@link #createWithBatchNorm} of an architecture with at least one BN). */
     public boolean trainsBatchNorm() {
-        return batchNorm != null;
+        return batchNorm != null && batchNorm.any();
     }
 
     /** The BatchNorm state (γ, β, running mean and variance per BN, state-dict names) copied to the host; empty if folded. */

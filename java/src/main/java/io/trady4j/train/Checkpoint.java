@@ -37,6 +37,10 @@ public final class Checkpoint {
     public static final String STATE_KEY = "trady4j.run_state";
     /** Tensor-name prefix of the momentum buffers in a checkpoint. */
     public static final String MOMENTUM_PREFIX = HostWeights.RESERVED_PREFIX + "momentum.";
+    /** Tensor-name prefix of a BatchNorm-training network's BatchNorm state (γ, β, running averages) in a checkpoint. */
+    public static final String BATCH_NORM_PREFIX = HostWeights.RESERVED_PREFIX + "batchnorm.";
+    /** Tensor-name prefix of a BatchNorm-training network's own (unfolded) parameters in a checkpoint. */
+    public static final String UNFOLDED_PREFIX = HostWeights.RESERVED_PREFIX + "unfolded.";
     /** The run-state layout version written by this code. */
     public static final int VERSION = 1;
 
@@ -75,9 +79,27 @@ public final class Checkpoint {
         write(path, network, state, momentum);
     }
 
-    private static void write(Path path, Network network, Map<String, Object> state, Map<String, float[]> extra)
+    /**
+     * A network that trains BatchNorm is saved folded (so the file still loads as a base model) with its own
+     * parameters and BatchNorm state as extra tensors, from which {@link #load} resumes it exactly.
+     */
+    private static void write(Path path, Network network, Map<String, Object> state, Map<String, float[]> momentum)
             throws IOException {
         Map<String, float[]> params = network.parameters();
+        Map<String, float[]> extra = new TreeMap<>(momentum);
+        if (network.trainsBatchNorm()) {
+            Map<String, float[]> unfolded = new LinkedHashMap<>(params);
+            network.batchNormState().forEach((k, v) -> unfolded.put(BATCH_NORM_PREFIX + k, v));
+            refuseNonFinite(path, unfolded);
+            params.forEach((k, v) -> extra.put(UNFOLDED_PREFIX + k, v));
+            network.batchNormState().forEach((k, v) -> extra.put(BATCH_NORM_PREFIX + k, v));
+            params = network.foldedParameters();
+        }
+        refuseNonFinite(path, params);
+        HostWeights.fromParameters(network.architecture(), params).save(path, Map.of(STATE_KEY, Json.write(state)), extra);
+    }
+
+    private static void refuseNonFinite(Path path, Map<String, float[]> params) {
         for (Map.Entry<String, float[]> e : params.entrySet()) {
             for (float v : e.getValue()) {
                 if (!Float.isFinite(v)) {
@@ -86,15 +108,20 @@ public final class Checkpoint {
                 }
             }
         }
-        HostWeights.fromParameters(network.architecture(), params).save(path, Map.of(STATE_KEY, Json.write(state)), extra);
     }
 
     /**
      * Parameters, run state (as JSON values), the resumable training state and the finished epochs'
-     * report entries of a checkpoint.
+     * report entries of a checkpoint; for a network that trained BatchNorm also its unfolded parameters and
+     * BatchNorm state (as {@link Network#createWithBatchNorm} takes them; both empty otherwise).
      */
     public record Loaded(HostWeights weights, Map<String, Object> state, TrainingState training,
-                         List<Map<String, Object>> epochs) {
+                         List<Map<String, Object>> epochs, Map<String, float[]> unfoldedParameters,
+                         Map<String, float[]> batchNorm) {
+        /** Whether the checkpoint was written by a network that trains BatchNorm. */
+        public boolean trainsBatchNorm() {
+            return !batchNorm.isEmpty();
+        }
     }
 
     /** Reads and validates a checkpoint of {@code architecture}; any problem is a {@link FormatException}. */
@@ -206,7 +233,19 @@ public final class Checkpoint {
         } catch (IllegalArgumentException ex) {
             throw new FormatException(where + ": " + ex.getMessage());
         }
-        return new Loaded(weights, state, training, epochs);
+        Map<String, float[]> unfolded = new LinkedHashMap<>(), batchNorm = new LinkedHashMap<>();
+        for (String name : st.names()) {
+            if (name.startsWith(UNFOLDED_PREFIX)) {
+                unfolded.put(name.substring(UNFOLDED_PREFIX.length()), st.floats(name));
+            } else if (name.startsWith(BATCH_NORM_PREFIX)) {
+                batchNorm.put(name.substring(BATCH_NORM_PREFIX.length()), st.floats(name));
+            }
+        }
+        if (unfolded.isEmpty() != batchNorm.isEmpty()) {
+            throw new FormatException(path + " holds " + (unfolded.isEmpty()
+                    ? "BatchNorm state without the unfolded parameters" : "unfolded parameters without BatchNorm state"));
+        }
+        return new Loaded(weights, state, training, epochs, unfolded, batchNorm);
     }
 
     private static int integer(Map<String, Object> m, String key, String where, boolean required) throws FormatException {

@@ -78,19 +78,98 @@ public final class Experiment {
         }
     }
 
-    /** Trains every layer from {@code init} (e.g. random) and saves the result as a folded checkpoint. */
+    /**
+     * Trains every layer from {@code init} (e.g. {@link HostWeights#random}) with BatchNorm in training mode and
+     * saves the result with BatchNorm folded into the convolutions, as fine-tuning takes it.
+     */
     public RunReport pretrain(Architecture arch, HostWeights init, TaskData data, TrainConfig config, Path output,
                               Map<String, Object> settings) throws IOException {
         return pretrain(arch, init, data, config, output, settings, null, false);
     }
 
-    /** As above, checkpointing every epoch to {@code checkpoint} (if not null) and resuming from it if {@code resume}. */
+    /**
+     * As above, checkpointing every epoch to {@code checkpoint} (if not null) and resuming from it if {@code resume}.
+     * Every conv with a BatchNorm in the architecture runs conv → BN (batch statistics, γ and β trained, running
+     * averages moved) → activation ({@link Network#createWithBatchNorm}); the test split is evaluated with the
+     * running averages, i.e. exactly the folded network that is saved.
+     */
     public RunReport pretrain(Architecture arch, HostWeights init, TaskData data, TrainConfig config, Path output,
                               Map<String, Object> settings, Path checkpoint, boolean resume) throws IOException {
-        RunReport report = new RunReport(settings, CostModel.of(arch, data.resolution()), 0);
-        HostWeights trained = train(arch, init, data, config, "full", 0, List.of(), null, report, checkpoint, resume);
-        trained.save(output);
+        CostModel cost = CostModel.of(arch, data.resolution());
+        RunReport report = new RunReport(settings, cost, 0);
+        long[] units = unitsPerChannel(cost);
+        int[] channels = arch.convLayers().stream().mapToInt(l -> l.conv().inChannels()).toArray();
+        SelectionProblem problem = new SelectionProblem(channels, units, 0, List.of(), config.seed());
+        Map<String, Object> identity = identity("full", 0, config, settings);
+        Map<String, float[]> parameters = init.parameters();
+        Map<String, float[]> batchNorm = Network.identityBatchNorm(arch);
+        TrainingState from = TrainingState.start(0);
+        String[] lastGood = {null};
+        if (resume && checkpoint != null && Files.exists(checkpoint)) {
+            Checkpoint.Loaded loaded = Checkpoint.load(checkpoint, arch);
+            checkSameRun(checkpoint, loaded.state(), identity);
+            if (loaded.trainsBatchNorm()) {
+                parameters = loaded.unfoldedParameters();
+                batchNorm = loaded.batchNorm();
+            } else if (batchNorm.isEmpty()) {
+                parameters = loaded.weights().parameters();
+            } else {
+                throw new IllegalArgumentException(checkpoint + " holds no BatchNorm state (written by a pretraining without"
+                        + " BatchNorm); delete it or run without --resume");
+            }
+            from = loaded.training();
+            report.addSaved(new ArrayList<>(loaded.epochs()));
+            lastGood[0] = checkpoint + " (" + position(from) + ")";
+            out.println("resuming from " + checkpoint + " " + position(from));
+        } else if (resume && checkpoint != null) {
+            out.println("no checkpoint at " + checkpoint + " yet: starting from the beginning");
+        }
+        try (Network net = Network.createWithBatchNorm(backend, arch, parameters, batchNorm)) {
+            TrainingListener listener = new TrainingListener() {
+                @Override
+                public void epochEnded(EpochResult result, Network network) {
+                    report.add(result);
+                }
+
+                @Override
+                public void checkpoint(TrainingState state, Network network) throws IOException {
+                    if (checkpoint != null) {
+                        Map<String, Object> info = new LinkedHashMap<>();
+                        info.put("strategy", "full");
+                        info.put("seed", config.seed());
+                        info.put("run", identity);
+                        info.put("epochs", new ArrayList<>(report.epochJson()));
+                        Checkpoint.save(checkpoint, network, state, info);
+                        lastGood[0] = checkpoint + " (" + position(state) + ")";
+                    }
+                }
+            };
+            runReportingInterruptions(new Trainer(net, config, progress, stop), data, Strategies.byName("full"), problem,
+                    from, listener, lastGood);
+            HostWeights.fromParameters(arch, net.foldedParameters()).save(output);
+        }
         return report;
+    }
+
+    /** Runs {@code trainer}, adding to an interruption or a divergence where the run can be continued from. */
+    private void runReportingInterruptions(Trainer trainer, TaskData data, ChannelStrategy strategy,
+                                           SelectionProblem problem, TrainingState from, TrainingListener listener,
+                                           String[] lastGood) throws IOException {
+        // The hold keeps a shutdown hook waiting until the interruption is reported, not just saved.
+        try (StopSignal.Hold hold = stop.hold()) {
+            trainer.run(data.train(), data.test(), strategy, problem, from, listener);
+        } catch (TrainingInterruptedException e) {
+            TrainingInterruptedException t = new TrainingInterruptedException(e.getMessage() + (lastGood[0] == null
+                    ? "; no checkpoint of this run was written" : "; checkpoint " + lastGood[0]
+                    + ": run again with --resume to continue"));
+            out.println("interrupted: " + t.getMessage());
+            out.flush();
+            throw t;
+        } catch (TrainingDivergedException e) {
+            throw new TrainingDivergedException(e.getMessage() + (lastGood[0] == null
+                    ? "; no checkpoint of this run was written" : "; the last good checkpoint is " + lastGood[0])
+                    + "; try a smaller learning rate");
+        }
     }
 
     /**

@@ -167,6 +167,22 @@ class OpCommandTest {
     }
 
     @Test
+    void batchNormOpsMatchPyTorch() throws Exception {
+        Path f = fixtureDir().resolveSibling("fixtures-batchnorm").resolve("batch_norm_2x3x4x5_mom0.1_eps1e-05.safetensors");
+        Path o = ok("batch_norm_training", f, "--momentum", "0.1", "--eps", "1e-5");
+        assertClose(o, "y", f, "y");
+        assertClose(o, "save_mean", f, "save_mean");
+        assertClose(o, "save_inv_std", f, "save_inv_std");
+        assertClose(o, "running_mean", f, "running_mean_after");
+        assertClose(o, "running_var", f, "running_var_after");
+        o = ok("batch_norm_backward", f);
+        assertClose(o, "dx", f, "dx");
+        assertClose(o, "dgamma", f, "dgamma");
+        assertClose(o, "dbeta", f, "dbeta");
+        assertClose(ok("batch_norm_inference", f), "y", f, "y_eval");
+    }
+
+    @Test
     void addWritesTheSum() throws Exception {
         Path in = dir.resolve("add.safetensors");
         new SafeTensors.Writer().put("a", Shape.of(2, 3), new float[]{1, 2, 3, 4, 5, 6})

@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * against central finite differences of the training-mode loss, its folded parameters against its own
  * inference-mode logits, and its running averages moving with every training pass.
  */
-class NetworkBatchNormTest {
+public class NetworkBatchNormTest {
     static Backend backend;
     static final Architecture ARCH = withBatchNorm(NetworkTest.tinyArchitecture());
     static final int BATCH = 4;
@@ -42,7 +42,7 @@ class NetworkBatchNormTest {
         backend.close();
     }
 
-    static Architecture withBatchNorm(Architecture a) {
+    public static Architecture withBatchNorm(Architecture a) {
         List<BlockSpec> blocks = new ArrayList<>();
         for (BlockSpec b : a.blocks()) {
             List<ConvLayerSpec> convs = b.convs().stream().map(NetworkBatchNormTest::bn).toList();

@@ -3,6 +3,7 @@ package io.trady4j.backend.cuda;
 import io.trady4j.backend.Activation;
 import io.trady4j.backend.Backend;
 import io.trady4j.backend.BackendUnavailableException;
+import io.trady4j.backend.BatchNormChecks;
 import io.trady4j.backend.ChannelIndex;
 import io.trady4j.backend.Checks;
 import io.trady4j.backend.Conv2dSpec;
@@ -949,6 +950,46 @@ public final class CudaBackend implements Backend {
         live();
         NativeCalls.SGD_UPDATE_SPARSE.call(cout, cg, d2, groups, sa, ns, wa, ga, m, step.learningRate(), step.momentum(),
                 step.weightDecay(), streamHandle);
+    }
+
+    // ---------------------------------------------------------------- BatchNorm (pretraining)
+
+    @Override
+    public void batchNormTraining(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                  double momentum, double eps, Tensor y, Tensor saveMean, Tensor saveInvStd) {
+        BatchNormChecks.training(x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd);
+        Shape s = x.shape();
+        long xa = address(x, "x"), ga = address(gamma, "gamma"), ba = address(beta, "beta");
+        long rma = address(runningMean, "running mean"), rva = address(runningVar, "running var");
+        long ya = address(y, "y"), sma = address(saveMean, "saved mean"), sia = address(saveInvStd, "saved inverse std");
+        live();
+        NativeCalls.BATCH_NORM_TRAINING.call(s.dim(0), s.dim(1), s.dim(2) * s.dim(3), xa, ga, ba, rma, rva, momentum, eps,
+                ya, sma, sia, streamHandle);
+    }
+
+    @Override
+    public void batchNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor saveMean, Tensor saveInvStd, Tensor dx,
+                                  Tensor dGamma, Tensor dBeta) {
+        BatchNormChecks.backward(dy, x, gamma, saveMean, saveInvStd, dx, dGamma, dBeta);
+        Shape s = x.shape();
+        long dya = address(dy, "dy"), xa = address(x, "x"), ga = address(gamma, "gamma");
+        long sma = address(saveMean, "saved mean"), sia = address(saveInvStd, "saved inverse std");
+        long dxa = address(dx, "dx"), dga = address(dGamma, "gamma gradient"), dba = address(dBeta, "beta gradient");
+        live();
+        NativeCalls.BATCH_NORM_BACKWARD.call(s.dim(0), s.dim(1), s.dim(2) * s.dim(3), dya, xa, ga, sma, sia, dxa, dga, dba,
+                streamHandle);
+    }
+
+    @Override
+    public void batchNormInference(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, double eps,
+                                   Tensor y) {
+        BatchNormChecks.inference(x, gamma, beta, runningMean, runningVar, eps, y);
+        Shape s = x.shape();
+        long xa = address(x, "x"), ga = address(gamma, "gamma"), ba = address(beta, "beta");
+        long rma = address(runningMean, "running mean"), rva = address(runningVar, "running var"), ya = address(y, "y");
+        live();
+        NativeCalls.BATCH_NORM_INFERENCE.call(s.dim(0), s.dim(1), s.dim(2) * s.dim(3), xa, ga, ba, rma, rva, eps, ya,
+                streamHandle);
     }
 
     // ---------------------------------------------------------------- helpers

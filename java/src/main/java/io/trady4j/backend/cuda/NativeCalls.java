@@ -92,6 +92,14 @@ final class NativeCalls {
     static final NativeFunction SGD_UPDATE_SPARSE = fn("trady4j_sgd_update_sparse", I32, I32, I32, I32, PTR, I32, PTR,
             PTR, PTR, F32, F32, F32, PTR);
 
+    // ---- BatchNorm (pretraining)
+    static final NativeFunction BATCH_NORM_TRAINING = fn("trady4j_batch_norm_training", I32, I32, I32, PTR, PTR, PTR, PTR,
+            PTR, F32, F32, PTR, PTR, PTR, PTR);
+    static final NativeFunction BATCH_NORM_BACKWARD = fn("trady4j_batch_norm_backward", I32, I32, I32, PTR, PTR, PTR, PTR,
+            PTR, PTR, PTR, PTR, PTR);
+    static final NativeFunction BATCH_NORM_INFERENCE = fn("trady4j_batch_norm_inference", I32, I32, I32, PTR, PTR, PTR,
+            PTR, PTR, F32, PTR, PTR);
+
     private NativeCalls() {
     }
 

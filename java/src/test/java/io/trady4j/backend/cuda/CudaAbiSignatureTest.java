@@ -239,6 +239,49 @@ class CudaAbiSignatureTest {
     }
 
     @Test
+    void batchNorm() {
+        expect("(batch -2, channels 3, plane 5)",
+                () -> NativeCalls.BATCH_NORM_TRAINING.call(-2, 3, 5, P, P, P, P, P, 0.1f, 1e-5f, P, P, P, 0));
+        expect("(batch 2, channels -3, plane 5)",
+                () -> NativeCalls.BATCH_NORM_TRAINING.call(2, -3, 5, P, P, P, P, P, 0.1f, 1e-5f, P, P, P, 0));
+        expect("(batch 2, channels 3, plane -5)",
+                () -> NativeCalls.BATCH_NORM_TRAINING.call(2, 3, -5, P, P, P, P, P, 0.1f, 1e-5f, P, P, P, 0));
+        expect("at least 2 values per channel (batch 1, plane 1)",
+                () -> NativeCalls.BATCH_NORM_TRAINING.call(1, 3, 1, P, P, P, P, P, 0.1f, 1e-5f, P, P, P, 0));
+        expect("momentum must be in [0, 1], got 1.5",
+                () -> NativeCalls.BATCH_NORM_TRAINING.call(2, 3, 5, P, P, P, P, P, 1.5f, 1e-5f, P, P, P, 0));
+        expect("eps must be a finite number > 0, got -0.25",
+                () -> NativeCalls.BATCH_NORM_TRAINING.call(2, 3, 5, P, P, P, P, P, 0.1f, -0.25f, P, P, P, 0));
+        String[] trainingPointers = {"x", "gamma", "beta", "running_mean", "running_var", "y", "save_mean", "save_inv_std"};
+        for (int k = 0; k < trainingPointers.length; k++) {
+            long[] p = {P, P, P, P, P, P, P, P};
+            p[k] = 0;
+            expect(trainingPointers[k] + " is null", () -> NativeCalls.BATCH_NORM_TRAINING.call(2, 3, 5, p[0], p[1], p[2],
+                    p[3], p[4], 0.1f, 1e-5f, p[5], p[6], p[7], 0));
+        }
+        expect("(batch 2, channels 3, plane -7)",
+                () -> NativeCalls.BATCH_NORM_BACKWARD.call(2, 3, -7, P, P, P, P, P, P, P, P, 0));
+        String[] backwardPointers = {"dy", "x", "gamma", "save_mean", "save_inv_std", "dx", "d_gamma", "d_beta"};
+        for (int k = 0; k < backwardPointers.length; k++) {
+            long[] p = {P, P, P, P, P, P, P, P};
+            p[k] = 0;
+            expect(backwardPointers[k] + " is null", () -> NativeCalls.BATCH_NORM_BACKWARD.call(2, 3, 5, p[0], p[1], p[2],
+                    p[3], p[4], p[5], p[6], p[7], 0));
+        }
+        expect("(batch 2, channels -1, plane 5)",
+                () -> NativeCalls.BATCH_NORM_INFERENCE.call(2, -1, 5, P, P, P, P, P, 1e-3f, P, 0));
+        expect("eps must be a finite number > 0, got 0",
+                () -> NativeCalls.BATCH_NORM_INFERENCE.call(2, 3, 5, P, P, P, P, P, 0f, P, 0));
+        String[] inferencePointers = {"x", "gamma", "beta", "running_mean", "running_var", "y"};
+        for (int k = 0; k < inferencePointers.length; k++) {
+            long[] p = {P, P, P, P, P, P};
+            p[k] = 0;
+            expect(inferencePointers[k] + " is null", () -> NativeCalls.BATCH_NORM_INFERENCE.call(2, 3, 5, p[0], p[1], p[2],
+                    p[3], p[4], 1e-3f, p[5], 0));
+        }
+    }
+
+    @Test
     void implementations() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = shape(arena);

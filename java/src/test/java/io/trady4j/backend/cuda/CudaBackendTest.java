@@ -485,6 +485,87 @@ class CudaBackendTest {
         }
     }
 
+    // ---------------------------------------------------------------- BatchNorm
+
+    /**
+     * Training forward (output, saved statistics, running averages), backward and inference against the CPU
+     * reference, out of place and in place; shapes with 2 to 4,100 values per channel, one far from zero mean.
+     */
+    @Test
+    void batchNormMatchesTheCpu() {
+        Shape[] shapes = {Shape.of(2, 3, 1, 1), Shape.of(3, 5, 4, 7), Shape.of(4, 6, 15, 17), Shape.of(1, 2, 41, 100)};
+        for (Shape s : shapes) {
+            for (boolean inPlace : new boolean[] {false, true}) {
+                String what = "batch norm " + s + (inPlace ? " in place" : "");
+                int c = s.dim(1);
+                float offset = s.dim(2) == 15 ? 50f : 0f;
+                float[] xv = rand(s.numel(), 3f);
+                for (int i = 0; i < xv.length; i++) {
+                    xv[i] += offset;
+                }
+                Tensor[] x = both(xv, s);
+                Tensor[] gamma = both(rand(c, 1f), Shape.of(c));
+                Tensor[] beta = rand(Shape.of(c));
+                Tensor[] mean = rand(Shape.of(c));
+                float[] var = rand(c, 0.5f);
+                for (int i = 0; i < c; i++) {
+                    var[i] += 1f;
+                }
+                Tensor[] runningVar = both(var, Shape.of(c));
+                Tensor[] saveMean = out(Shape.of(c));
+                Tensor[] saveInvStd = out(Shape.of(c));
+                Tensor[] y = inPlace ? x : out(s);
+                Tensor[] input = inPlace ? both(xv, s) : x;
+                cpu.batchNormTraining(x[0], gamma[0], beta[0], mean[0], runningVar[0], 0.1, 1e-5, y[0], saveMean[0],
+                        saveInvStd[0]);
+                gpu.batchNormTraining(x[1], gamma[1], beta[1], mean[1], runningVar[1], 0.1, 1e-5, y[1], saveMean[1],
+                        saveInvStd[1]);
+                close(what + " output", y);
+                close(what + " saved mean", saveMean);
+                close(what + " saved inverse std", saveInvStd);
+                close(what + " running mean", mean);
+                close(what + " running var", runningVar);
+                Tensor[] dy = rand(s);
+                Tensor[] dx = inPlace ? dy : out(s);
+                Tensor[] dGamma = out(Shape.of(c));
+                Tensor[] dBeta = out(Shape.of(c));
+                cpu.batchNormBackward(dy[0], input[0], gamma[0], saveMean[0], saveInvStd[0], dx[0], dGamma[0], dBeta[0]);
+                gpu.batchNormBackward(dy[1], input[1], gamma[1], saveMean[1], saveInvStd[1], dx[1], dGamma[1], dBeta[1]);
+                if (s.dim(0) * s.dim(2) * s.dim(3) > 2) {  // at 2 values per channel dx is 0 up to rounding
+                    close(what + " dx", dx);
+                }
+                close(what + " gamma gradient", dGamma);
+                close(what + " beta gradient", dBeta);
+                Tensor[] inferred = inPlace ? input : out(s);
+                cpu.batchNormInference(input[0], gamma[0], beta[0], mean[0], runningVar[0], 1e-3, inferred[0]);
+                gpu.batchNormInference(input[1], gamma[1], beta[1], mean[1], runningVar[1], 1e-3, inferred[1]);
+                close(what + " inference", inferred);
+            }
+        }
+    }
+
+    /** Bad BatchNorm arguments are refused before any work, with the CPU backend's message. */
+    @Test
+    void batchNormArgumentsAreCheckedAsOnTheCpu() {
+        Tensor[] x = rand(Shape.of(2, 3, 4, 4));
+        Tensor[] c = rand(Shape.of(3));
+        Tensor[] wrong = rand(Shape.of(4));
+        List<java.util.function.IntFunction<Executable>> calls = List.of(
+            i -> () -> backend(i).batchNormTraining(x[i], wrong[i], c[i], c[i], c[i], 0.1, 1e-5, x[i], c[i], c[i]),
+            i -> () -> backend(i).batchNormTraining(x[i], c[i], c[i], c[i], c[i], 1.5, 1e-5, x[i], c[i], c[i]),
+            i -> () -> backend(i).batchNormBackward(x[i], x[i], c[i], c[i], wrong[i], x[i], c[i], c[i]),
+            i -> () -> backend(i).batchNormInference(x[i], c[i], c[i], c[i], c[i], 0, x[i]));
+        for (java.util.function.IntFunction<Executable> call : calls) {
+            String onCpu = assertThrows(IllegalArgumentException.class, call.apply(0)).getMessage();
+            String onGpu = assertThrows(IllegalArgumentException.class, call.apply(1)).getMessage();
+            assertEquals(onCpu, onGpu);
+        }
+    }
+
+    private Backend backend(int i) {
+        return i == 0 ? cpu : gpu;
+    }
+
     // ---------------------------------------------------------------- memory and errors
 
     @Test
