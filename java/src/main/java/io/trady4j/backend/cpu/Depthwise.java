@@ -307,27 +307,58 @@ final class Depthwise {
                 Arrays.fill(dyT, m * stride, m * stride + front, 0f);
                 poly.buildOutputLayout(dy, g.cout, ci * g.mg + m, b0, b1, dyT, m * stride + front);
             }
-            float[][] cols = ws.rows(Workspace.COLS, 1, QC);
+            float[][] cols = ws.rows(Workspace.COLS, 4, QC);
             float[] acc = ws.buf(Workspace.BUF_B, QC);
+            int[] src = new int[g.mg * g.d2];
+            float[] wv = new float[g.mg * g.d2];
             for (int f = 0; f < poly.phases; f++) {
-                for (int r0 = 0; r0 < len; r0 += QC) {
-                    int n = Math.min(QC, len - r0);
-                    Arrays.fill(acc, 0, n, 0f);
-                    for (int m = 0; m < g.mg; m++) {
-                        int wOff = (ci * g.mg + m) * g.d2;
-                        for (int tp = 0; tp < g.d2; tp++) {
-                            if (poly.tapPhase[tp] != f) {
-                                continue;
-                            }
-                            float[] col = cols[0];
-                            System.arraycopy(dyT, m * stride + front + r0 - poly.tapShift[tp], col, 0, n);
-                            Gemm.axpy(n, w[wOff + tp], col, acc);
+                // the (output, tap) pairs that land on phase f: their dyT offsets and weights
+                int k = 0;
+                for (int m = 0; m < g.mg; m++) {
+                    for (int tp = 0; tp < g.d2; tp++) {
+                        if (poly.tapPhase[tp] == f) {
+                            src[k] = m * stride + front - poly.tapShift[tp];
+                            wv[k++] = w[(ci * g.mg + m) * g.d2 + tp];
                         }
                     }
+                }
+                for (int r0 = 0; r0 < len; r0 += QC) {
+                    int n = Math.min(QC, len - r0);
+                    accumulatePhase(dyT, src, wv, k, r0, n, cols, acc);
                     writePhase(poly, f, acc, r0, n, b0, dx, ci);
                 }
             }
         });
+    }
+
+    /** acc[0..n) = Σ_(e < k) wv[e] · dyT[src[e] + r0 + j]: four terms per pass, the first pass overwriting acc. */
+    private static void accumulatePhase(float[] dyT, int[] src, float[] wv, int k, int r0, int n, float[][] cols,
+                                        float[] acc) {
+        float[] c0 = cols[0], c1 = cols[1], c2 = cols[2], c3 = cols[3];
+        int e = 0;
+        if (k < 4) {
+            Arrays.fill(acc, 0, n, 0f);
+        }
+        for (; e + 4 <= k; e += 4) {
+            System.arraycopy(dyT, src[e] + r0, c0, 0, n);
+            System.arraycopy(dyT, src[e + 1] + r0, c1, 0, n);
+            System.arraycopy(dyT, src[e + 2] + r0, c2, 0, n);
+            System.arraycopy(dyT, src[e + 3] + r0, c3, 0, n);
+            float w0 = wv[e], w1 = wv[e + 1], w2 = wv[e + 2], w3 = wv[e + 3];
+            if (e == 0) {
+                for (int j = 0; j < n; j++) {
+                    acc[j] = Math.fma(w3, c3[j], Math.fma(w2, c2[j], Math.fma(w1, c1[j], w0 * c0[j])));
+                }
+            } else {
+                for (int j = 0; j < n; j++) {
+                    acc[j] = Math.fma(w3, c3[j], Math.fma(w2, c2[j], Math.fma(w1, c1[j], Math.fma(w0, c0[j], acc[j]))));
+                }
+            }
+        }
+        for (; e < k; e++) {
+            System.arraycopy(dyT, src[e] + r0, c0, 0, n);
+            Gemm.axpy(n, wv[e], c0, acc);
+        }
     }
 
     /** Writes positions r0 .. r0 + n − 1 of phase f back into the unpadded input planes dx[b, ci]. */
