@@ -63,8 +63,9 @@ final class ConvSgemm {
             gemm.run(false, false, m1 - m0, n, k, wSeg, (long) (grp * g.mg + m0) * k, k, cols, 0, n, false, out, 0, n);
             for (int o = m0; o < m1; o++) {
                 int oc = grp * g.mg + o;
-                unpackChannelAct(out, (long) (o - m0) * n, q0, n, y, g.cout, oc, g.outPlane,
-                        bias == null ? 0f : bias[oc], act);
+                take(out, (long) (o - m0) * n, row, 0, n);
+                Gemm.biasAct(row, n, bias == null ? 0f : bias[oc], act);
+                ConvGemm.scatterColumns(row, q0, n, y, g.cout, oc, g.outPlane);
             }
         });
     }
@@ -114,20 +115,6 @@ final class ConvSgemm {
             int b = q / plane, p = q - b * plane;
             int len = Math.min(n - jj, plane - p);
             take(src, srcOff + jj, dst, (b * channels + ch) * plane + p, len);
-            jj += len;
-            q += len;
-        }
-    }
-
-    /** {@link #unpackChannel} with bias and activation applied to each run in place (while it is in cache). */
-    private static void unpackChannelAct(MemorySegment src, long srcOff, int q0, int n, float[] dst, int channels,
-                                         int ch, int plane, float bias, int act) {
-        int q = q0, jj = 0;
-        while (jj < n) {
-            int b = q / plane, p = q - b * plane;
-            int len = Math.min(n - jj, plane - p), at = (b * channels + ch) * plane + p;
-            take(src, srcOff + jj, dst, at, len);
-            Gemm.biasAct(dst, at, len, bias, act);
             jj += len;
             q += len;
         }

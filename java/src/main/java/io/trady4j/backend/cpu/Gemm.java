@@ -131,27 +131,21 @@ final class Gemm {
 
     /** c[j] = act(c[j] + bias) in place for j in [0, n); vectorizes (same array, same index). */
     static void biasAct(float[] c, int n, float bias, int act) {
-        biasAct(c, 0, n, bias, act);
-    }
-
-    /** {@link #biasAct(float[], int, float, int)} on c[off .. off + n). */
-    static void biasAct(float[] c, int off, int n, float bias, int act) {
-        int end = off + n;
         switch (act) {
             case 0 -> {
                 if (bias != 0f) {
-                    for (int j = off; j < end; j++) {
+                    for (int j = 0; j < n; j++) {
                         c[j] += bias;
                     }
                 }
             }
             case 1 -> {
-                for (int j = off; j < end; j++) {
+                for (int j = 0; j < n; j++) {
                     c[j] = Math.max(c[j] + bias, 0f);
                 }
             }
             default -> {
-                for (int j = off; j < end; j++) {
+                for (int j = 0; j < n; j++) {
                     c[j] = Math.min(Math.max(c[j] + bias, 0f), 6f);
                 }
             }
