@@ -119,7 +119,7 @@ final class Depthwise {
             int len = (b1 - b0) * poly.sampleLen;
             float[][] ph = ws.phases(poly.phases, len + poly.maxShift);
             poly.buildPhases(x, g.c, ci, b0, b1, ph);
-            float[][] cols = ws.rows(Workspace.COLS, 4, QC);
+            float[][] cols = ws.rows(Workspace.COLS, 5, QC);
             float[] acc = ws.buf(Workspace.BUF_B, QC);
             for (int m = 0; m < g.mg; m++) {
                 int oc = ci * g.mg + m;
@@ -127,13 +127,65 @@ final class Depthwise {
                 float bv = bias == null ? 0f : bias[oc];
                 for (int q0 = 0; q0 < len; q0 += QC) {
                     int n = Math.min(QC, len - q0);
-                    Arrays.fill(acc, 0, n, 0f);
-                    accumulateTaps(poly, ph, w, wOff, q0, n, cols, acc);
-                    Gemm.biasAct(acc, n, bv, act);
+                    if (g.d2 == 9) {
+                        nineTaps(poly, ph, w, wOff, q0, n, cols, bv, act, acc);
+                    } else {
+                        Arrays.fill(acc, 0, n, 0f);
+                        accumulateTaps(poly, ph, w, wOff, q0, n, cols, acc);
+                        Gemm.biasAct(acc, n, bv, act);
+                    }
                     copyValid(poly, acc, q0, n, b0, y, g.cout, oc);
                 }
             }
         });
+    }
+
+    /**
+     * 3×3: acc[0..n) = act(bias + Σ_t w[wOff + t] · phase(t)[q0 + shift(t) + j]) in two passes over acc
+     * (taps 0–3 starting from the bias, taps 4–8 with the activation), not a pass per tap, bias and activation.
+     */
+    private static void nineTaps(Poly poly, float[][] ph, float[] w, int wOff, int q0, int n, float[][] cols,
+                                 float bias, int act, float[] acc) {
+        float[] c0 = cols[0], c1 = cols[1], c2 = cols[2], c3 = cols[3], c4 = cols[4];
+        copyTap(poly, ph, 0, q0, n, c0);
+        copyTap(poly, ph, 1, q0, n, c1);
+        copyTap(poly, ph, 2, q0, n, c2);
+        copyTap(poly, ph, 3, q0, n, c3);
+        float w0 = w[wOff], w1 = w[wOff + 1], w2 = w[wOff + 2], w3 = w[wOff + 3];
+        for (int j = 0; j < n; j++) {
+            acc[j] = Math.fma(w3, c3[j], Math.fma(w2, c2[j], Math.fma(w1, c1[j], Math.fma(w0, c0[j], bias))));
+        }
+        copyTap(poly, ph, 4, q0, n, c0);
+        copyTap(poly, ph, 5, q0, n, c1);
+        copyTap(poly, ph, 6, q0, n, c2);
+        copyTap(poly, ph, 7, q0, n, c3);
+        copyTap(poly, ph, 8, q0, n, c4);
+        float w4 = w[wOff + 4], w5 = w[wOff + 5], w6 = w[wOff + 6], w7 = w[wOff + 7], w8 = w[wOff + 8];
+        switch (act) { // outside the loop, so that the JIT compiles three tight loops
+            case 0 -> {
+                for (int j = 0; j < n; j++) {
+                    acc[j] = Math.fma(w8, c4[j], Math.fma(w7, c3[j], Math.fma(w6, c2[j], Math.fma(w5, c1[j],
+                            Math.fma(w4, c0[j], acc[j])))));
+                }
+            }
+            case 1 -> {
+                for (int j = 0; j < n; j++) {
+                    acc[j] = Math.max(Math.fma(w8, c4[j], Math.fma(w7, c3[j], Math.fma(w6, c2[j], Math.fma(w5, c1[j],
+                            Math.fma(w4, c0[j], acc[j]))))), 0f);
+                }
+            }
+            default -> {
+                for (int j = 0; j < n; j++) {
+                    acc[j] = Math.min(Math.max(Math.fma(w8, c4[j], Math.fma(w7, c3[j], Math.fma(w6, c2[j],
+                            Math.fma(w5, c1[j], Math.fma(w4, c0[j], acc[j]))))), 0f), 6f);
+                }
+            }
+        }
+    }
+
+    /** col[0..n) = the phase plane of tap t from position q0 + shift(t). */
+    private static void copyTap(Poly poly, float[][] ph, int t, int q0, int n, float[] col) {
+        System.arraycopy(ph[poly.tapPhase[t]], q0 + poly.tapShift[t], col, 0, n);
     }
 
     /** acc[0..n) += Σ_t w[wOff + t] · phase(t)[q0 + shift(t) + j], four taps per pass. */
@@ -255,27 +307,58 @@ final class Depthwise {
                 Arrays.fill(dyT, m * stride, m * stride + front, 0f);
                 poly.buildOutputLayout(dy, g.cout, ci * g.mg + m, b0, b1, dyT, m * stride + front);
             }
-            float[][] cols = ws.rows(Workspace.COLS, 1, QC);
+            float[][] cols = ws.rows(Workspace.COLS, 4, QC);
             float[] acc = ws.buf(Workspace.BUF_B, QC);
+            int[] src = new int[g.mg * g.d2];
+            float[] wv = new float[g.mg * g.d2];
             for (int f = 0; f < poly.phases; f++) {
-                for (int r0 = 0; r0 < len; r0 += QC) {
-                    int n = Math.min(QC, len - r0);
-                    Arrays.fill(acc, 0, n, 0f);
-                    for (int m = 0; m < g.mg; m++) {
-                        int wOff = (ci * g.mg + m) * g.d2;
-                        for (int tp = 0; tp < g.d2; tp++) {
-                            if (poly.tapPhase[tp] != f) {
-                                continue;
-                            }
-                            float[] col = cols[0];
-                            System.arraycopy(dyT, m * stride + front + r0 - poly.tapShift[tp], col, 0, n);
-                            Gemm.axpy(n, w[wOff + tp], col, acc);
+                // the (output, tap) pairs that land on phase f: their dyT offsets and weights
+                int k = 0;
+                for (int m = 0; m < g.mg; m++) {
+                    for (int tp = 0; tp < g.d2; tp++) {
+                        if (poly.tapPhase[tp] == f) {
+                            src[k] = m * stride + front - poly.tapShift[tp];
+                            wv[k++] = w[(ci * g.mg + m) * g.d2 + tp];
                         }
                     }
+                }
+                for (int r0 = 0; r0 < len; r0 += QC) {
+                    int n = Math.min(QC, len - r0);
+                    accumulatePhase(dyT, src, wv, k, r0, n, cols, acc);
                     writePhase(poly, f, acc, r0, n, b0, dx, ci);
                 }
             }
         });
+    }
+
+    /** acc[0..n) = Σ_(e < k) wv[e] · dyT[src[e] + r0 + j]: four terms per pass, the first pass overwriting acc. */
+    private static void accumulatePhase(float[] dyT, int[] src, float[] wv, int k, int r0, int n, float[][] cols,
+                                        float[] acc) {
+        float[] c0 = cols[0], c1 = cols[1], c2 = cols[2], c3 = cols[3];
+        int e = 0;
+        if (k < 4) {
+            Arrays.fill(acc, 0, n, 0f);
+        }
+        for (; e + 4 <= k; e += 4) {
+            System.arraycopy(dyT, src[e] + r0, c0, 0, n);
+            System.arraycopy(dyT, src[e + 1] + r0, c1, 0, n);
+            System.arraycopy(dyT, src[e + 2] + r0, c2, 0, n);
+            System.arraycopy(dyT, src[e + 3] + r0, c3, 0, n);
+            float w0 = wv[e], w1 = wv[e + 1], w2 = wv[e + 2], w3 = wv[e + 3];
+            if (e == 0) {
+                for (int j = 0; j < n; j++) {
+                    acc[j] = Math.fma(w3, c3[j], Math.fma(w2, c2[j], Math.fma(w1, c1[j], w0 * c0[j])));
+                }
+            } else {
+                for (int j = 0; j < n; j++) {
+                    acc[j] = Math.fma(w3, c3[j], Math.fma(w2, c2[j], Math.fma(w1, c1[j], Math.fma(w0, c0[j], acc[j]))));
+                }
+            }
+        }
+        for (; e < k; e++) {
+            System.arraycopy(dyT, src[e] + r0, c0, 0, n);
+            Gemm.axpy(n, wv[e], c0, acc);
+        }
     }
 
     /** Writes positions r0 .. r0 + n − 1 of phase f back into the unpadded input planes dx[b, ci]. */

@@ -8,8 +8,8 @@ import java.util.Arrays;
  * Depthwise convolutions for layers with many channels and small planes, vectorized over channels:
  * each pixel of a sample is transposed into its own row of C values, so a kernel tap is a
  * same-index FMA over the channel vector (see {@link Gemm} for why that matters). Zero padding
- * costs nothing: padded pixels point to one shared zero row (or, for the input gradient, to a sink
- * row that absorbs the writes). The transposes in and out are scalar; they pay off when C is large
+ * costs nothing: padded pixels point to one shared zero row, and the input gradient only visits
+ * the (output, tap) pairs that read each input pixel. The transposes in and out are scalar; they pay off when C is large
  * and H·W small, where the polyphase kernels of {@link Depthwise} copy too many short rows.
  */
 final class DepthwiseChannels {
@@ -204,33 +204,112 @@ final class DepthwiseChannels {
         }
     }
 
+    /**
+     * Input gradient as a gather: dx[p] = Σ over the (output, tap) pairs that read input pixel p of
+     * w_tap · dy[output], so each dx row is written once from FMA chains (a scatter into the taps' input
+     * rows costs a load and a store of the row per tap).
+     */
     static void backwardData(Parallel par, Geometry g, float[] dy, float[] w, float[] dx) {
         float[][] wt = transposedWeights(g, w);
+        Readers readers = Readers.of(g);
         int n = g.c;
         par.forRange(g.batch, b -> {
             Workspace ws = Workspace.get();
-            float[][] dxr = ws.rows(Workspace.PIX_IN, g.plane, n);
-            for (int p = 0; p < g.plane; p++) {
-                Arrays.fill(dxr[p], 0, n, 0f);
-            }
-            float[][] ptr = padded(g, dxr, ws.sink(n), ws);
-            float[][] dyr = ws.rows(Workspace.PIX_OUT, g.outPlane, n);
+            float[][] dyr = ws.rows(Workspace.PIX_OUT, g.mg * g.outPlane, n);
             for (int m = 0; m < g.mg; m++) {
-                transposeIn(dy, b, g.cout, g.outPlane, n, null, g.mg, m, dyr);
-                for (int oh = 0; oh < g.ho; oh++) {
-                    for (int ow = 0; ow < g.wo; ow++) {
-                        float[] gy = dyr[oh * g.wo + ow];
-                        for (int t = 0; t < g.d2; t++) {
-                            float[] wv = wt[m * g.d2 + t], dst = ptr[tapIndex(g, oh, ow, t / g.d, t % g.d)];
-                            for (int c = 0; c < n; c++) {
-                                dst[c] = Math.fma(wv[c], gy[c], dst[c]);
+                transposeIn(dy, b, g.cout, g.outPlane, n, null, g.mg, m,
+                        g.mg == 1 ? dyr : Arrays.copyOfRange(dyr, m * g.outPlane, (m + 1) * g.outPlane));
+            }
+            float[][] dxr = ws.rows(Workspace.PIX_IN, g.plane, n);
+            float[] zero = ws.zeros(n);
+            for (int p = 0; p < g.plane; p++) {
+                float[] acc = dxr[p], init = zero;
+                int e = readers.start[p], end = readers.start[p + 1];
+                if (e == end) {
+                    Arrays.fill(acc, 0, n, 0f);
+                }
+                while (e < end) {
+                    int k = end - e == 5 ? 5 : Math.min(4, end - e);
+                    int[] wi = readers.weightRow, yi = readers.outputRow;
+                    switch (k) {
+                        case 5 -> fma5(n, init, wt[wi[e]], dyr[yi[e]], wt[wi[e + 1]], dyr[yi[e + 1]], wt[wi[e + 2]],
+                                dyr[yi[e + 2]], wt[wi[e + 3]], dyr[yi[e + 3]], wt[wi[e + 4]], dyr[yi[e + 4]], acc);
+                        case 4 -> fma4init(n, init, wt[wi[e]], dyr[yi[e]], wt[wi[e + 1]], dyr[yi[e + 1]], wt[wi[e + 2]],
+                                dyr[yi[e + 2]], wt[wi[e + 3]], dyr[yi[e + 3]], acc);
+                        case 3 -> fma3(n, init, wt[wi[e]], dyr[yi[e]], wt[wi[e + 1]], dyr[yi[e + 1]], wt[wi[e + 2]],
+                                dyr[yi[e + 2]], acc);
+                        case 2 -> fma2(n, init, wt[wi[e]], dyr[yi[e]], wt[wi[e + 1]], dyr[yi[e + 1]], acc);
+                        default -> fma1(n, init, wt[wi[e]], dyr[yi[e]], acc);
+                    }
+                    init = acc;
+                    e += k;
+                }
+            }
+            transposeOut(dxr, n, dx, b, g.c, g.plane, 1, 0);
+        });
+    }
+
+    /**
+     * For every input pixel p, the (weight row, output row) pairs that read it, entries start[p] ..
+     * start[p + 1] − 1: weight row m·D² + tap of the transposed weights, output row m·H'W' + output pixel.
+     */
+    private record Readers(int[] start, int[] weightRow, int[] outputRow) {
+        static Readers of(Geometry g) {
+            int[] start = new int[g.plane + 1];
+            int[] wRow = new int[g.plane * g.d2 * g.mg], yRow = new int[wRow.length];
+            int e = 0;
+            for (int ih = 0; ih < g.h; ih++) {
+                for (int iw = 0; iw < g.w; iw++) {
+                    start[ih * g.w + iw] = e;
+                    for (int m = 0; m < g.mg; m++) {
+                        for (int kh = 0; kh < g.d; kh++) {
+                            int oh = outputIndex(ih + g.pad - kh * g.dil, g.stride, g.ho);
+                            for (int kw = 0; kw < g.d && oh >= 0; kw++) {
+                                int ow = outputIndex(iw + g.pad - kw * g.dil, g.stride, g.wo);
+                                if (ow >= 0) {
+                                    wRow[e] = m * g.d2 + kh * g.d + kw;
+                                    yRow[e++] = m * g.outPlane + oh * g.wo + ow;
+                                }
                             }
                         }
                     }
                 }
             }
-            transposeOut(dxr, n, dx, b, g.c, g.plane, 1, 0);
-        });
+            start[g.plane] = e;
+            return new Readers(start, wRow, yRow);
+        }
+
+        /** o with o·stride = at and 0 ≤ o < size, else −1. */
+        private static int outputIndex(int at, int stride, int size) {
+            return at < 0 || at % stride != 0 || at / stride >= size ? -1 : at / stride;
+        }
+    }
+
+    private static void fma1(int n, float[] init, float[] w0, float[] x0, float[] acc) {
+        for (int c = 0; c < n; c++) {
+            acc[c] = Math.fma(w0[c], x0[c], init[c]);
+        }
+    }
+
+    private static void fma2(int n, float[] init, float[] w0, float[] x0, float[] w1, float[] x1, float[] acc) {
+        for (int c = 0; c < n; c++) {
+            acc[c] = Math.fma(w1[c], x1[c], Math.fma(w0[c], x0[c], init[c]));
+        }
+    }
+
+    private static void fma3(int n, float[] init, float[] w0, float[] x0, float[] w1, float[] x1, float[] w2,
+                             float[] x2, float[] acc) {
+        for (int c = 0; c < n; c++) {
+            acc[c] = Math.fma(w2[c], x2[c], Math.fma(w1[c], x1[c], Math.fma(w0[c], x0[c], init[c])));
+        }
+    }
+
+    private static void fma5(int n, float[] init, float[] w0, float[] x0, float[] w1, float[] x1, float[] w2,
+                             float[] x2, float[] w3, float[] x3, float[] w4, float[] x4, float[] acc) {
+        for (int c = 0; c < n; c++) {
+            acc[c] = Math.fma(w4[c], x4[c], Math.fma(w3[c], x3[c], Math.fma(w2[c], x2[c],
+                    Math.fma(w1[c], x1[c], Math.fma(w0[c], x0[c], init[c])))));
+        }
     }
 
     /** Sparse weight gradient over the selected channels, vectorized over them; samples split across threads. */

@@ -16,7 +16,6 @@ final class Workspace {
     private final float[][][] rows = new float[7][][];
     private float[][] pointers = new float[0][];
     private float[] zero = new float[0];
-    private float[] sink = new float[0];
     private final float[][] bufs = new float[5][];
 
     static Workspace get() {
@@ -56,14 +55,6 @@ final class Workspace {
             zero = new float[length];
         }
         return zero;
-    }
-
-    /** A row of at least {@code length} floats that absorbs writes nobody reads. */
-    float[] sink(int length) {
-        if (sink.length < length) {
-            sink = new float[length];
-        }
-        return sink;
     }
 
     /** A flat buffer of at least {@code length} floats (contents undefined). */

@@ -83,6 +83,34 @@ class ActivationMaskTest {
         }
     }
 
+    /** The mask's integer test of a float's bits agrees with the float compares over the whole bit space. */
+    @Test
+    void theMaskMatchesTheFloatComparesAcrossEveryRangeOfBitPatterns() {
+        int[] edges = {0, Float.floatToRawIntBits(6f), Float.floatToRawIntBits(Float.POSITIVE_INFINITY),
+            Float.floatToRawIntBits(Float.NaN), Integer.MIN_VALUE, Integer.MAX_VALUE, -1, 1};
+        int n = (1 << 16) + edges.length * 5;
+        float[] yv = new float[n];
+        for (int i = 0; i < 1 << 16; i++) {
+            yv[i] = Float.intBitsToFloat(i * 65537 + 12345); // a stride through all 2^32 patterns, both signs
+        }
+        for (int e = 0; e < edges.length; e++) {
+            for (int d = -2; d <= 2; d++) {
+                yv[(1 << 16) + e * 5 + d + 2] = Float.intBitsToFloat(edges[e] + d);
+            }
+        }
+        for (Activation act : Activation.values()) {
+            try (Tensor y = be.upload(yv, Shape.of(n), MemoryCategory.WORKSPACE);
+                 Tensor mask = be.allocate(Shape.of(Backend.maskWords(n)), DType.I32, MemoryCategory.WORKSPACE)) {
+                be.activationMask(act, y, mask);
+                int[] bits = be.toIntArray(mask);
+                for (int i = 0; i < n; i++) {
+                    assertEquals(act.passesGradient(yv[i]), (bits[i / 32] >>> (i % 32) & 1) == 1,
+                            act + " at bits 0x" + Integer.toHexString(Float.floatToRawIntBits(yv[i])));
+                }
+            }
+        }
+    }
+
     @Test
     void aMaskOfTheWrongShapeOrTypeIsRejected() {
         try (Tensor y = be.allocate(Shape.of(2, 40), MemoryCategory.WORKSPACE);
