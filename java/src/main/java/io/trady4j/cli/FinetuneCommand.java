@@ -184,15 +184,15 @@ final class FinetuneCommand implements Command {
                 Experiment.topLayers(arch, givenRanking);
             }
             // the base model does not depend on the target's kind: a folder's momentum default is not the pretraining's
-            TrainConfig pretrainCfg = new TrainConfig(pretrainEpochs, cfg.batchSize(), 0.1, Math.min(1, pretrainEpochs - 1),
-                    explicitMomentum ? cfg.momentum() : DEFAULTS.momentum(), cfg.weightDecay(), cfg.seed(), 0, 0);
+            TrainConfig pretrainCfg = cfg.withWarmupEpochs(0).withEpochs(pretrainEpochs).withLearningRate(0.1)
+                    .withWarmupEpochs(Math.min(1, pretrainEpochs - 1)).withMaxBatchesPerEpoch(0)
+                    .withMomentum(explicitMomentum ? cfg.momentum() : DEFAULTS.momentum());
             HostWeights base = ws.base(arch, weights, source, pretrainCfg, pretrainPerClass, backend.name(), resume);
             Experiment.TaskData data = Experiment.TaskData.of(task, opts.resolution(), arch.inChannels(), opts.trainPerClass(),
                     opts.testPerClass(), cfg.seed());
             LayerRanking ranking = null;
             if (strategies.stream().anyMatch(s -> s.equals("trady") || s.contains("topk") || s.equals("su"))) {
-                TrainConfig rankCfg = new TrainConfig(rankEpochs, cfg.batchSize(), cfg.learningRate(), 0, cfg.momentum(),
-                        cfg.weightDecay(), cfg.seed(), rankBatches, 0);
+                TrainConfig rankCfg = cfg.withWarmupEpochs(0).withEpochs(rankEpochs).withMaxBatchesPerEpoch(rankBatches);
                 ranking = givenRanking != null ? ws.announce(givenRanking, Path.of(rankingFile))
                         : ws.ranking(arch, base, data, null, rankCfg, resume);
             }

@@ -170,7 +170,8 @@ final class StudyCommand implements Command {
             } else {
                 base = ws.basePath(source);
                 if (!Files.exists(base)) {
-                    TrainConfig pre = new TrainConfig(pretrainEpochs, PRETRAIN_BATCH, 0.05, 1, 0.9, 0, 0, 0, 0);
+                    TrainConfig pre = TrainConfig.defaults().withEpochs(pretrainEpochs).withBatchSize(PRETRAIN_BATCH)
+                            .withLearningRate(0.05).withWarmupEpochs(1).withMomentum(0.9);
                     ws.pretrain(source, pre, pretrainPerClass, base, backend.deviceDescription(), false);
                 } else {
                     out.println("base model: " + base + " (cached; delete it to pretrain again)");

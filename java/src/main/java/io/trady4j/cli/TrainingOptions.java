@@ -80,9 +80,10 @@ record TrainingOptions(String model, double width, int resolution, String backen
         // The default warm-up never takes every epoch (so --epochs 1 works); an explicit --warmup is checked as given.
         int defaultWarmup = Math.min(d.warmup(), Math.max(0, givenEpochs - 1));
         try {
-            cfg = new TrainConfig(givenEpochs, a.integer("batch-size", d.batchSize()), a.real("lr", d.lr()),
-                    a.integer("warmup", defaultWarmup), a.real("momentum", d.momentum()), a.real("weight-decay", 0),
-                    a.longValue("seed", 0), a.integer("max-batches", d.maxBatches()), 0);
+            cfg = TrainConfig.defaults().withEpochs(givenEpochs).withBatchSize(a.integer("batch-size", d.batchSize()))
+                    .withLearningRate(a.real("lr", d.lr())).withWarmupEpochs(a.integer("warmup", defaultWarmup))
+                    .withMomentum(a.real("momentum", d.momentum())).withWeightDecay(a.real("weight-decay", 0))
+                    .withSeed(a.longValue("seed", 0)).withMaxBatchesPerEpoch(a.integer("max-batches", d.maxBatches()));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

@@ -246,7 +246,8 @@ public final class Study {
         Task task = tasks.get(spec.task());
         Architecture arch = architecture(task.numClasses());
         CostModel cost = CostModel.of(arch, s.resolution());
-        TrainConfig cfg = new TrainConfig(s.rankEpochs(), s.batchSize(), s.learningRate(), 0, 0, 0, spec.seed(), s.rankBatches(), 0);
+        TrainConfig cfg = TrainConfig.defaults().withEpochs(s.rankEpochs()).withBatchSize(s.batchSize())
+                .withLearningRate(s.learningRate()).withSeed(spec.seed()).withMaxBatchesPerEpoch(s.rankBatches());
         List<double[][]> perEpoch = new ArrayList<>();
         long t0 = System.nanoTime();
         LayerRanking r = experiment.rank(arch, base(arch, spec.seed()), data(spec.task(), arch, spec.seed()), cfg, perEpoch::add);
@@ -265,8 +266,9 @@ public final class Study {
             throws IOException {
         Task task = tasks.get(key.target());
         Architecture arch = architecture(task.numClasses());
-        TrainConfig cfg = new TrainConfig(s.epochs(), s.batchSize(), s.learningRate(), s.warmupEpochs(), 0, 0, key.seed(),
-                s.maxBatchesPerEpoch(), 0);
+        TrainConfig cfg = TrainConfig.defaults().withEpochs(s.epochs()).withBatchSize(s.batchSize())
+                .withLearningRate(s.learningRate()).withWarmupEpochs(s.warmupEpochs()).withSeed(key.seed())
+                .withMaxBatchesPerEpoch(s.maxBatchesPerEpoch());
         long budget = Double.isNaN(key.budgetPercent()) ? 0 : budgetUnits(key.budgetPercent());
         RunReport report = experiment.finetune(arch, base(arch, key.seed()), data(key.target(), arch, key.seed()), cfg,
                 key.strategy(), budget, ranking, null, false, settings);

@@ -115,7 +115,8 @@ class ResumeTest {
     }
 
     static TrainConfig config(double momentum) {
-        return new TrainConfig(3, 16, 0.05, 1, momentum, 1e-4, 5, 0, 0);
+        return TrainConfig.defaults().withEpochs(3).withBatchSize(16).withLearningRate(0.05).withWarmupEpochs(1)
+                .withMomentum(momentum).withWeightDecay(1e-4).withSeed(5);
     }
 
     /** The report epochs without wall time, as JSON text. */
@@ -195,7 +196,7 @@ class ResumeTest {
         StopSignal stop = new StopSignal();
         assertThrows(TrainingInterruptedException.class, () -> finetune("trady", config(0), new StopAfter(train, stop, 5, false),
                 test, stop, ck, false));
-        TrainConfig other = new TrainConfig(3, 16, 0.1, 1, 0, 1e-4, 5, 0, 0);
+        TrainConfig other = config(0).withLearningRate(0.1);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> finetune("trady", other, train, test, new StopSignal(), ck, true));
         assertTrue(e.getMessage().contains("learning_rate 0.05 there, 0.1 here"), e.getMessage());
