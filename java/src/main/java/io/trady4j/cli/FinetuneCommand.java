@@ -13,6 +13,7 @@ import io.trady4j.train.RunReport;
 import io.trady4j.train.TrainConfig;
 import io.trady4j.trady.CostModel;
 import io.trady4j.trady.LayerRanking;
+import io.trady4j.trady.SelectionProblem;
 import io.trady4j.trady.Strategies;
 
 import java.io.IOException;
@@ -90,19 +91,19 @@ final class FinetuneCommand implements Command {
         }
     }
 
-    /** Before any work: a budget below every channel's cost can train nothing, one above full fine-tuning's is a mistake. */
-    static void checkBudget(List<String> strategies, long budget, Architecture arch, CostModel cost, int resolution) {
-        long cheapest = cost.layers().stream().mapToLong(CostModel.LayerCost::spaceUnitsPerChannel).min().orElse(0);
+    /**
+     * Before any work, each strategy's own budget check: with the given ranking's top-K, or (before a ranking
+     * exists) every layer, which a ranking can only narrow.
+     */
+    static void checkBudget(List<String> strategies, long budget, Architecture arch, int resolution, List<Integer> topLayers) {
+        List<Integer> layers = topLayers != null ? topLayers
+                : java.util.stream.IntStream.range(0, arch.convLayers().size()).boxed().toList();
+        SelectionProblem problem = Experiment.problem(arch, resolution, budget, layers, 0);
         for (String s : strategies) {
-            if (!Strategies.byName(s).ignoresBudget() && budget > cost.totalUnits()) {
-                throw new UsageException("the budget of " + budget + " units exceeds full fine-tuning of " + arch.name()
-                        + " at resolution " + resolution + " (" + cost.totalUnits() + " units); give --budget at most "
-                        + cost.totalUnits() + " or --strategy full");
-            }
-            if (!Strategies.byName(s).ignoresBudget() && budget < cheapest) {
-                throw new UsageException("the budget of " + budget + " units is smaller than the cheapest channel of any layer of "
-                        + arch.name() + " at resolution " + resolution + " (" + cheapest + " units), so " + s
-                        + " could train nothing; raise --budget to at least " + cheapest);
+            try {
+                Strategies.byName(s).checkBudget(problem, Experiment.describe(arch, resolution));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
             }
         }
     }
@@ -179,10 +180,8 @@ final class FinetuneCommand implements Command {
             Task task = opts.task(target, out);
             Architecture arch = opts.architecture(task.numClasses());
             CostModel cost = CostModel.of(arch, opts.resolution());
-            checkBudget(strategies, budget, arch, cost, opts.resolution());
-            if (givenRanking != null) {
-                Experiment.topLayers(arch, givenRanking);
-            }
+            checkBudget(strategies, budget, arch, opts.resolution(),
+                    givenRanking == null ? null : Experiment.topLayers(arch, givenRanking));
             // the base model does not depend on the target's kind: a folder's momentum default is not the pretraining's
             TrainConfig pretrainCfg = cfg.withWarmupEpochs(0).withEpochs(pretrainEpochs).withLearningRate(0.1)
                     .withWarmupEpochs(Math.min(1, pretrainEpochs - 1)).withMaxBatchesPerEpoch(0)
@@ -191,7 +190,7 @@ final class FinetuneCommand implements Command {
             Experiment.TaskData data = Experiment.TaskData.of(task, opts.resolution(), arch.inChannels(), opts.trainPerClass(),
                     opts.testPerClass(), cfg.seed());
             LayerRanking ranking = null;
-            if (strategies.stream().anyMatch(s -> s.equals("trady") || s.contains("topk") || s.equals("su"))) {
+            if (strategies.stream().anyMatch(s -> Strategies.byName(s).needsRanking())) {
                 TrainConfig rankCfg = cfg.withWarmupEpochs(0).withEpochs(rankEpochs).withMaxBatchesPerEpoch(rankBatches);
                 ranking = givenRanking != null ? ws.announce(givenRanking, Path.of(rankingFile))
                         : ws.ranking(arch, base, data, null, rankCfg, resume);

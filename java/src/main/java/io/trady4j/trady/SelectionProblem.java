@@ -33,6 +33,25 @@ public record SelectionProblem(int[] channels, long[] unitsPerChannel, long budg
         return channels.length;
     }
 
+    /** Units of every channel of every layer: full fine-tuning's conv units. */
+    public long totalUnits() {
+        long total = 0;
+        for (int l = 0; l < channels.length; l++) {
+            total += channels[l] * unitsPerChannel[l];
+        }
+        return total;
+    }
+
+    /** This problem with other ranked layers (e.g. every layer, as an upper bound before a ranking exists). */
+    public SelectionProblem withTopLayers(List<Integer> layers) {
+        return new SelectionProblem(channels, unitsPerChannel, budget, layers, seed);
+    }
+
+    /** This problem with another budget. */
+    public SelectionProblem withBudget(long units) {
+        return new SelectionProblem(channels, unitsPerChannel, units, topLayers, seed);
+    }
+
     /** The cheapest single channel of the given layers; a budget below it can select nothing. */
     public long cheapestChannel(List<Integer> layers) {
         long min = Long.MAX_VALUE;

@@ -49,23 +49,16 @@ public final class Strategies {
         return new Random(z ^ (z >>> 29));
     }
 
-    private static List<Integer> allLayers(SelectionProblem p) {
-        return IntStream.range(0, p.layers()).boxed().toList();
-    }
-
-    private static List<Integer> topLayers(SelectionProblem p, String strategy) {
-        if (p.topLayers().isEmpty()) {
-            throw new IllegalArgumentException("strategy " + strategy + " needs a layer ranking (run `trady4j rank` first)");
-        }
-        return p.topLayers();
-    }
-
     /** Uniformly random channels from the top-K layers (TopK) or from all layers (Full). */
     private record RandomChannels(String name, boolean dynamic, boolean topK) implements ChannelStrategy {
         @Override
+        public boolean needsRanking() {
+            return topK;
+        }
+
+        @Override
         public Map<Integer, int[]> select(SelectionProblem p, int epoch, ChannelSignals signals) {
-            List<Integer> layers = topK ? topLayers(p, name) : allLayers(p);
-            List<BudgetFiller.Candidate> pool = new ArrayList<>(BudgetFiller.allChannels(p, layers));
+            List<BudgetFiller.Candidate> pool = new ArrayList<>(BudgetFiller.allChannels(p, candidateLayers(p)));
             Collections.shuffle(pool, random(p.seed(), dynamic ? epoch : 0));
             return BudgetFiller.fill(p, pool);
         }
@@ -76,7 +69,7 @@ public final class Strategies {
         @Override
         public Map<Integer, int[]> select(SelectionProblem p, int epoch, ChannelSignals signals) {
             double[][] rgn = signals.reweightedGradientNorms();
-            List<BudgetFiller.Candidate> pool = new ArrayList<>(BudgetFiller.allChannels(p, allLayers(p)));
+            List<BudgetFiller.Candidate> pool = new ArrayList<>(BudgetFiller.allChannels(p, candidateLayers(p)));
             pool.sort(Comparator.comparingDouble((BudgetFiller.Candidate c) -> -rgn[c.layer()][c.channel()])
                     .thenComparingInt(BudgetFiller.Candidate::layer).thenComparingInt(BudgetFiller.Candidate::channel));
             return BudgetFiller.fill(p, pool);
@@ -100,10 +93,15 @@ public final class Strategies {
         }
 
         @Override
+        public boolean needsRanking() {
+            return true;
+        }
+
+        @Override
         public Map<Integer, int[]> select(SelectionProblem p, int epoch, ChannelSignals signals) {
             double[][] norms = signals.weightNorms();
             List<BudgetFiller.Candidate> pool = new ArrayList<>();
-            for (int layer : topLayers(p, name())) {
+            for (int layer : candidateLayers(p)) {
                 List<BudgetFiller.Candidate> inLayer = new ArrayList<>(BudgetFiller.allChannels(p, List.of(layer)));
                 inLayer.sort(Comparator.comparingDouble((BudgetFiller.Candidate c) -> -norms[layer][c.channel()])
                         .thenComparingInt(BudgetFiller.Candidate::channel));

@@ -88,7 +88,7 @@ public final class Experiment {
     public RunReport pretrain(Architecture arch, HostWeights init, TaskData data, TrainConfig config, Path output,
                               Map<String, Object> settings, Path checkpoint, boolean resume) throws IOException {
         RunReport report = new RunReport(settings, CostModel.of(arch, data.resolution()), 0);
-        HostWeights trained = train(arch, init, data, config, "full", 0, List.of(), null, report, checkpoint, resume);
+        HostWeights trained = train(new TrainingRun(arch, init, data, config, "full", 0, List.of(), checkpoint, resume), null, report);
         trained.save(output);
         return report;
     }
@@ -161,7 +161,7 @@ public final class Experiment {
             }
         };
         RunReport report = new RunReport(Map.of("job", "rank"), cost, 0);
-        train(arch, base, data, config, "full", 0, List.of(), listener, report, checkpoint, resume);
+        train(new TrainingRun(arch, base, data, config, "full", 0, List.of(), checkpoint, resume), listener, report);
         List<String> names = layers.stream().map(ConvLayerSpec::name).toList();
         String task = data.task() == null ? "(batches given directly)" : data.task().spec();
         return new LayerRanking(arch.name(), data.resolution(), task, acc.epochs(), names, acc.layerScores());
@@ -176,7 +176,7 @@ public final class Experiment {
             throws IOException {
         List<Integer> top = ranking == null ? List.of() : topLayers(arch, ranking);
         RunReport report = new RunReport(settings, CostModel.of(arch, data.resolution()), budget);
-        train(arch, base, data, config, strategy, budget, top, null, report, checkpoint, resume);
+        train(new TrainingRun(arch, base, data, config, strategy, budget, top, checkpoint, resume), null, report);
         return report;
     }
 
@@ -194,27 +194,40 @@ public final class Experiment {
         return cost.layers().stream().mapToLong(CostModel.LayerCost::spaceUnitsPerChannel).toArray();
     }
 
-    private HostWeights train(Architecture arch, HostWeights start, TaskData data, TrainConfig config, String strategyName,
-                              long budget, List<Integer> topLayers, TrainingListener extra, RunReport report,
-                              Path checkpoint, boolean resume) throws IOException {
-        ChannelStrategy strategy = Strategies.byName(strategyName);
-        CostModel cost = CostModel.of(arch, data.resolution());
-        long[] units = unitsPerChannel(cost);
-        if (!strategy.ignoresBudget()) {
-            List<Integer> pool = strategyName.contains("full-random") || strategyName.contains("det-rgn")
-                    ? java.util.stream.IntStream.range(0, units.length).boxed().toList() : topLayers;
-            long cheapest = pool.isEmpty() ? 0 : pool.stream().mapToLong(l -> units[l]).min().orElse(0);
-            if (budget < cheapest) {
-                throw new IllegalArgumentException("the budget of " + budget + " units is smaller than the cheapest channel ("
-                        + cheapest + " units) of the layers " + strategyName + " draws from, so nothing could be trained;"
-                        + " raise --budget to at least " + cheapest);
-            }
-        }
+    /** The selection problem of {@code arch} at a resolution: its channels and Θspace per channel, a budget, ranked layers. */
+    public static SelectionProblem problem(Architecture arch, int resolution, long budget, List<Integer> topLayers, long seed) {
         int[] channels = arch.convLayers().stream().mapToInt(l -> l.conv().inChannels()).toArray();
-        SelectionProblem problem = new SelectionProblem(channels, units, strategy.ignoresBudget() ? 0 : budget, topLayers,
+        return new SelectionProblem(channels, unitsPerChannel(CostModel.of(arch, resolution)), budget, topLayers, seed);
+    }
+
+    /** How budget messages name a network: "mbv2-w0.35 at resolution 32". */
+    public static String describe(Architecture arch, int resolution) {
+        return arch.name() + " at resolution " + resolution;
+    }
+
+    /**
+     * One training run: the network, its starting weights and data, the settings, the strategy and budget (units;
+     * ignored by full and classifier), the ranked layers it may draw from, and where it checkpoints (null: nowhere)
+     * and whether it resumes from there.
+     */
+    private record TrainingRun(Architecture arch, HostWeights start, TaskData data, TrainConfig config, String strategy,
+                               long budget, List<Integer> topLayers, Path checkpoint, boolean resume) {
+    }
+
+    private HostWeights train(TrainingRun run, TrainingListener extra, RunReport report) throws IOException {
+        Architecture arch = run.arch();
+        TaskData data = run.data();
+        TrainConfig config = run.config();
+        String strategyName = run.strategy();
+        long budget = run.budget();
+        Path checkpoint = run.checkpoint();
+        boolean resume = run.resume();
+        ChannelStrategy strategy = Strategies.byName(strategyName);
+        SelectionProblem problem = problem(arch, data.resolution(), strategy.ignoresBudget() ? 0 : budget, run.topLayers(),
                 config.seed());
+        strategy.checkBudget(problem, describe(arch, data.resolution()));
         Map<String, Object> identity = identity(strategyName, budget, config, report.settings());
-        HostWeights weights = start;
+        HostWeights weights = run.start();
         TrainingState from = TrainingState.start(0);
         String[] lastGood = {null};
         if (resume && checkpoint != null && Files.exists(checkpoint)) {
