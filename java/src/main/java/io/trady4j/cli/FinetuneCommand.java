@@ -213,6 +213,11 @@ final class FinetuneCommand implements Command {
                         resume, opts.settings("finetune", target, s, backend.deviceDescription()));
                 Path p = folder.resolve(s + ".json");
                 r.save(p);
+                if (r.nearChance()) {
+                    out.printf(Locale.ROOT, "WARNING: %s ends at %.2f%% top-1, near chance (%.2f%% for %d classes); the report"
+                            + " says so (summary.near_chance)%n", s, 100 * ((Number) r.epochJson().getLast().get("test_top1")).doubleValue(),
+                            100.0 / arch.classifier().out(), arch.classifier().out());
+                }
                 reports.put(s, r);
                 paths.put(s, p);
             }

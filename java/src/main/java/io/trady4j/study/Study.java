@@ -14,6 +14,7 @@ import io.trady4j.train.LoaderSource;
 import io.trady4j.train.Progress;
 import io.trady4j.train.RunReport;
 import io.trady4j.train.TrainConfig;
+import io.trady4j.train.TrainingDivergedException;
 import io.trady4j.trady.CostModel;
 import io.trady4j.trady.LayerRanking;
 import io.trady4j.trady.Strategies;
@@ -270,8 +271,13 @@ public final class Study {
                 .withLearningRate(s.learningRate()).withWarmupEpochs(s.warmupEpochs()).withSeed(key.seed())
                 .withMaxBatchesPerEpoch(s.maxBatchesPerEpoch());
         long budget = Double.isNaN(key.budgetPercent()) ? 0 : budgetUnits(key.budgetPercent());
-        RunReport report = experiment.finetune(arch, base(arch, key.seed()), data(key.target(), arch, key.seed()), cfg,
-                key.strategy(), budget, ranking, null, false, settings);
+        RunReport report;
+        try {
+            report = experiment.finetune(arch, base(arch, key.seed()), data(key.target(), arch, key.seed()), cfg,
+                    key.strategy(), budget, ranking, null, false, settings);
+        } catch (TrainingDivergedException e) {
+            report = e.report();   // a NaN: the run's report up to its last good epoch, flagged
+        }
         return GridRun.of(key, settings, report.toJson());
     }
 

@@ -142,6 +142,7 @@ public final class StudyReport {
         if (ctx.base().get("warning") != null) {
             md.append("**WARNING: ").append(ctx.base().get("warning")).append(".**\n\n");
         }
+        divergedList(md);
         accuracyTables(md);
         pairedTable(md);
         costTable(md);
@@ -149,6 +150,23 @@ public final class StudyReport {
         overlapTable(md);
         tailTable(md);
         return md.toString();
+    }
+
+    /**
+     * Runs stopped as diverged stay in every table and test with their last epoch's top-1 (a strategy that diverges
+     * at its learning rate has failed there; leaving it out would flatter it), and are listed here.
+     */
+    private void divergedList(StringBuilder md) {
+        List<GridRun> flagged = result.runs().stream().filter(r -> r.diverged() != null).toList();
+        md.append(f("Runs stopped as diverged: %d of %d (kept in every table and test with their last epoch's top-1).%n%n",
+                flagged.size(), result.runs().size()));
+        for (GridRun r : flagged) {
+            md.append(f("- %s, %s, budget %s, seed %d: %s%n", r.key().target(), r.key().strategy(), r.key().budgetLabel(),
+                    r.key().seed(), r.diverged()));
+        }
+        if (!flagged.isEmpty()) {
+            md.append("\n");
+        }
     }
 
     private static String size(int n) {
@@ -528,6 +546,7 @@ public final class StudyReport {
         m.put("strategy", r.key().strategy());
         m.put("budget_percent", Double.isNaN(r.key().budgetPercent()) ? null : r.key().budgetPercent());
         m.put("seed", r.key().seed());
+        m.put("diverged", r.diverged());
         m.put("settings", r.settings());
         m.put("full_finetuning_units", r.report().get("full_finetuning_units"));
         m.put("classifier_units", r.report().get("classifier_units"));

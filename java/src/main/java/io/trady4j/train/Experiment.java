@@ -88,7 +88,7 @@ public final class Experiment {
     public RunReport pretrain(Architecture arch, HostWeights init, TaskData data, TrainConfig config, Path output,
                               Map<String, Object> settings, Path checkpoint, boolean resume) throws IOException {
         RunReport report = new RunReport(settings, CostModel.of(arch, data.resolution()), 0);
-        HostWeights trained = train(new TrainingRun(arch, init, data, config, "full", 0, List.of(), checkpoint, resume), null, report);
+        HostWeights trained = train(new TrainingRun(arch, init, data, config, "full", 0, List.of(), checkpoint, resume, false), null, report);
         trained.save(output);
         return report;
     }
@@ -161,7 +161,7 @@ public final class Experiment {
             }
         };
         RunReport report = new RunReport(Map.of("job", "rank"), cost, 0);
-        train(new TrainingRun(arch, base, data, config, "full", 0, List.of(), checkpoint, resume), listener, report);
+        train(new TrainingRun(arch, base, data, config, "full", 0, List.of(), checkpoint, resume, false), listener, report);
         List<String> names = layers.stream().map(ConvLayerSpec::name).toList();
         String task = data.task() == null ? "(batches given directly)" : data.task().spec();
         return new LayerRanking(arch.name(), data.resolution(), task, acc.epochs(), names, acc.layerScores());
@@ -176,7 +176,7 @@ public final class Experiment {
             throws IOException {
         List<Integer> top = ranking == null ? List.of() : topLayers(arch, ranking);
         RunReport report = new RunReport(settings, CostModel.of(arch, data.resolution()), budget);
-        train(new TrainingRun(arch, base, data, config, strategy, budget, top, checkpoint, resume), null, report);
+        train(new TrainingRun(arch, base, data, config, strategy, budget, top, checkpoint, resume, true), null, report);
         return report;
     }
 
@@ -208,10 +208,11 @@ public final class Experiment {
     /**
      * One training run: the network, its starting weights and data, the settings, the strategy and budget (units;
      * ignored by full and classifier), the ranked layers it may draw from, and where it checkpoints (null: nowhere)
-     * and whether it resumes from there.
+     * and whether it resumes from there; fine-tunes are watched for divergence ({@link DivergenceWatch}).
      */
     private record TrainingRun(Architecture arch, HostWeights start, TaskData data, TrainConfig config, String strategy,
-                               long budget, List<Integer> topLayers, Path checkpoint, boolean resume) {
+                               long budget, List<Integer> topLayers, Path checkpoint, boolean resume,
+                               boolean watchDivergence) {
     }
 
     private HostWeights train(TrainingRun run, TrainingListener extra, RunReport report) throws IOException {
@@ -228,6 +229,8 @@ public final class Experiment {
         strategy.checkBudget(problem, describe(arch, data.resolution()));
         Map<String, Object> identity = identity(strategyName, budget, config, report.settings());
         HostWeights weights = run.start();
+        DivergenceWatch watch = run.watchDivergence()
+                ? new DivergenceWatch(arch.classifier().out(), config.warmupEpochs()) : null;
         TrainingState from = TrainingState.start(0);
         String[] lastGood = {null};
         if (resume && checkpoint != null && Files.exists(checkpoint)) {
@@ -240,6 +243,9 @@ public final class Experiment {
                         + config.epochs() + "-epoch run");
             }
             report.addSaved(new ArrayList<>(loaded.epochs()));
+            if (watch != null) {
+                watch.replay(loaded.epochs());
+            }
             if (extra != null) {
                 extra.restore(loaded.state().get("listener"));
             }
@@ -264,6 +270,16 @@ public final class Experiment {
                     if (extra != null) {
                         extra.epochEnded(result, network);
                     }
+                }
+
+                @Override
+                public String divergence(EpochResult result) {
+                    String reason = watch == null ? null : watch.check(result);
+                    if (reason != null) {
+                        report.flagDiverged(reason);
+                        out.println("stopped: " + strategyName + " diverged: " + reason);
+                    }
+                    return reason;
                 }
 
                 @Override
@@ -295,9 +311,10 @@ public final class Experiment {
                     out.flush();
                     throw t;
                 } catch (TrainingDivergedException e) {
+                    report.flagDiverged(e.getMessage());
                     throw new TrainingDivergedException(e.getMessage() + (lastGood[0] == null
                             ? "; no checkpoint of this run was written" : "; the last good checkpoint is " + lastGood[0])
-                            + "; try a smaller learning rate");
+                            + "; try a smaller learning rate", report);
                 }
             }
             return HostWeights.fromParameters(arch, net.parameters());

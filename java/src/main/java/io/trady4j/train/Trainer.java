@@ -27,7 +27,8 @@ import java.util.Map;
  * truncated backward and SGD on the selected slices and the classifier, with a cosine schedule
  * after warm-up. Only the loss statistics come back to the host per step.
  *
- * <p>Reliability: a non-finite training loss (checked every step, before the update is applied) or
+ * <p>Reliability: a listener's {@link TrainingListener#divergence} ends the run after an epoch (the
+ * flagged epoch is not checkpointed). A non-finite training loss (checked every step, before the update is applied) or
  * test loss stops the run with {@link TrainingDivergedException} before anything of that epoch is
  * handed to the listener, so the last checkpoint stays the last good one. A {@link StopSignal} stops
  * the run between steps with {@link TrainingInterruptedException}, after handing the listener a
@@ -173,6 +174,9 @@ public final class Trainer {
                 results.add(r);
                 if (listener != null) {
                     listener.epochEnded(r, network);
+                    if (listener.divergence(r) != null) {
+                        break;
+                    }
                     listener.checkpoint(new TrainingState(epoch + 1, 0, chosen, strategy.dynamic() ? Map.of() : download(momentum),
                             0, 0, 0, 0, Map.of()), network);
                 }
