@@ -37,9 +37,6 @@ import java.util.Map;
  * every exit path.
  */
 public final class Trainer {
-    /** Batches used to measure the full gradient for Det-RGN strategies. */
-    private static final int SIGNAL_BATCHES = 2;
-
     private final Network network;
     private final TrainConfig config;
     private final Progress progress;
@@ -103,7 +100,7 @@ public final class Trainer {
                     restoreMomentum(from.momentum(), selection, momentum);
                 } else if (selection == null || strategy.dynamic()) {
                     chosen = strategy.select(problem, strategy.dynamic() ? epoch : 0,
-                            new NetworkSignals(network, train, problem.unitsPerChannel(), config.batchSize(), SIGNAL_BATCHES, epoch));
+                            new NetworkSignals(network, train, problem.unitsPerChannel(), config.batchSize(), perEpoch));
                     if (selection != null) {
                         selection.close();
                         selection = null;
