@@ -26,6 +26,11 @@ public interface ChannelStrategy {
         return false;
     }
 
+    /** True when the strategy needs a contribution analysis (the problem's {@code contributions}): SU. */
+    default boolean needsContributions() {
+        return false;
+    }
+
     /**
      * The layers this strategy draws channels from in {@code problem}: every layer unless it needs a ranking.
      *

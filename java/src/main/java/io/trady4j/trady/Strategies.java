@@ -11,12 +11,14 @@ import java.util.stream.IntStream;
 
 /**
  * The strategies of TRADY.md §5 by name: trady (D-TopK-Random), s-topk-random, d-full-random,
- * s-full-random, d-det-rgn, s-det-rgn, su, full, classifier.
+ * s-full-random, d-det-rgn, s-det-rgn, su (Lin et al.'s sparse update, {@link SparseUpdate}), su-rgn-fill
+ * (what trady4j called su before: TraDy's ranked layers filled with their largest-norm channels), full,
+ * classifier.
  */
 public final class Strategies {
     /** Every strategy name {@link #byName} takes. */
     public static final List<String> NAMES = List.of("trady", "s-topk-random", "d-full-random", "s-full-random",
-            "d-det-rgn", "s-det-rgn", "su", "full", "classifier");
+            "d-det-rgn", "s-det-rgn", "su", "su-rgn-fill", "full", "classifier");
 
     private Strategies() {
     }
@@ -34,7 +36,8 @@ public final class Strategies {
             case "s-full-random" -> new RandomChannels("s-full-random", false, false);
             case "d-det-rgn" -> new DeterministicRgn("d-det-rgn", true);
             case "s-det-rgn" -> new DeterministicRgn("s-det-rgn", false);
-            case "su" -> new StaticUpdate();
+            case "su" -> new SparseUpdate();
+            case "su-rgn-fill" -> new RankedWeightNormFill();
             case "full" -> new Everything();
             case "classifier" -> new ClassifierOnly();
             default -> throw new IllegalArgumentException("unknown strategy '" + name + "' (expected one of "
@@ -77,14 +80,14 @@ public final class Strategies {
     }
 
     /**
-     * SU-style static update (after Lin et al. 2022), our reading: fixed layers taken in ranking order
-     * (the same top-K as TraDy), in each the input channels of largest weight norm ||W[:, c]||, filled
-     * layer by layer until the budget is spent; chosen once.
+     * su-rgn-fill, trady4j's first reading of SU (issue 15: not Lin et al.'s): fixed layers taken in ranking
+     * order (the same top-K as TraDy), in each the input channels of largest weight norm ||W[:, c]||, filled
+     * layer by layer until the budget is spent; chosen once; no bias updates.
      */
-    private static final class StaticUpdate implements ChannelStrategy {
+    private static final class RankedWeightNormFill implements ChannelStrategy {
         @Override
         public String name() {
-            return "su";
+            return "su-rgn-fill";
         }
 
         @Override

@@ -29,6 +29,7 @@ public final class RunReport {
     private final List<EpochResult> epochs = new ArrayList<>();
     private final List<Map<String, Object>> epochJson = new ArrayList<>();
     private String diverged;
+    private LearningRateSearch learningRateSearch;
 
     /**
      * @param settings the run's settings (written as given)
@@ -65,6 +66,11 @@ public final class RunReport {
     /** Flags the run as diverged (it stopped early for {@code reason}, see {@link DivergenceWatch}). */
     public void flagDiverged(String reason) {
         diverged = reason;
+    }
+
+    /** Records how the run's learning rate was chosen. */
+    public void recordLearningRateSearch(LearningRateSearch search) {
+        learningRateSearch = search;
     }
 
     /** @return why the run was stopped as diverged, or null if it was not */
@@ -127,6 +133,9 @@ public final class RunReport {
         m.put("full_finetuning_units", cost.totalUnits());
         m.put("classifier_units", cost.classifier().totalUnits());
         m.put("diverged", diverged);
+        if (learningRateSearch != null) {
+            m.put("learning_rate_search", learningRateSearch.toJson());
+        }
         m.put("epochs", epochJson);
         if (!epochJson.isEmpty()) {
             Map<String, Object> last = epochJson.getLast();

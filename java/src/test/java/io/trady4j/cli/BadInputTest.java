@@ -122,7 +122,7 @@ class BadInputTest {
     @Test
     void aBudgetBelowTheCheapestChannelIsRefusedBeforeAnyWork() {
         refused(tiny("--budget", "5"), "raise --budget to at least 10");
-        refused(tiny("--budget", "5", "--strategy", "classifier", "--compare", "su"), "so su could train nothing");
+        refused(tiny("--budget", "5", "--strategy", "classifier", "--compare", "su-rgn-fill"), "so su-rgn-fill could train nothing");
         Result ok = run(tiny("--budget", "5", "--strategy", "classifier", "--epochs", "1", "--warmup", "0"));
         assertEquals(0, ok.status(), ok.err());
         assertTrue(ok.out().contains("WARNING: --budget does not apply to classifier"), ok.out());
