@@ -63,7 +63,7 @@ final class FinetuneCommand implements Command {
     public String usage() {
         return """
                 usage: trady4j finetune [options]
-                With no options: pretrain MobileNetV2-w0.35 on fmnist:0-4 (cached in runs/base), rank its layers
+                With no options: pretrain MobileNetV2-w0.35 on fmnist:0-4 (cached in runs/base), rank its layers on it
                 (cached in runs/rankings), fine-tune on fmnist:5-9 with trady at 27,946 units, and compare with
                 classifier and full on the same task.
                   --task SPEC           target task (default fmnist:5-9)
