@@ -12,13 +12,14 @@ import java.util.stream.IntStream;
 /**
  * The strategies of TRADY.md §5 by name: trady (D-TopK-Random), s-topk-random, d-full-random,
  * s-full-random, d-det-rgn, s-det-rgn, su (Lin et al.'s sparse update, {@link SparseUpdate}), su-rgn-fill
- * (what trady4j called su before: TraDy's ranked layers filled with their largest-norm channels), full,
+ * (what trady4j called su before: TraDy's ranked layers filled with their largest-norm channels), medyate
+ * (MeDyate's LaRa layer order, K from the budget, channels sampled by gradient norm: {@link MeDyate}), full,
  * classifier.
  */
 public final class Strategies {
     /** Every strategy name {@link #byName} takes. */
     public static final List<String> NAMES = List.of("trady", "s-topk-random", "d-full-random", "s-full-random",
-            "d-det-rgn", "s-det-rgn", "su", "su-rgn-fill", "full", "classifier");
+            "d-det-rgn", "s-det-rgn", "su", "su-rgn-fill", "medyate", "full", "classifier");
 
     private Strategies() {
     }
@@ -38,6 +39,7 @@ public final class Strategies {
             case "s-det-rgn" -> new DeterministicRgn("s-det-rgn", false);
             case "su" -> new SparseUpdate();
             case "su-rgn-fill" -> new RankedWeightNormFill();
+            case "medyate" -> new MeDyate();
             case "full" -> new Everything();
             case "classifier" -> new ClassifierOnly();
             default -> throw new IllegalArgumentException("unknown strategy '" + name + "' (expected one of "
