@@ -133,10 +133,11 @@ public final class StudyReport {
                 dur(result.runs().stream().mapToDouble(GridRun::seconds).sum())));
         md.append(f("Model %s at %d×%d; base model: %s. Fine-tuning: %d epochs (%d warm-up, cosine), batch %d, SGD lr %s without "
                         + "momentum, %s training and %s test images per task (random stratified subsets, the same for every run); full fine-tuning = %,d units; budgets %s; seeds 0–%d. "
-                        + "Rankings: %d epochs × %d batches of full fine-tuning; trady, s-topk-random and su use the source's ranking "
-                        + "on every target.%n%n",
+                        + "Rankings: %d epochs × %d batches of full fine-tuning; trady, s-topk-random and su-rgn-fill use the source's ranking "
+                        + "on every target, su the source's contribution analysis.%n%n",
                 s.model(), s.resolution(), s.resolution(), baseLine(), s.epochs(), s.warmupEpochs(), s.batchSize(),
-                trim(s.learningRate()), size(s.trainSize()), size(s.testSize()), fullUnits,
+                s.learningRateAuto() ? "chosen per target, strategy and budget on a validation split (20% of the training subset, seed 0; cache/lr)"
+                        : trim(s.learningRate()), size(s.trainSize()), size(s.testSize()), fullUnits,
                 String.join(", ", s.budgetPercents().stream().map(b -> f("%.1f%% = %,d u", b, budgetUnits.get(b))).toList()),
                 s.seeds() - 1, s.rankEpochs(), s.rankBatches()));
         if (ctx.base().get("warning") != null) {

@@ -48,7 +48,8 @@ public interface ChannelStrategy {
 
     /**
      * The one budget check of every run: a budget above full fine-tuning's units is a mistake, one below the
-     * cheapest channel of the candidate layers trains nothing. Strategies that ignore the budget pass.
+     * cheapest channel of the candidate layers trains nothing. Strategies that ignore the budget pass, and so does
+     * one without candidate layers (SU when no layer's update gained: it trains the classifier alone).
      *
      * @param network what the problem describes, for the message (e.g. "mbv2-w0.35 at resolution 32")
      * @throws IllegalArgumentException (one sentence, naming the limit) if the budget cannot work
@@ -62,8 +63,9 @@ public interface ChannelStrategy {
             throw new IllegalArgumentException(String.format(Locale.ROOT, "the budget of %d units exceeds full fine-tuning of"
                     + " %s (%d units); give --budget at most %d or --strategy full", problem.budget(), network, full, full));
         }
-        long cheapest = problem.cheapestChannel(candidateLayers(problem));
-        if (problem.budget() < cheapest) {
+        List<Integer> layers = candidateLayers(problem);
+        long cheapest = problem.cheapestChannel(layers);
+        if (!layers.isEmpty() && problem.budget() < cheapest) {
             throw new IllegalArgumentException(String.format(Locale.ROOT, "the budget of %d units is smaller than the cheapest"
                     + " channel (%d units) of the layers of %s that %s draws from, so %s could train nothing; raise --budget"
                     + " to at least %d", problem.budget(), cheapest, network, name(), name(), cheapest));

@@ -44,7 +44,7 @@ final class SparseUpdate implements ChannelStrategy {
         return true;
     }
 
-    /** The layers with a positive contribution at some ratio. */
+    /** The layers with a positive contribution at some ratio; none when no update gained (then only the classifier trains). */
     @Override
     public List<Integer> candidateLayers(SelectionProblem p) {
         double[][] table = table(p);
@@ -56,9 +56,6 @@ final class SparseUpdate implements ChannelStrategy {
                     break;
                 }
             }
-        }
-        if (out.isEmpty()) {
-            throw new IllegalArgumentException("the contribution analysis found no layer whose update gains accuracy");
         }
         return out;
     }

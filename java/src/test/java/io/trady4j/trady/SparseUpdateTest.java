@@ -101,6 +101,15 @@ class SparseUpdateTest {
         assertTrue(e.getMessage().contains("needs a contribution analysis"), e.getMessage());
     }
 
+    @Test
+    void withoutAnyGainSuTrainsNothingButTheClassifier() {
+        SelectionProblem p = new SelectionProblem(CHANNELS, COSTS, 5000, List.of(), 0)
+                .withContributions(new double[CHANNELS.length][SparseUpdate.RATIOS.length]);
+        ChannelStrategy su = Strategies.byName("su");
+        su.checkBudget(p, "net");
+        assertEquals(Map.of(), su.select(p, 0, ChannelSignals.NONE));
+    }
+
     private static String describe(Map<Integer, int[]> sel) {
         StringBuilder b = new StringBuilder();
         sel.forEach((l, c) -> b.append(l).append(java.util.Arrays.toString(c)));
