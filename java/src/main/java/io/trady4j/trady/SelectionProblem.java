@@ -10,7 +10,7 @@ import java.util.List;
  * @param topLayers     layer indices of the ranking's top-K, best first (empty if no ranking is known)
  * @param seed          the run's seed; strategies derive their random draws from (seed, epoch) only
  * @param contributions SU's contribution analysis: per layer, the top-1 gained by updating that layer at each
- *                      of {@link SparseUpdate#RATIOS} (empty if none was measured)
+ *                      of {@link ContributionAnalysis#ratios()} (empty if none was measured)
  */
 public record SelectionProblem(int[] channels, long[] unitsPerChannel, long budget, List<Integer> topLayers, long seed,
                                double[][] contributions) {
@@ -40,7 +40,7 @@ public record SelectionProblem(int[] channels, long[] unitsPerChannel, long budg
         contributions = java.util.Arrays.stream(contributions).map(double[]::clone).toArray(double[][]::new);
     }
 
-    /** This problem with a contribution analysis (layer × {@link SparseUpdate#RATIOS}). */
+    /** This problem with a contribution analysis (layer × {@link ContributionAnalysis#ratios()}). */
     public SelectionProblem withContributions(double[][] table) {
         return new SelectionProblem(channels, unitsPerChannel, budget, topLayers, seed, table);
     }

@@ -11,9 +11,9 @@ import java.util.stream.IntStream;
 
 /**
  * The strategies of TRADY.md §5 by name: trady (D-TopK-Random), s-topk-random, d-full-random,
- * s-full-random, d-det-rgn, s-det-rgn, su (Lin et al.'s sparse update, {@link SparseUpdate}), su-rgn-fill
+ * s-full-random, d-det-rgn, s-det-rgn, su (Lin et al.'s sparse update, docs/CLI.md#strategies), su-rgn-fill
  * (what trady4j called su before: TraDy's ranked layers filled with their largest-norm channels), medyate
- * (MeDyate's LaRa layer order, K from the budget, channels sampled by gradient norm: {@link MeDyate}), full,
+ * (MeDyate's LaRa layer order, K from the budget, channels sampled by gradient norm: docs/CLI.md#strategies), full,
  * classifier.
  */
 public final class Strategies {
