@@ -11,8 +11,11 @@ import io.trady4j.train.Progress;
 import io.trady4j.train.StopSignal;
 import io.trady4j.train.RunReport;
 import io.trady4j.train.TrainConfig;
+import io.trady4j.train.LearningRateSearch;
+import io.trady4j.trady.ContributionAnalysis;
 import io.trady4j.trady.CostModel;
 import io.trady4j.trady.LayerRanking;
+import io.trady4j.trady.SelectionProblem;
 import io.trady4j.trady.Strategies;
 
 import java.io.IOException;
@@ -60,7 +63,7 @@ final class FinetuneCommand implements Command {
     public String usage() {
         return """
                 usage: trady4j finetune [options]
-                With no options: pretrain MobileNetV2-w0.35 on fmnist:0-4 (cached in runs/base), rank its layers
+                With no options: pretrain MobileNetV2-w0.35 on fmnist:0-4 (cached in runs/base), rank its layers on it
                 (cached in runs/rankings), fine-tune on fmnist:5-9 with trady at 27,946 units, and compare with
                 classifier and full on the same task.
                   --task SPEC           target task (default fmnist:5-9)
@@ -70,8 +73,15 @@ final class FinetuneCommand implements Command {
                   --weights FILE        base model: a trady4j checkpoint or a torchvision state dict (safetensors)
                   --source SPEC         task to pretrain the base model on when --weights is absent (default fmnist:0-4)
                   --pretrain-epochs N   (default 6)   --pretrain-per-class N (default 1500)
-                  --ranking FILE        layer ranking JSON (default: cached, computed on the task if missing)
+                  --ranking FILE        layer ranking JSON (default: cached per model, computed a priori if missing)
+                  --rank-on WHERE       source | target: the task a missing ranking is computed on (default source: once
+                                        per model, reused on every target, as the paper ranks; target: not cached)
                   --rank-epochs N       (default 2)   --rank-batches N (default 20 per epoch)
+                  --lr auto             choose the learning rate per strategy among 0.02, 0.05, 0.1, 0.25 on a validation
+                                        split (20%% of the training images per class; never the test split); the grid,
+                                        validation top-1 and choice go into each report
+                su measures its contribution analysis (each layer alone at 1/8, 1/4, 1/2, 1 of its channels) on a
+                validation split of the target's training images, cached in <work-dir>/contributions.
                   --resume              continue interrupted runs (pretraining included) from their checkpoints
                 Reports (one JSON per strategy) and plots (curves.png: loss and top-1 per epoch of every strategy;
                 selection_<strategy>.png: the channels trained per layer and epoch; each also as .svg) go to
@@ -90,21 +100,55 @@ final class FinetuneCommand implements Command {
         }
     }
 
-    /** Before any work: a budget below every channel's cost can train nothing, one above full fine-tuning's is a mistake. */
-    static void checkBudget(List<String> strategies, long budget, Architecture arch, CostModel cost, int resolution) {
-        long cheapest = cost.layers().stream().mapToLong(CostModel.LayerCost::spaceUnitsPerChannel).min().orElse(0);
+    /**
+     * Before any work, each strategy's own budget check: with the given ranking's top-K, or (before a ranking
+     * exists) every layer, which a ranking can only narrow; likewise SU's contribution analysis.
+     */
+    static void checkBudget(List<String> strategies, long budget, Architecture arch, int resolution, List<Integer> topLayers) {
+        List<Integer> layers = topLayers != null ? topLayers
+                : java.util.stream.IntStream.range(0, arch.convLayers().size()).boxed().toList();
+        double[][] everyLayerGains = new double[arch.convLayers().size()][ContributionAnalysis.ratios().length];
+        for (double[] row : everyLayerGains) {
+            java.util.Arrays.fill(row, 1);
+        }
+        SelectionProblem problem = Experiment.problem(arch, resolution, budget, layers, 0).withContributions(everyLayerGains);
         for (String s : strategies) {
-            if (!Strategies.byName(s).ignoresBudget() && budget > cost.totalUnits()) {
-                throw new UsageException("the budget of " + budget + " units exceeds full fine-tuning of " + arch.name()
-                        + " at resolution " + resolution + " (" + cost.totalUnits() + " units); give --budget at most "
-                        + cost.totalUnits() + " or --strategy full");
-            }
-            if (!Strategies.byName(s).ignoresBudget() && budget < cheapest) {
-                throw new UsageException("the budget of " + budget + " units is smaller than the cheapest channel of any layer of "
-                        + arch.name() + " at resolution " + resolution + " (" + cheapest + " units), so " + s
-                        + " could train nothing; raise --budget to at least " + cheapest);
+            try {
+                Strategies.byName(s).checkBudget(problem, Experiment.describe(arch, resolution));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
             }
         }
+    }
+
+    /** {@code base} with a freshly initialised classifier for {@code arch} (a ranking on the source learns a new head). */
+    static HostWeights freshClassifier(Architecture arch, HostWeights base, long seed) {
+        Map<String, float[]> p = new LinkedHashMap<>(base.parameters());
+        HostWeights head = HostWeights.random(arch, seed);
+        String name = arch.classifier().name();
+        p.put(name + ".weight", head.parameters().get(name + ".weight"));
+        p.put(name + ".bias", head.parameters().get(name + ".bias"));
+        return HostWeights.fromParameters(arch, p);
+    }
+
+    /** SU's contribution analysis on a validation split of the target's training images, cached per model and target. */
+    static ContributionAnalysis contributions(PrintStream out, Experiment experiment, TrainingOptions opts, Architecture arch,
+                                              HostWeights base, Experiment.TaskData data, TrainConfig cfg, int batches)
+            throws IOException {
+        Path path = opts.workDir().resolve("contributions").resolve(opts.tag() + "_" + Workspace.slug(data.task().spec()) + ".json");
+        if (Files.exists(path)) {
+            ContributionAnalysis c = ContributionAnalysis.load(path);
+            out.println("contribution analysis: " + path + " (" + c.steps() + " steps per trial)");
+            return c;
+        }
+        out.printf(Locale.ROOT, "SU's contribution analysis: %d layers x %d ratios, 1 epoch of %d batches each, on a"
+                + " validation split of %s ...%n", arch.convLayers().size(), ContributionAnalysis.ratios().length, batches,
+                data.task().spec());
+        ContributionAnalysis c = experiment.analyseContributions(arch, base, Experiment.validation(data),
+                cfg.withWarmupEpochs(0).withEpochs(1).withMaxBatchesPerEpoch(batches));
+        Files.createDirectories(path.getParent());
+        c.save(path);
+        return c;
     }
 
     /** The run's plots, made from the reports it saved: learning curves of every strategy, each one's channel selection. */
@@ -144,9 +188,13 @@ final class FinetuneCommand implements Command {
         int rankEpochs = a.integer("rank-epochs", 2);
         int rankBatches = a.integer("rank-batches", 20);
         boolean resume = a.flag("resume");
+        String rankOn = a.string("rank-on", "source");
+        if (!rankOn.equals("source") && !rankOn.equals("target")) {
+            throw new UsageException("--rank-on must be source or target, got '" + rankOn + "'");
+        }
         boolean folderTask = target.trim().toLowerCase(java.util.Locale.ROOT).startsWith("folder:");
         boolean explicitMomentum = a.has("momentum");
-        TrainingOptions opts = TrainingOptions.parse(a, folderTask ? FOLDER_DEFAULTS : DEFAULTS);
+        TrainingOptions opts = TrainingOptions.parse(a, folderTask ? FOLDER_DEFAULTS : DEFAULTS, true);
         a.finish();
         List<String> strategies = new ArrayList<>(List.of(strategy));
         for (String s : compare.split(",")) {
@@ -179,22 +227,39 @@ final class FinetuneCommand implements Command {
             Task task = opts.task(target, out);
             Architecture arch = opts.architecture(task.numClasses());
             CostModel cost = CostModel.of(arch, opts.resolution());
-            checkBudget(strategies, budget, arch, cost, opts.resolution());
-            if (givenRanking != null) {
-                Experiment.topLayers(arch, givenRanking);
-            }
+            checkBudget(strategies, budget, arch, opts.resolution(),
+                    givenRanking == null ? null : Experiment.topLayers(arch, givenRanking));
             // the base model does not depend on the target's kind: a folder's momentum default is not the pretraining's
-            TrainConfig pretrainCfg = new TrainConfig(pretrainEpochs, cfg.batchSize(), 0.1, Math.min(1, pretrainEpochs - 1),
-                    explicitMomentum ? cfg.momentum() : DEFAULTS.momentum(), cfg.weightDecay(), cfg.seed(), 0, 0);
+            TrainConfig pretrainCfg = cfg.withWarmupEpochs(0).withEpochs(pretrainEpochs).withLearningRate(0.1)
+                    .withWarmupEpochs(Math.min(1, pretrainEpochs - 1)).withMaxBatchesPerEpoch(0)
+                    .withMomentum(explicitMomentum ? cfg.momentum() : DEFAULTS.momentum());
             HostWeights base = ws.base(arch, weights, source, pretrainCfg, pretrainPerClass, backend.name(), resume);
             Experiment.TaskData data = Experiment.TaskData.of(task, opts.resolution(), arch.inChannels(), opts.trainPerClass(),
                     opts.testPerClass(), cfg.seed());
             LayerRanking ranking = null;
-            if (strategies.stream().anyMatch(s -> s.equals("trady") || s.contains("topk") || s.equals("su"))) {
-                TrainConfig rankCfg = new TrainConfig(rankEpochs, cfg.batchSize(), cfg.learningRate(), 0, cfg.momentum(),
-                        cfg.weightDecay(), cfg.seed(), rankBatches, 0);
-                ranking = givenRanking != null ? ws.announce(givenRanking, Path.of(rankingFile))
-                        : ws.ranking(arch, base, data, null, rankCfg, resume);
+            if (strategies.stream().anyMatch(s -> Strategies.byName(s).needsRanking())) {
+                TrainConfig rankCfg = cfg.withWarmupEpochs(0).withEpochs(rankEpochs).withMaxBatchesPerEpoch(rankBatches);
+                if (givenRanking != null) {
+                    ranking = ws.announce(givenRanking, Path.of(rankingFile));
+                } else if (rankOn.equals("target")) {
+                    out.println("ranking on the target " + target + " (--rank-on target: not cached)");
+                    ranking = experiment.rank(arch, base, data, rankCfg);
+                } else {
+                    Task sourceTask = opts.task(source, out);
+                    Architecture sourceArch = opts.architecture(sourceTask.numClasses());
+                    Experiment.TaskData sourceData = Experiment.TaskData.of(sourceTask, opts.resolution(),
+                            sourceArch.inChannels(), opts.trainPerClass(), opts.testPerClass(), cfg.seed());
+                    ranking = ws.ranking(sourceArch, freshClassifier(sourceArch, base, cfg.seed()), sourceData, null, rankCfg,
+                            resume);
+                    if (!ranking.task().equals(source)) {
+                        out.println("WARNING: the cached ranking was made on " + ranking.task() + ", not on the source "
+                                + source + "; delete it to rank a priori");
+                    }
+                }
+            }
+            ContributionAnalysis contributions = null;
+            if (strategies.stream().anyMatch(s -> Strategies.byName(s).needsContributions())) {
+                contributions = contributions(out, experiment, opts, arch, base, data, cfg, rankBatches);
             }
             out.printf(Locale.ROOT, "task %s: %d training / %d test images at %dx%d; full fine-tuning = %,d units, budget %,d units (%.1f%%)%n",
                     target, data.train().size(), data.test().size(), opts.resolution(), opts.resolution(), cost.totalUnits(),
@@ -210,10 +275,32 @@ final class FinetuneCommand implements Command {
             for (String s : strategies) {
                 out.println("== " + s);
                 progress.phase(s);
-                RunReport r = experiment.finetune(arch, base, data, cfg, s, budget, ranking, ws.checkpointPath(target, s, budget),
-                        resume, opts.settings("finetune", target, s, backend.deviceDescription()));
+                Experiment.FineTune job = new Experiment.FineTune(arch, base, data, cfg, s, budget, ranking, contributions,
+                        ws.checkpointPath(target, s, budget), resume, opts.settings("finetune", target, s,
+                        backend.deviceDescription()));
+                LearningRateSearch search = null;
+                if (opts.autoLearningRate()) {
+                    search = LearningRateSearch.run(experiment, job, LearningRateSearch.GRID);
+                    out.printf(Locale.ROOT, "%s: learning rate %s chosen on the validation split (top-1 %s for %s)%n", s,
+                            search.chosen(), search.validationTop1().stream().map(v -> String.format(Locale.ROOT, "%.2f%%", 100 * v))
+                                    .toList(), search.grid());
+                    Map<String, Object> settings = new LinkedHashMap<>(job.settings());
+                    settings.put("learning_rate", search.chosen());
+                    settings.put("learning_rate_auto", true);
+                    job = new Experiment.FineTune(arch, base, data, cfg.withLearningRate(search.chosen()), s, budget, ranking,
+                            contributions, ws.checkpointPath(target, s, budget), resume, settings);
+                }
+                RunReport r = experiment.finetune(job);
+                if (search != null) {
+                    r.recordLearningRateSearch(search);
+                }
                 Path p = folder.resolve(s + ".json");
                 r.save(p);
+                if (r.nearChance()) {
+                    out.printf(Locale.ROOT, "WARNING: %s ends at %.2f%% top-1, near chance (%.2f%% for %d classes); the report"
+                            + " says so (summary.near_chance)%n", s, 100 * ((Number) r.epochJson().getLast().get("test_top1")).doubleValue(),
+                            100.0 / arch.classifier().out(), arch.classifier().out());
+                }
                 reports.put(s, r);
                 paths.put(s, p);
             }

@@ -42,7 +42,8 @@ final class RankCommand implements Command {
                 usage: trady4j rank [options]
                   --weights FILE        model to fine-tune (default: the cached base model pretrained on --source)
                   --source SPEC         (default fmnist:0-4)
-                  --task SPEC           task to fine-tune on while measuring (default fmnist:5-9)
+                  --task SPEC           task to fine-tune on while measuring (default: the source, a priori, with a
+                                        fresh classifier, as finetune ranks; give a target task to rank on it)
                   --out FILE            (default runs/rankings/<model>_r<R>.json, which finetune picks up); the
                                         plot of the scores goes next to it (FILE without .json, plus .png and .svg)
                   --resume              continue an interrupted ranking from its checkpoint
@@ -54,7 +55,7 @@ final class RankCommand implements Command {
     public int run(Args a, PrintStream out) throws Exception {
         String weights = a.string("weights", null);
         String source = a.string("source", "fmnist:0-4");
-        String target = a.string("task", "fmnist:5-9");
+        String target = a.string("task", source);
         String file = a.string("out", null);
         boolean resume = a.flag("resume");
         TrainingOptions opts = TrainingOptions.parse(a, DEFAULTS);
@@ -77,6 +78,9 @@ final class RankCommand implements Command {
                         + "` first or pass --weights FILE");
             }
             HostWeights base = ws.base(arch, weights, source, cfg, 0, backend.name(), false);
+            if (target.equals(source)) {
+                base = FinetuneCommand.freshClassifier(arch, base, cfg.seed());
+            }
             Experiment.TaskData data = Experiment.TaskData.of(task, opts.resolution(), arch.inChannels(), opts.trainPerClass(),
                     opts.testPerClass(), cfg.seed());
             Path output = file != null ? Path.of(file) : ws.rankingPath();

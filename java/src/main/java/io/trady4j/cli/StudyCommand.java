@@ -33,14 +33,20 @@ import java.util.Map;
  */
 final class StudyCommand implements Command {
     static final String DEFAULT_BUDGETS = "2.2,5.3,7.5";
-    static final int DEFAULT_EPOCHS = 8;
+    static final int DEFAULT_EPOCHS = 30;
+    /** The paper's warm-up (TRADY.md §4). */
+    static final int DEFAULT_WARMUP = 5;
     static final int DEFAULT_BATCH = 32;
     /** Pretraining from scratch (momentum 0.9) collapsed to chance at batch 32 in our runs; 64 trains stably. */
     static final int PRETRAIN_BATCH = 64;
     static final double DEFAULT_LR = 0.25;
-    static final int DEFAULT_TRAIN_SIZE = 500;
-    static final int DEFAULT_TEST_SIZE = 500;
-    static final TrainingOptions.Defaults DEFAULTS = new TrainingOptions.Defaults(DEFAULT_EPOCHS, DEFAULT_LR, 1, DEFAULT_BATCH, 0,
+    static final int DEFAULT_TRAIN_SIZE = 1500;
+    static final int DEFAULT_TEST_SIZE = 1000;
+    /** Study v2 (issue 15): every strategy but the plain-SGD duplicates is in; d-topk-random is trady. */
+    static final List<String> DEFAULT_STRATEGIES = List.of("trady", "s-topk-random", "d-full-random", "s-full-random",
+            "d-det-rgn", "s-det-rgn", "su", "su-rgn-fill", "medyate", "classifier", "full");
+    static final TrainingOptions.Defaults DEFAULTS = new TrainingOptions.Defaults(DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_WARMUP,
+            DEFAULT_BATCH, 0,
             0, 100, 0, "runs/study");
     /** Shared options the study does not take: it samples its own subsets, runs seeds 0..N-1 and uses plain SGD. */
     static final java.util.Set<String> NOT_APPLICABLE = java.util.Set.of("train-per-class", "test-per-class", "seed", "momentum",
@@ -60,16 +66,18 @@ final class StudyCommand implements Command {
     public String usage() {
         return """
                 usage: trady4j study [options]
-                With no options (about 35 minutes on 2 CPU cores): pretrain mbv2-w0.35 on fmnist:0-4 if no base model is
-                cached, rank its layers on the source and on each target, fine-tune fmnist:5-9 and letters:A-J with every
-                strategy at 2.2, 5.3 and 7.5%% of full fine-tuning's memory units for 3 seeds, and write the report to runs/study/report.
-                Finished runs are cached in WORK_DIR/cache and reused; an interrupted study resumes.
+                With no options (many hours on 2 CPU cores): pretrain mbv2-w0.35 on fmnist:0-4 if no base model is cached,
+                rank its layers on the source and on each target, measure SU's contribution analysis on the source, choose
+                each strategy's learning rate per target and budget on a validation split (--lr auto, the default), fine-tune
+                fmnist:5-9 and letters:A-J with every strategy at 2.2, 5.3 and 7.5%% of full fine-tuning's memory units for
+                3 seeds, and write the report to runs/study/report. Rankings, the analysis, learning-rate searches and
+                finished runs are cached in WORK_DIR/cache and reused; an interrupted study resumes where it stopped.
                   --source SPEC         pretraining task of the base model, and the task whose layer ranking trady,
                                         s-topk-random and su use on every target (default fmnist:0-4)
                   --targets LIST        target tasks, comma-separated (default fmnist:5-9,letters:A-J)
                   --weights FILE        base model instead of pretraining on --source: a trady4j checkpoint or a
                                         PyTorch/torchvision state dict (safetensors)
-                  --strategies LIST     (default all: %s)
+                  --strategies LIST     (default %s; also d-topk-random = trady)
                   --budgets LIST        percent of full fine-tuning units (default %s, the paper's MobileNetV2 budgets)
                   --seeds N             (default 3)
                   --rank-epochs N       (default 4)   --rank-batches N (default 20 per epoch)
@@ -80,8 +88,9 @@ final class StudyCommand implements Command {
                   --fresh               retrain everything instead of reusing cached rankings and runs
                   --train-size N        training images per task, a seeded random stratified subset (default %d; 0 = all)
                   --test-size N         test images per task, likewise (default %d)
-                Fine-tuning is plain SGD, as in the paper (no --momentum, --weight-decay); --seeds replaces --seed.
-                """.formatted(String.join(",", Strategies.NAMES), DEFAULT_BUDGETS, DEFAULT_TRAIN_SIZE, DEFAULT_TEST_SIZE)
+                Fine-tuning is plain SGD, as in the paper (no --momentum, --weight-decay); --seeds replaces --seed; --lr X
+                gives every run the learning rate X instead of the search (rankings and SU's analysis use X, default %s).
+                """.formatted(String.join(",", DEFAULT_STRATEGIES), DEFAULT_BUDGETS, DEFAULT_TRAIN_SIZE, DEFAULT_TEST_SIZE, DEFAULT_LR)
                 + TrainingOptions.help(DEFAULTS, NOT_APPLICABLE);
     }
 
@@ -92,7 +101,7 @@ final class StudyCommand implements Command {
         String source = a.string("source", "fmnist:0-4");
         List<String> targets = list(a.string("targets", "fmnist:5-9,letters:A-J"), "--targets");
         String weights = a.string("weights", null);
-        List<String> strategies = list(a.string("strategies", String.join(",", Strategies.NAMES)), "--strategies");
+        List<String> strategies = list(a.string("strategies", String.join(",", DEFAULT_STRATEGIES)), "--strategies");
         List<Double> budgets = new ArrayList<>();
         for (String b : list(a.string("budgets", DEFAULT_BUDGETS), "--budgets")) {
             try {
@@ -117,7 +126,8 @@ final class StudyCommand implements Command {
         if (a.has("seed")) {
             throw new UsageException("the study runs seeds 0 .. N-1: use --seeds N instead of --seed");
         }
-        TrainingOptions opts = TrainingOptions.parse(a, DEFAULTS);
+        boolean learningRateAuto = !a.has("lr") || "auto".equals(a.string("lr", null));
+        TrainingOptions opts = TrainingOptions.parse(a, DEFAULTS, true);
         a.finish();
         Path outDir = givenOut != null ? Path.of(givenOut) : opts.workDir().resolve("report");
         TrainConfig cfg = opts.config();
@@ -138,7 +148,7 @@ final class StudyCommand implements Command {
         try {
             settings = new StudySettings(opts.model(), opts.width(), opts.resolution(), source, targets, strategies, budgets, seeds,
                     cfg.epochs(), cfg.batchSize(), cfg.learningRate(), cfg.warmupEpochs(), trainSize, testSize,
-                    cfg.maxBatchesPerEpoch(), rankEpochs, rankBatches, topFraction);
+                    cfg.maxBatchesPerEpoch(), rankEpochs, rankBatches, topFraction, learningRateAuto);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
@@ -170,7 +180,8 @@ final class StudyCommand implements Command {
             } else {
                 base = ws.basePath(source);
                 if (!Files.exists(base)) {
-                    TrainConfig pre = new TrainConfig(pretrainEpochs, PRETRAIN_BATCH, 0.05, 1, 0.9, 0, 0, 0, 0);
+                    TrainConfig pre = TrainConfig.defaults().withEpochs(pretrainEpochs).withBatchSize(PRETRAIN_BATCH)
+                            .withLearningRate(0.05).withWarmupEpochs(1).withMomentum(0.9);
                     ws.pretrain(source, pre, pretrainPerClass, base, backend.deviceDescription(), false);
                 } else {
                     out.println("base model: " + base + " (cached; delete it to pretrain again)");
@@ -235,7 +246,8 @@ final class StudyCommand implements Command {
         }
         w.addAll(List.of("--strategies", String.join(",", s.strategies()), "--budgets",
                 String.join(",", s.budgetPercents().stream().map(StudyCommand::num).toList()), "--seeds", String.valueOf(s.seeds()),
-                "--epochs", String.valueOf(s.epochs()), "--warmup", String.valueOf(s.warmupEpochs()), "--lr", num(s.learningRate()),
+                "--epochs", String.valueOf(s.epochs()), "--warmup", String.valueOf(s.warmupEpochs()),
+                "--lr", s.learningRateAuto() ? "auto" : num(s.learningRate()),
                 "--batch-size", String.valueOf(s.batchSize()), "--train-size", String.valueOf(s.trainSize()),
                 "--test-size", String.valueOf(s.testSize())));
         if (s.maxBatchesPerEpoch() > 0) {

@@ -34,6 +34,13 @@ final class SummaryTable {
                     100 * dbl(s.get("mean_activation_sparsity")), 100 * dbl(s.get("mean_weight_derivative_sparsity")),
                     100 * dbl(s.get("mean_dw_flops_saved")), cache / 1024.0, dw / 1024.0, path / 1024.0, medianSeconds(epochs));
         }
+        reports.forEach((name, r) -> {
+            if (r.diverged() != null) {
+                out.println("flagged: " + name + " was stopped as diverged (" + r.diverged() + "); its top-1 is of its last epoch");
+            } else if (r.nearChance()) {
+                out.println("flagged: " + name + " ends near chance");
+            }
+        });
         out.printf(Locale.ROOT, "units: selected Θspace per sample (full fine-tuning: %,d); sparsities and dW saved vs full, "
                 + "per the paper; KiB: peak bytes the engine held per step for the batch (cached inputs incl. classifier, "
                 + "weight gradients incl. classifier, activation-gradient path); s/epoch: the median epoch's seconds "

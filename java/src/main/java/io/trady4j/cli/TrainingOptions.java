@@ -19,7 +19,7 @@ import java.util.Map;
 
 /** Options shared by the training commands, with each command's defaults. */
 record TrainingOptions(String model, double width, int resolution, String backend, TrainConfig config, int trainPerClass,
-                       int testPerClass, Path workDir, Augment augment, boolean skipBadImages) {
+                       int testPerClass, Path workDir, Augment augment, boolean skipBadImages, boolean autoLearningRate) {
 
     /** A command's defaults for the shared options (what its --help shows and what it trains with). */
     record Defaults(int epochs, double lr, int warmup, int batchSize, double momentum, int trainPerClass, int testPerClass,
@@ -69,6 +69,11 @@ record TrainingOptions(String model, double width, int resolution, String backen
     }
 
     static TrainingOptions parse(Args a, Defaults d) {
+        return parse(a, d, false);
+    }
+
+    /** As {@link #parse(Args, Defaults)}; {@code allowAutoLearningRate}: {@code --lr auto} is accepted. */
+    static TrainingOptions parse(Args a, Defaults d, boolean allowAutoLearningRate) {
         String model = a.string("model", "mbv2-w0.35");
         double width = a.real("width", 1.0);
         int resolution = a.integer("resolution", 32);
@@ -76,13 +81,18 @@ record TrainingOptions(String model, double width, int resolution, String backen
             throw new UsageException("--resolution must be in [8, 1024], got " + resolution);
         }
         TrainConfig cfg;
+        boolean auto = "auto".equals(a.string("lr", null));
+        if (auto && !allowAutoLearningRate) {
+            throw new UsageException("--lr auto is a finetune option; give a number here");
+        }
         int givenEpochs = a.integer("epochs", d.epochs());
         // The default warm-up never takes every epoch (so --epochs 1 works); an explicit --warmup is checked as given.
         int defaultWarmup = Math.min(d.warmup(), Math.max(0, givenEpochs - 1));
         try {
-            cfg = new TrainConfig(givenEpochs, a.integer("batch-size", d.batchSize()), a.real("lr", d.lr()),
-                    a.integer("warmup", defaultWarmup), a.real("momentum", d.momentum()), a.real("weight-decay", 0),
-                    a.longValue("seed", 0), a.integer("max-batches", d.maxBatches()), 0);
+            cfg = TrainConfig.defaults().withEpochs(givenEpochs).withBatchSize(a.integer("batch-size", d.batchSize()))
+                    .withLearningRate(auto ? d.lr() : a.real("lr", d.lr())).withWarmupEpochs(a.integer("warmup", defaultWarmup))
+                    .withMomentum(a.real("momentum", d.momentum())).withWeightDecay(a.real("weight-decay", 0))
+                    .withSeed(a.longValue("seed", 0)).withMaxBatchesPerEpoch(a.integer("max-batches", d.maxBatches()));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
@@ -99,7 +109,7 @@ record TrainingOptions(String model, double width, int resolution, String backen
             throw new UsageException("--augment: " + e.getMessage());
         }
         return new TrainingOptions(model, width, resolution, a.string("backend", "auto"), cfg, train, test,
-                Path.of(a.string("work-dir", d.workDir())), aug, a.flag("skip-bad-images"));
+                Path.of(a.string("work-dir", d.workDir())), aug, a.flag("skip-bad-images"), auto);
     }
 
 

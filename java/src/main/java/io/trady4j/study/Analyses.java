@@ -24,6 +24,7 @@ public final class Analyses {
             new String[]{"d-full-random", "s-full-random"}, new String[]{"d-det-rgn", "s-det-rgn"});
     /** Further comparisons reported for context (not D vs S). */
     public static final List<String[]> OTHER_COMPARISONS = List.of(new String[]{"trady", "su"},
+            new String[]{"trady", "su-rgn-fill"},
             new String[]{"trady", "d-full-random"}, new String[]{"trady", "d-det-rgn"}, new String[]{"trady", "classifier"});
 
     // ------------------------------------------------------------------ (1) heavy tails

@@ -56,8 +56,14 @@ public record GridRun(Key key, Map<String, Object> settings, Map<String, Object>
         return (List<Map<String, Object>>) report.get("epochs");
     }
 
+    /** The last epoch's test top-1; 0 for a run that diverged before finishing an epoch. */
     public double finalTop1() {
-        return num(epochs().getLast().get("test_top1"));
+        return epochs().isEmpty() ? 0 : num(epochs().getLast().get("test_top1"));
+    }
+
+    /** Why the run was stopped as diverged (NaN loss, loss blow-up or stuck at chance), or null if it was not. */
+    public String diverged() {
+        return report.get("diverged") instanceof String reason ? reason : null;
     }
 
     public double seconds() {

@@ -13,7 +13,10 @@ import io.trady4j.train.Experiment;
 import io.trady4j.train.LoaderSource;
 import io.trady4j.train.Progress;
 import io.trady4j.train.RunReport;
+import io.trady4j.train.LearningRateSearch;
 import io.trady4j.train.TrainConfig;
+import io.trady4j.train.TrainingDivergedException;
+import io.trady4j.trady.ContributionAnalysis;
 import io.trady4j.trady.CostModel;
 import io.trady4j.trady.LayerRanking;
 import io.trady4j.trady.Strategies;
@@ -116,6 +119,8 @@ public final class Study {
         double rankingSeconds = (System.nanoTime() - t0) / 1e9;
         RankingRun sourceRanking = rankings.getFirst();
 
+        ContributionAnalysis contributions = s.strategies().stream().anyMatch(n -> Strategies.byName(n).needsContributions())
+                ? contributions(experiment) : null;
         List<GridRun.Key> keys = gridKeys();
         List<GridRun> runs = new ArrayList<>();
         long g0 = System.nanoTime();
@@ -123,13 +128,13 @@ public final class Study {
         double trainedSeconds = 0;
         for (int i = 0; i < keys.size(); i++) {
             GridRun.Key key = keys.get(i);
-            Map<String, Object> settings = runSettings(key);
+            Map<String, Object> settings = runSettings(key, learningRate(experiment, key, sourceRanking.ranking(), contributions));
             Path file = cacheDir.resolve("runs").resolve(key.slug() + ".json");
             GridRun run = fresh ? null : GridRun.loadIfMatching(file, settings);
             String how;
             if (run == null) {
                 long r0 = System.nanoTime();
-                run = train(experiment, key, settings, sourceRanking.ranking());
+                run = train(experiment, key, settings, sourceRanking.ranking(), contributions);
                 run.save(file);
                 trainedSeconds += (System.nanoTime() - r0) / 1e9;
                 trained++;
@@ -173,7 +178,7 @@ public final class Study {
         return Math.round(total * percent / 100.0);
     }
 
-    private Map<String, Object> runSettings(GridRun.Key key) {
+    private Map<String, Object> runSettings(GridRun.Key key, double learningRate) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("job", "study");
         m.put("model", s.model());
@@ -186,7 +191,8 @@ public final class Study {
         m.put("seed", (long) key.seed());
         m.put("epochs", s.epochs());
         m.put("batch_size", s.batchSize());
-        m.put("learning_rate", s.learningRate());
+        m.put("learning_rate", learningRate);
+        m.put("learning_rate_auto", s.learningRateAuto());
         m.put("warmup_epochs", s.warmupEpochs());
         m.put("train_size", s.trainSize());
         m.put("test_size", s.testSize());
@@ -246,7 +252,8 @@ public final class Study {
         Task task = tasks.get(spec.task());
         Architecture arch = architecture(task.numClasses());
         CostModel cost = CostModel.of(arch, s.resolution());
-        TrainConfig cfg = new TrainConfig(s.rankEpochs(), s.batchSize(), s.learningRate(), 0, 0, 0, spec.seed(), s.rankBatches(), 0);
+        TrainConfig cfg = TrainConfig.defaults().withEpochs(s.rankEpochs()).withBatchSize(s.batchSize())
+                .withLearningRate(s.learningRate()).withSeed(spec.seed()).withMaxBatchesPerEpoch(s.rankBatches());
         List<double[][]> perEpoch = new ArrayList<>();
         long t0 = System.nanoTime();
         LayerRanking r = experiment.rank(arch, base(arch, spec.seed()), data(spec.task(), arch, spec.seed()), cfg, perEpoch::add);
@@ -261,15 +268,89 @@ public final class Study {
         return run;
     }
 
-    private GridRun train(Experiment experiment, GridRun.Key key, Map<String, Object> settings, LayerRanking ranking)
-            throws IOException {
+    private Experiment.FineTune fineTune(GridRun.Key key, Map<String, Object> settings, double learningRate,
+                                         LayerRanking ranking, ContributionAnalysis contributions) throws IOException {
         Task task = tasks.get(key.target());
         Architecture arch = architecture(task.numClasses());
-        TrainConfig cfg = new TrainConfig(s.epochs(), s.batchSize(), s.learningRate(), s.warmupEpochs(), 0, 0, key.seed(),
-                s.maxBatchesPerEpoch(), 0);
+        TrainConfig cfg = TrainConfig.defaults().withEpochs(s.epochs()).withBatchSize(s.batchSize())
+                .withLearningRate(learningRate).withWarmupEpochs(s.warmupEpochs()).withSeed(key.seed())
+                .withMaxBatchesPerEpoch(s.maxBatchesPerEpoch());
         long budget = Double.isNaN(key.budgetPercent()) ? 0 : budgetUnits(key.budgetPercent());
-        RunReport report = experiment.finetune(arch, base(arch, key.seed()), data(key.target(), arch, key.seed()), cfg,
-                key.strategy(), budget, ranking, null, false, settings);
+        return new Experiment.FineTune(arch, base(arch, key.seed()), data(key.target(), arch, key.seed()), cfg, key.strategy(),
+                budget, ranking, contributions, null, false, settings);
+    }
+
+    /**
+     * The run's learning rate: the study's, or (learningRateAuto) the one LearningRateSearch chose on a validation split
+     * of the target's training subset for this target, strategy and budget at seed 0, cached in cache/lr.
+     */
+    private double learningRate(Experiment experiment, GridRun.Key key, LayerRanking ranking,
+                                ContributionAnalysis contributions) throws IOException {
+        if (!s.learningRateAuto()) {
+            return s.learningRate();
+        }
+        GridRun.Key seed0 = new GridRun.Key(key.target(), key.strategy(), key.budgetPercent(), 0);
+        Map<String, Object> settings = runSettings(seed0, s.learningRate());
+        settings.remove("learning_rate");
+        settings.put("grid", LearningRateSearch.GRID);
+        Path file = cacheDir.resolve("lr").resolve(seed0.slug() + ".json");
+        if (!fresh && Files.exists(file)) {
+            try {
+                Map<?, ?> m = (Map<?, ?>) Json.parse(Files.readString(file));
+                if (Json.write(m.get("settings")).equals(Json.write(settings)) && m.get("search") instanceof Map<?, ?> search
+                        && search.get("chosen") instanceof Number chosen) {
+                    return chosen.doubleValue();
+                }
+            } catch (RuntimeException e) {
+                // an unreadable cache entry is searched again
+            }
+        }
+        LearningRateSearch search = LearningRateSearch.run(experiment,
+                fineTune(seed0, settings, s.learningRate(), ranking, contributions), LearningRateSearch.GRID);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("settings", settings);
+        m.put("search", search.toJson());
+        writeJson(file, m);
+        out.printf(Locale.ROOT, "learning rate for %s, %s, %s: %s (validation top-1 %s for %s)%n", key.target(), key.strategy(),
+                key.budgetLabel(), search.chosen(), search.validationTop1(), search.grid());
+        return search.chosen();
+    }
+
+    /** SU's contribution analysis on a validation split of the source's training subset (a priori), cached. */
+    private ContributionAnalysis contributions(Experiment experiment) throws IOException {
+        Map<String, Object> settings = rankingSettings(rankingSpecs().getFirst());
+        settings.put("job", "study-contributions");
+        Path file = cacheDir.resolve("contributions").resolve(GridRun.slug(s.source()) + ".json");
+        Path settingsFile = cacheDir.resolve("contributions").resolve(GridRun.slug(s.source()) + ".settings.json");
+        if (!fresh && Files.exists(file) && Files.exists(settingsFile)
+                && Files.readString(settingsFile).strip().equals(Json.writePretty(settings).strip())) {
+            out.println("SU's contribution analysis: cached (" + file + ")");
+            return ContributionAnalysis.load(file);
+        }
+        Task task = tasks.get(s.source());
+        Architecture arch = architecture(task.numClasses());
+        TrainConfig cfg = TrainConfig.defaults().withBatchSize(s.batchSize()).withLearningRate(s.learningRate())
+                .withMaxBatchesPerEpoch(s.rankBatches());
+        long t0 = System.nanoTime();
+        ContributionAnalysis c = experiment.analyseContributions(arch, base(arch, 0), Experiment.validation(data(s.source(),
+                arch, 0)), cfg);
+        Files.createDirectories(file.getParent());
+        c.save(file);
+        writeJson(settingsFile, settings);
+        out.printf(Locale.ROOT, "SU's contribution analysis on %s: %d layers x %d ratios (%s)%n", s.source(),
+                arch.convLayers().size(), ContributionAnalysis.ratios().length, Progress.duration((System.nanoTime() - t0) / 1e9));
+        return c;
+    }
+
+    private GridRun train(Experiment experiment, GridRun.Key key, Map<String, Object> settings, LayerRanking ranking,
+                          ContributionAnalysis contributions) throws IOException {
+        double lr = ((Number) settings.get("learning_rate")).doubleValue();
+        RunReport report;
+        try {
+            report = experiment.finetune(fineTune(key, settings, lr, ranking, contributions));
+        } catch (TrainingDivergedException e) {
+            report = e.report();   // a NaN: the run's report up to its last good epoch, flagged
+        }
         return GridRun.of(key, settings, report.toJson());
     }
 

@@ -133,15 +133,17 @@ public final class StudyReport {
                 dur(result.runs().stream().mapToDouble(GridRun::seconds).sum())));
         md.append(f("Model %s at %d×%d; base model: %s. Fine-tuning: %d epochs (%d warm-up, cosine), batch %d, SGD lr %s without "
                         + "momentum, %s training and %s test images per task (random stratified subsets, the same for every run); full fine-tuning = %,d units; budgets %s; seeds 0–%d. "
-                        + "Rankings: %d epochs × %d batches of full fine-tuning; trady, s-topk-random and su use the source's ranking "
-                        + "on every target.%n%n",
+                        + "Rankings: %d epochs × %d batches of full fine-tuning; trady, s-topk-random and su-rgn-fill use the source's ranking "
+                        + "on every target, su the source's contribution analysis.%n%n",
                 s.model(), s.resolution(), s.resolution(), baseLine(), s.epochs(), s.warmupEpochs(), s.batchSize(),
-                trim(s.learningRate()), size(s.trainSize()), size(s.testSize()), fullUnits,
+                s.learningRateAuto() ? "chosen per target, strategy and budget on a validation split (20% of the training subset, seed 0; cache/lr)"
+                        : trim(s.learningRate()), size(s.trainSize()), size(s.testSize()), fullUnits,
                 String.join(", ", s.budgetPercents().stream().map(b -> f("%.1f%% = %,d u", b, budgetUnits.get(b))).toList()),
                 s.seeds() - 1, s.rankEpochs(), s.rankBatches()));
         if (ctx.base().get("warning") != null) {
             md.append("**WARNING: ").append(ctx.base().get("warning")).append(".**\n\n");
         }
+        divergedList(md);
         accuracyTables(md);
         pairedTable(md);
         costTable(md);
@@ -149,6 +151,23 @@ public final class StudyReport {
         overlapTable(md);
         tailTable(md);
         return md.toString();
+    }
+
+    /**
+     * Runs stopped as diverged stay in every table and test with their last epoch's top-1 (a strategy that diverges
+     * at its learning rate has failed there; leaving it out would flatter it), and are listed here.
+     */
+    private void divergedList(StringBuilder md) {
+        List<GridRun> flagged = result.runs().stream().filter(r -> r.diverged() != null).toList();
+        md.append(f("Runs stopped as diverged: %d of %d (kept in every table and test with their last epoch's top-1).%n%n",
+                flagged.size(), result.runs().size()));
+        for (GridRun r : flagged) {
+            md.append(f("- %s, %s, budget %s, seed %d: %s%n", r.key().target(), r.key().strategy(), r.key().budgetLabel(),
+                    r.key().seed(), r.diverged()));
+        }
+        if (!flagged.isEmpty()) {
+            md.append("\n");
+        }
     }
 
     private static String size(int n) {
@@ -528,6 +547,7 @@ public final class StudyReport {
         m.put("strategy", r.key().strategy());
         m.put("budget_percent", Double.isNaN(r.key().budgetPercent()) ? null : r.key().budgetPercent());
         m.put("seed", r.key().seed());
+        m.put("diverged", r.diverged());
         m.put("settings", r.settings());
         m.put("full_finetuning_units", r.report().get("full_finetuning_units"));
         m.put("classifier_units", r.report().get("classifier_units"));

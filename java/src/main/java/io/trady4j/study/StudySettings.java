@@ -17,11 +17,15 @@ import java.util.Map;
  * @param rankEpochs      epochs of full fine-tuning per ranking run (RGN measured every step)
  * @param rankBatches     batches per epoch of a ranking run
  * @param topFraction     the share of channels called "top" in the channel-overlap analysis (0.1)
+ * @param learningRateAuto choose the learning rate per target, strategy and budget on a validation split carved
+ *                        from the training subset (LearningRateSearch, seed 0; every seed then uses it); when
+ *                        false every run uses {@code learningRate}, which rankings and SU's analysis always use
  */
 public record StudySettings(String model, double width, int resolution, String source, List<String> targets,
                             List<String> strategies, List<Double> budgetPercents, int seeds, int epochs, int batchSize,
                             double learningRate, int warmupEpochs, int trainSize, int testSize,
-                            int maxBatchesPerEpoch, int rankEpochs, int rankBatches, double topFraction) {
+                            int maxBatchesPerEpoch, int rankEpochs, int rankBatches, double topFraction,
+                            boolean learningRateAuto) {
     public StudySettings {
         targets = List.copyOf(targets);
         strategies = List.copyOf(strategies);
@@ -66,6 +70,7 @@ public record StudySettings(String model, double width, int resolution, String s
         m.put("epochs", epochs);
         m.put("batch_size", batchSize);
         m.put("learning_rate", learningRate);
+        m.put("learning_rate_auto", learningRateAuto);
         m.put("warmup_epochs", warmupEpochs);
         m.put("momentum", 0.0);
         m.put("train_size", trainSize);

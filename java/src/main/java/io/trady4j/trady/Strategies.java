@@ -11,12 +11,15 @@ import java.util.stream.IntStream;
 
 /**
  * The strategies of TRADY.md §5 by name: trady (D-TopK-Random), s-topk-random, d-full-random,
- * s-full-random, d-det-rgn, s-det-rgn, su, full, classifier.
+ * s-full-random, d-det-rgn, s-det-rgn, su (Lin et al.'s sparse update, docs/CLI.md#strategies), su-rgn-fill
+ * (what trady4j called su before: TraDy's ranked layers filled with their largest-norm channels), medyate
+ * (MeDyate's LaRa layer order, K from the budget, channels sampled by gradient norm: docs/CLI.md#strategies), full,
+ * classifier.
  */
 public final class Strategies {
     /** Every strategy name {@link #byName} takes. */
     public static final List<String> NAMES = List.of("trady", "s-topk-random", "d-full-random", "s-full-random",
-            "d-det-rgn", "s-det-rgn", "su", "full", "classifier");
+            "d-det-rgn", "s-det-rgn", "su", "su-rgn-fill", "medyate", "full", "classifier");
 
     private Strategies() {
     }
@@ -34,7 +37,9 @@ public final class Strategies {
             case "s-full-random" -> new RandomChannels("s-full-random", false, false);
             case "d-det-rgn" -> new DeterministicRgn("d-det-rgn", true);
             case "s-det-rgn" -> new DeterministicRgn("s-det-rgn", false);
-            case "su" -> new StaticUpdate();
+            case "su" -> new SparseUpdate();
+            case "su-rgn-fill" -> new RankedWeightNormFill();
+            case "medyate" -> new MeDyate();
             case "full" -> new Everything();
             case "classifier" -> new ClassifierOnly();
             default -> throw new IllegalArgumentException("unknown strategy '" + name + "' (expected one of "
@@ -49,23 +54,16 @@ public final class Strategies {
         return new Random(z ^ (z >>> 29));
     }
 
-    private static List<Integer> allLayers(SelectionProblem p) {
-        return IntStream.range(0, p.layers()).boxed().toList();
-    }
-
-    private static List<Integer> topLayers(SelectionProblem p, String strategy) {
-        if (p.topLayers().isEmpty()) {
-            throw new IllegalArgumentException("strategy " + strategy + " needs a layer ranking (run `trady4j rank` first)");
-        }
-        return p.topLayers();
-    }
-
     /** Uniformly random channels from the top-K layers (TopK) or from all layers (Full). */
     private record RandomChannels(String name, boolean dynamic, boolean topK) implements ChannelStrategy {
         @Override
+        public boolean needsRanking() {
+            return topK;
+        }
+
+        @Override
         public Map<Integer, int[]> select(SelectionProblem p, int epoch, ChannelSignals signals) {
-            List<Integer> layers = topK ? topLayers(p, name) : allLayers(p);
-            List<BudgetFiller.Candidate> pool = new ArrayList<>(BudgetFiller.allChannels(p, layers));
+            List<BudgetFiller.Candidate> pool = new ArrayList<>(BudgetFiller.allChannels(p, candidateLayers(p)));
             Collections.shuffle(pool, random(p.seed(), dynamic ? epoch : 0));
             return BudgetFiller.fill(p, pool);
         }
@@ -76,7 +74,7 @@ public final class Strategies {
         @Override
         public Map<Integer, int[]> select(SelectionProblem p, int epoch, ChannelSignals signals) {
             double[][] rgn = signals.reweightedGradientNorms();
-            List<BudgetFiller.Candidate> pool = new ArrayList<>(BudgetFiller.allChannels(p, allLayers(p)));
+            List<BudgetFiller.Candidate> pool = new ArrayList<>(BudgetFiller.allChannels(p, candidateLayers(p)));
             pool.sort(Comparator.comparingDouble((BudgetFiller.Candidate c) -> -rgn[c.layer()][c.channel()])
                     .thenComparingInt(BudgetFiller.Candidate::layer).thenComparingInt(BudgetFiller.Candidate::channel));
             return BudgetFiller.fill(p, pool);
@@ -84,14 +82,14 @@ public final class Strategies {
     }
 
     /**
-     * SU-style static update (after Lin et al. 2022), our reading: fixed layers taken in ranking order
-     * (the same top-K as TraDy), in each the input channels of largest weight norm ||W[:, c]||, filled
-     * layer by layer until the budget is spent; chosen once.
+     * su-rgn-fill, trady4j's first reading of SU (issue 15: not Lin et al.'s): fixed layers taken in ranking
+     * order (the same top-K as TraDy), in each the input channels of largest weight norm ||W[:, c]||, filled
+     * layer by layer until the budget is spent; chosen once; no bias updates.
      */
-    private static final class StaticUpdate implements ChannelStrategy {
+    private static final class RankedWeightNormFill implements ChannelStrategy {
         @Override
         public String name() {
-            return "su";
+            return "su-rgn-fill";
         }
 
         @Override
@@ -100,10 +98,15 @@ public final class Strategies {
         }
 
         @Override
+        public boolean needsRanking() {
+            return true;
+        }
+
+        @Override
         public Map<Integer, int[]> select(SelectionProblem p, int epoch, ChannelSignals signals) {
             double[][] norms = signals.weightNorms();
             List<BudgetFiller.Candidate> pool = new ArrayList<>();
-            for (int layer : topLayers(p, name())) {
+            for (int layer : candidateLayers(p)) {
                 List<BudgetFiller.Candidate> inLayer = new ArrayList<>(BudgetFiller.allChannels(p, List.of(layer)));
                 inLayer.sort(Comparator.comparingDouble((BudgetFiller.Candidate c) -> -norms[layer][c.channel()])
                         .thenComparingInt(BudgetFiller.Candidate::channel));

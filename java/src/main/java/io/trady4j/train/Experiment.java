@@ -14,6 +14,7 @@ import io.trady4j.nn.HostWeights;
 import io.trady4j.nn.Network;
 import io.trady4j.nn.Selection;
 import io.trady4j.trady.ChannelStrategy;
+import io.trady4j.trady.ContributionAnalysis;
 import io.trady4j.trady.CostModel;
 import io.trady4j.trady.LayerRanking;
 import io.trady4j.trady.RgnAccumulator;
@@ -76,6 +77,23 @@ public final class Experiment {
                     new LoaderSource(train, task.trainTransform(resolution, channels), task.evalTransform(resolution, channels), seed),
                     new LoaderSource(test, task.trainTransform(resolution, channels), task.evalTransform(resolution, channels), seed));
         }
+    }
+
+    /** The share of a task's training split held out as its validation split (learning rates, SU's contributions). */
+    public static final double VALIDATION_FRACTION = 0.2;
+
+    /**
+     * {@code data} with its training split split into fit and validation parts ({@link LoaderSource#splitValidation}):
+     * trains on the fit part and evaluates on the validation part, so the test split is never looked at.
+     *
+     * @throws IllegalArgumentException if the training split is not a {@link LoaderSource}
+     */
+    public static TaskData validation(TaskData data) {
+        if (!(data.train() instanceof LoaderSource source)) {
+            throw new IllegalArgumentException("a validation split can only be carved from a dataset's training split");
+        }
+        LoaderSource[] parts = source.splitValidation(VALIDATION_FRACTION);
+        return new TaskData(data.task(), data.resolution(), parts[0], parts[1]);
     }
 
     /**
@@ -240,7 +258,7 @@ public final class Experiment {
             }
         };
         RunReport report = new RunReport(Map.of("job", "rank"), cost, 0);
-        train(arch, base, data, config, "full", 0, List.of(), listener, report, checkpoint, resume);
+        train(new TrainingRun(arch, base, data, config, "full", 0, List.of(), new double[0][], checkpoint, resume, false), listener, report);
         List<String> names = layers.stream().map(ConvLayerSpec::name).toList();
         String task = data.task() == null ? "(batches given directly)" : data.task().spec();
         return new LayerRanking(arch.name(), data.resolution(), task, acc.epochs(), names, acc.layerScores());
@@ -253,10 +271,93 @@ public final class Experiment {
     public RunReport finetune(Architecture arch, HostWeights base, TaskData data, TrainConfig config, String strategy,
                               long budget, LayerRanking ranking, Path checkpoint, boolean resume, Map<String, Object> settings)
             throws IOException {
-        List<Integer> top = ranking == null ? List.of() : topLayers(arch, ranking);
-        RunReport report = new RunReport(settings, CostModel.of(arch, data.resolution()), budget);
-        train(arch, base, data, config, strategy, budget, top, null, report, checkpoint, resume);
+        return finetune(new FineTune(arch, base, data, config, strategy, budget, ranking, null, checkpoint, resume, settings));
+    }
+
+    /**
+     * A fine-tune: the network and its base weights, the data, the settings, the strategy and its budget in units,
+     * what it may need measured beforehand (a layer ranking, SU's contribution analysis; null when not needed), where
+     * it checkpoints (null: nowhere) and whether it resumes from there, and the settings its report records.
+     */
+    public record FineTune(Architecture arch, HostWeights base, TaskData data, TrainConfig config, String strategy,
+                           long budget, LayerRanking ranking, ContributionAnalysis contributions, Path checkpoint, boolean resume,
+                           Map<String, Object> settings) {
+        /** This fine-tune with other settings (e.g. a learning rate chosen on the validation split). */
+        public FineTune withConfig(TrainConfig value) {
+            return new FineTune(arch, base, data, value, strategy, budget, ranking, contributions, checkpoint, resume, settings);
+        }
+
+        /** This fine-tune on other data, without checkpoints (a trial on the validation split). */
+        public FineTune trial(TaskData value) {
+            return new FineTune(arch, base, value, config, strategy, budget, ranking, contributions, null, false, settings);
+        }
+    }
+
+    /** Runs a fine-tune inside its budget, checkpointing every epoch to its checkpoint (if any). */
+    public RunReport finetune(FineTune f) throws IOException {
+        List<Integer> top = f.ranking() == null ? List.of() : topLayers(f.arch(), f.ranking());
+        double[][] table = f.contributions() == null ? new double[0][] : f.contributions().table(f.arch());
+        RunReport report = new RunReport(f.settings(), CostModel.of(f.arch(), f.data().resolution()), f.budget());
+        train(new TrainingRun(f.arch(), f.base(), f.data(), f.config(), f.strategy(), f.budget(), top, table, f.checkpoint(),
+                f.resume(), true), null, report);
         return report;
+    }
+
+    /**
+     * SU's contribution analysis ({@link ContributionAnalysis}): from {@code base}, fine-tunes the classifier alone,
+     * then each conv layer alone at each ratio (its first channels) with the classifier, every trial for
+     * {@code config}'s epochs and batches, and records each one's final top-1 on {@code data}'s evaluation split
+     * minus the classifier alone's. Give it a validation split ({@link #validation}), never the test split.
+     */
+    public ContributionAnalysis analyseContributions(Architecture arch, HostWeights base, TaskData data, TrainConfig config)
+            throws IOException {
+        List<ConvLayerSpec> layers = arch.convLayers();
+        double[] ratios = ContributionAnalysis.ratios();
+        double baseline = trialTop1(arch, base, data, config, Map.of());
+        double[][] gains = new double[layers.size()][ratios.length];
+        for (int l = 0; l < layers.size(); l++) {
+            int channels = layers.get(l).conv().inChannels();
+            for (int r = 0; r < ratios.length; r++) {
+                int n = ContributionAnalysis.channelsAt(channels, ratios[r]);
+                gains[l][r] = trialTop1(arch, base, data, config, Map.of(l, java.util.stream.IntStream.range(0, n).toArray()))
+                        - baseline;
+            }
+            out.printf(java.util.Locale.ROOT, "contribution of %s: %s%n", layers.get(l).name(),
+                    java.util.Arrays.stream(gains[l]).mapToObj(g -> String.format(java.util.Locale.ROOT, "%+.1f", 100 * g))
+                            .collect(java.util.stream.Collectors.joining(" ")));
+        }
+        String task = data.task() == null ? "(batches given directly)" : data.task().spec();
+        int steps = config.epochs() * (config.maxBatchesPerEpoch() > 0
+                ? Math.min(config.maxBatchesPerEpoch(), data.train().batchCount(config.batchSize()))
+                : data.train().batchCount(config.batchSize()));
+        return new ContributionAnalysis(arch.name(), data.resolution(), task, steps,
+                layers.stream().map(ConvLayerSpec::name).toList(), gains);
+    }
+
+    /** Final evaluation top-1 of a fine-tune of a fixed selection (and the classifier) from {@code base}. */
+    private double trialTop1(Architecture arch, HostWeights base, TaskData data, TrainConfig config,
+                             Map<Integer, int[]> selection) throws IOException {
+        ChannelStrategy fixed = new ChannelStrategy() {
+            @Override
+            public String name() {
+                return "fixed";
+            }
+
+            @Override
+            public boolean dynamic() {
+                return false;
+            }
+
+            @Override
+            public Map<Integer, int[]> select(SelectionProblem problem, int epoch, io.trady4j.trady.ChannelSignals signals) {
+                return selection;
+            }
+        };
+        try (Network net = Network.create(backend, arch, base.parameters())) {
+            List<EpochResult> results = new Trainer(net, config, progress, stop).run(data.train(), data.test(), fixed,
+                    problem(arch, data.resolution(), 0, List.of(), config.seed()), 0, null);
+            return results.getLast().testAccuracy();
+        }
     }
 
     /** The ranking's top-K (97%) as layer indices of {@code arch}; fails clearly if the ranking is for another network. */
@@ -273,27 +374,43 @@ public final class Experiment {
         return cost.layers().stream().mapToLong(CostModel.LayerCost::spaceUnitsPerChannel).toArray();
     }
 
-    private HostWeights train(Architecture arch, HostWeights start, TaskData data, TrainConfig config, String strategyName,
-                              long budget, List<Integer> topLayers, TrainingListener extra, RunReport report,
-                              Path checkpoint, boolean resume) throws IOException {
-        ChannelStrategy strategy = Strategies.byName(strategyName);
-        CostModel cost = CostModel.of(arch, data.resolution());
-        long[] units = unitsPerChannel(cost);
-        if (!strategy.ignoresBudget()) {
-            List<Integer> pool = strategyName.contains("full-random") || strategyName.contains("det-rgn")
-                    ? java.util.stream.IntStream.range(0, units.length).boxed().toList() : topLayers;
-            long cheapest = pool.isEmpty() ? 0 : pool.stream().mapToLong(l -> units[l]).min().orElse(0);
-            if (budget < cheapest) {
-                throw new IllegalArgumentException("the budget of " + budget + " units is smaller than the cheapest channel ("
-                        + cheapest + " units) of the layers " + strategyName + " draws from, so nothing could be trained;"
-                        + " raise --budget to at least " + cheapest);
-            }
-        }
+    /** The selection problem of {@code arch} at a resolution: its channels and Θspace per channel, a budget, ranked layers. */
+    public static SelectionProblem problem(Architecture arch, int resolution, long budget, List<Integer> topLayers, long seed) {
         int[] channels = arch.convLayers().stream().mapToInt(l -> l.conv().inChannels()).toArray();
-        SelectionProblem problem = new SelectionProblem(channels, units, strategy.ignoresBudget() ? 0 : budget, topLayers,
-                config.seed());
+        return new SelectionProblem(channels, unitsPerChannel(CostModel.of(arch, resolution)), budget, topLayers, seed);
+    }
+
+    /** How budget messages name a network: "mbv2-w0.35 at resolution 32". */
+    public static String describe(Architecture arch, int resolution) {
+        return arch.name() + " at resolution " + resolution;
+    }
+
+    /**
+     * One training run: the network, its starting weights and data, the settings, the strategy and budget (units;
+     * ignored by full and classifier), the ranked layers it may draw from, and where it checkpoints (null: nowhere)
+     * and whether it resumes from there; fine-tunes are watched for divergence ({@link DivergenceWatch}).
+     */
+    private record TrainingRun(Architecture arch, HostWeights start, TaskData data, TrainConfig config, String strategy,
+                               long budget, List<Integer> topLayers, double[][] contributions, Path checkpoint,
+                               boolean resume, boolean watchDivergence) {
+    }
+
+    private HostWeights train(TrainingRun run, TrainingListener extra, RunReport report) throws IOException {
+        Architecture arch = run.arch();
+        TaskData data = run.data();
+        TrainConfig config = run.config();
+        String strategyName = run.strategy();
+        long budget = run.budget();
+        Path checkpoint = run.checkpoint();
+        boolean resume = run.resume();
+        ChannelStrategy strategy = Strategies.byName(strategyName);
+        SelectionProblem problem = problem(arch, data.resolution(), strategy.ignoresBudget() ? 0 : budget, run.topLayers(),
+                config.seed()).withContributions(run.contributions());
+        strategy.checkBudget(problem, describe(arch, data.resolution()));
         Map<String, Object> identity = identity(strategyName, budget, config, report.settings());
-        HostWeights weights = start;
+        HostWeights weights = run.start();
+        DivergenceWatch watch = run.watchDivergence()
+                ? new DivergenceWatch(arch.classifier().out(), config.warmupEpochs()) : null;
         TrainingState from = TrainingState.start(0);
         String[] lastGood = {null};
         if (resume && checkpoint != null && Files.exists(checkpoint)) {
@@ -306,6 +423,9 @@ public final class Experiment {
                         + config.epochs() + "-epoch run");
             }
             report.addSaved(new ArrayList<>(loaded.epochs()));
+            if (watch != null) {
+                watch.replay(loaded.epochs());
+            }
             if (extra != null) {
                 extra.restore(loaded.state().get("listener"));
             }
@@ -330,6 +450,16 @@ public final class Experiment {
                     if (extra != null) {
                         extra.epochEnded(result, network);
                     }
+                }
+
+                @Override
+                public String divergence(EpochResult result) {
+                    String reason = watch == null ? null : watch.check(result);
+                    if (reason != null) {
+                        report.flagDiverged(reason);
+                        out.println("stopped: " + strategyName + " diverged: " + reason);
+                    }
+                    return reason;
                 }
 
                 @Override
@@ -361,9 +491,10 @@ public final class Experiment {
                     out.flush();
                     throw t;
                 } catch (TrainingDivergedException e) {
+                    report.flagDiverged(e.getMessage());
                     throw new TrainingDivergedException(e.getMessage() + (lastGood[0] == null
                             ? "; no checkpoint of this run was written" : "; the last good checkpoint is " + lastGood[0])
-                            + "; try a smaller learning rate");
+                            + "; try a smaller learning rate", report);
                 }
             }
             return HostWeights.fromParameters(arch, net.parameters());

@@ -34,6 +34,41 @@ public final class LoaderSource implements BatchSource {
         this.seed = seed;
     }
 
+    /**
+     * Splits this training split into {fit, validation}: per class, a fixed pseudo-random {@code fraction} of its
+     * samples (at least one, at most all but one) is held out for validation, the same for every seed; both halves
+     * keep this source's transforms and seed.
+     *
+     * @throws IllegalArgumentException unless {@code fraction} is in (0, 1)
+     */
+    public LoaderSource[] splitValidation(double fraction) {
+        if (!(fraction > 0 && fraction < 1)) {
+            throw new IllegalArgumentException("the validation fraction must be in (0, 1), got " + fraction);
+        }
+        java.util.List<java.util.List<Integer>> byClass = new java.util.ArrayList<>();
+        for (int k = 0; k < dataset.numClasses(); k++) {
+            byClass.add(new java.util.ArrayList<>());
+        }
+        for (int i = 0; i < dataset.size(); i++) {
+            byClass.get(dataset.label(i)).add(i);
+        }
+        java.util.List<Integer> fit = new java.util.ArrayList<>(), held = new java.util.ArrayList<>();
+        java.util.Random r = new java.util.Random(0x5EED);
+        for (java.util.List<Integer> members : byClass) {
+            java.util.Collections.shuffle(members, r);
+            int n = members.size() < 2 ? 0 : Math.max(1, Math.min(members.size() - 1, (int) Math.round(fraction * members.size())));
+            held.addAll(members.subList(0, n));
+            fit.addAll(members.subList(n, members.size()));
+        }
+        java.util.Collections.sort(fit);
+        java.util.Collections.sort(held);
+        return new LoaderSource[]{
+                new LoaderSource(io.trady4j.data.Datasets.subset(dataset, fit.stream().mapToInt(Integer::intValue).toArray(),
+                        dataset.name() + "/fit"), trainTransform, evalTransform, seed),
+                new LoaderSource(io.trady4j.data.Datasets.subset(dataset, held.stream().mapToInt(Integer::intValue).toArray(),
+                        dataset.name() + "/validation"), trainTransform, evalTransform, seed)};
+    }
+
     @Override
     public int size() {
         return dataset.size();

@@ -16,8 +16,11 @@ import java.util.Map;
 import java.util.stream.IntStream;
 
 /**
- * Channel signals measured on the network at its current weights: RGN from the full gradient of a
- * few training batches (no update), and input-channel weight norms.
+ * Channel signals measured on the network at its current weights: RGN from the full gradient, i.e. one
+ * pass over the whole training split (as many batches as a training epoch takes, without augmentation
+ * and without updates), and input-channel weight norms. A Det-RGN strategy thus pays one extra
+ * forward-backward epoch per selection: it is the oracle the paper compares against, not a method that
+ * fits in the budget.
  */
 final class NetworkSignals implements ChannelSignals {
     private final Network network;
@@ -25,44 +28,61 @@ final class NetworkSignals implements ChannelSignals {
     private final long[] unitsPerChannel;
     private final int batchSize;
     private final int batches;
-    private final int epoch;
 
-    NetworkSignals(Network network, BatchSource source, long[] unitsPerChannel, int batchSize, int batches, int epoch) {
+    /** @param batches the batches of a training epoch (the whole split unless the run caps its epochs) */
+    NetworkSignals(Network network, BatchSource source, long[] unitsPerChannel, int batchSize, int batches) {
         this.network = network;
         this.source = source;
         this.unitsPerChannel = unitsPerChannel;
         this.batchSize = batchSize;
         this.batches = batches;
-        this.epoch = epoch;
     }
 
+    /**
+     * RGN(c) = ||dW[:, c]||₂ / Θspace(c) of the full gradient: the loss's gradient over the pass, i.e. the
+     * batch gradients (each a mean over its batch) weighted by their batch sizes and summed, over the images.
+     */
     @Override
     public double[][] reweightedGradientNorms() {
         List<ConvLayerSpec> layers = network.architecture().convLayers();
         Conv2dSpec[] specs = layers.stream().map(ConvLayerSpec::conv).toArray(Conv2dSpec[]::new);
-        RgnAccumulator acc = new RgnAccumulator(specs, unitsPerChannel);
+        double[][] sum = new double[specs.length][];
         Map<Integer, int[]> all = new HashMap<>();
         for (int i = 0; i < specs.length; i++) {
             all.put(i, IntStream.range(0, specs[i].inChannels()).toArray());
+            sum[i] = new double[specs[i].sparseWeightGradShape(specs[i].inChannels()).numel()];
         }
         var backend = network.backend();
-        try (Selection full = Selection.of(backend, network.architecture(), all)) {
-            try (BatchStream it = source.batches(epoch, batchSize, true)) {
+        long images = 0;
+        try (Selection full = Selection.of(backend, network.architecture(), all);
+             BatchStream it = source.batches(0, batchSize, false)) {
             for (int b = 0; b < batches && it.hasNext(); b++) {
                 HostBatch batch = it.next();
                 try (Tensor x = backend.upload(batch.images(), batch.shape(), MemoryCategory.DATA);
                      Tensor y = backend.uploadInts(batch.labels(), io.trady4j.tensor.Shape.of(batch.size()), MemoryCategory.DATA);
                      Gradients g = network.forwardBackward(x, y, full)) {
                     for (int i = 0; i < specs.length; i++) {
-                        acc.add(i, backend.toFloatArray(g.layer(i)));
+                        float[] dw = backend.toFloatArray(g.layer(i));
+                        for (int k = 0; k < dw.length; k++) {
+                            sum[i][k] += (double) dw[k] * batch.size();
+                        }
                     }
-                    acc.endStep();
                 }
-            }
+                images += batch.size();
             }
         }
-        acc.endEpoch();
-        return acc.channelScores();
+        double[][] rgn = new double[specs.length][];
+        for (int i = 0; i < specs.length; i++) {
+            float[] mean = new float[sum[i].length];
+            for (int k = 0; k < mean.length; k++) {
+                mean[k] = (float) (sum[i][k] / Math.max(1, images));
+            }
+            rgn[i] = RgnAccumulator.channelNorms(specs[i], mean);
+            for (int c = 0; c < rgn[i].length; c++) {
+                rgn[i][c] /= unitsPerChannel[i];
+            }
+        }
+        return rgn;
     }
 
     @Override

@@ -19,7 +19,8 @@ import java.util.Map;
  * The JSON report of one run: settings, and per epoch the losses and accuracies, the selection
  * (channels per layer), the paper's figures for it (activation and weight-derivative sparsity, dW
  * FLOPs saved), the activation-gradient path's FLOPs, and the bytes the engine actually held
- * (peaks measured by the backend's meter during training steps).
+ * (peaks measured by the backend's meter during training steps); whether the run was stopped as diverged
+ * ({@code diverged}: the reason, or null) and whether it ended near chance ({@code summary.near_chance}).
  */
 public final class RunReport {
     private final Map<String, Object> settings;
@@ -27,6 +28,8 @@ public final class RunReport {
     private final long budget;
     private final List<EpochResult> epochs = new ArrayList<>();
     private final List<Map<String, Object>> epochJson = new ArrayList<>();
+    private String diverged;
+    private LearningRateSearch learningRateSearch;
 
     /**
      * @param settings the run's settings (written as given)
@@ -58,6 +61,31 @@ public final class RunReport {
     /** @return the epochs as the JSON objects the report writes */
     public List<Map<String, Object>> epochJson() {
         return List.copyOf(epochJson);
+    }
+
+    /** Flags the run as diverged (it stopped early for {@code reason}, see {@link DivergenceWatch}). */
+    public void flagDiverged(String reason) {
+        diverged = reason;
+    }
+
+    /** Records how the run's learning rate was chosen. */
+    public void recordLearningRateSearch(LearningRateSearch search) {
+        learningRateSearch = search;
+    }
+
+    /** @return why the run was stopped as diverged, or null if it was not */
+    public String diverged() {
+        return diverged;
+    }
+
+    /** @return whether the last epoch's test top-1 is near chance ({@link DivergenceWatch#nearChance}) */
+    public boolean nearChance() {
+        return !epochJson.isEmpty() && DivergenceWatch.nearChance(
+                ((Number) epochJson.getLast().get("test_top1")).doubleValue(), classes());
+    }
+
+    private int classes() {
+        return cost.architecture().classifier().out();
     }
 
     /** @return the epochs added in this process (not those restored by {@link #addSaved}) */
@@ -104,12 +132,18 @@ public final class RunReport {
         Map<String, Object> m = new LinkedHashMap<>(settings);
         m.put("full_finetuning_units", cost.totalUnits());
         m.put("classifier_units", cost.classifier().totalUnits());
+        m.put("diverged", diverged);
+        if (learningRateSearch != null) {
+            m.put("learning_rate_search", learningRateSearch.toJson());
+        }
         m.put("epochs", epochJson);
         if (!epochJson.isEmpty()) {
             Map<String, Object> last = epochJson.getLast();
             double seconds = epochJson.stream().mapToDouble(x -> ((Number) x.get("seconds")).doubleValue()).sum();
             Map<String, Object> s = new LinkedHashMap<>();
             s.put("final_test_top1", last.get("test_top1"));
+            s.put("chance_top1", 1.0 / classes());
+            s.put("near_chance", nearChance());
             s.put("best_test_top1", epochJson.stream().mapToDouble(x -> ((Number) x.get("test_top1")).doubleValue()).max().orElse(0));
             s.put("mean_activation_sparsity", mean("activation_sparsity"));
             s.put("mean_weight_derivative_sparsity", mean("weight_derivative_sparsity"));

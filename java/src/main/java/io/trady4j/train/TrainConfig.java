@@ -14,13 +14,6 @@ package io.trady4j.train;
 public record TrainConfig(int epochs, int batchSize, double learningRate, int warmupEpochs, double momentum,
                           double weightDecay, long seed, int maxBatchesPerEpoch, int maxEvalBatches,
                           boolean checkGradients) {
-    /** Settings that check gradients (checkGradients true); parameters as the record's. */
-    public TrainConfig(int epochs, int batchSize, double learningRate, int warmupEpochs, double momentum,
-                       double weightDecay, long seed, int maxBatchesPerEpoch, int maxEvalBatches) {
-        this(epochs, batchSize, learningRate, warmupEpochs, momentum, weightDecay, seed, maxBatchesPerEpoch, maxEvalBatches,
-                true);
-    }
-
     /**
      * Checks the settings.
      *
@@ -49,6 +42,66 @@ public record TrainConfig(int epochs, int batchSize, double learningRate, int wa
         if (maxBatchesPerEpoch < 0 || maxEvalBatches < 0) {
             throw new IllegalArgumentException("batch limits must be >= 0");
         }
+    }
+
+    /** Defaults to start from with the copy-with methods: 1 epoch, batch 64, lr 0.05, no warm-up, momentum or decay, seed 0,
+     * no caps, gradients checked. */
+    public static TrainConfig defaults() {
+        return new TrainConfig(1, 64, 0.05, 0, 0, 0, 0, 0, 0, true);
+    }
+
+    /** @return these settings with {@code value} epochs (the warm-up is checked against it) */
+    public TrainConfig withEpochs(int value) {
+        return new TrainConfig(value, batchSize, learningRate, warmupEpochs, momentum, weightDecay, seed, maxBatchesPerEpoch,
+                maxEvalBatches, checkGradients);
+    }
+
+    /** @return these settings with batch size {@code value} */
+    public TrainConfig withBatchSize(int value) {
+        return new TrainConfig(epochs, value, learningRate, warmupEpochs, momentum, weightDecay, seed, maxBatchesPerEpoch,
+                maxEvalBatches, checkGradients);
+    }
+
+    /** @return these settings with learning rate {@code value} */
+    public TrainConfig withLearningRate(double value) {
+        return new TrainConfig(epochs, batchSize, value, warmupEpochs, momentum, weightDecay, seed, maxBatchesPerEpoch,
+                maxEvalBatches, checkGradients);
+    }
+
+    /** @return these settings with {@code value} warm-up epochs */
+    public TrainConfig withWarmupEpochs(int value) {
+        return new TrainConfig(epochs, batchSize, learningRate, value, momentum, weightDecay, seed, maxBatchesPerEpoch,
+                maxEvalBatches, checkGradients);
+    }
+
+    /** @return these settings with SGD momentum {@code value} */
+    public TrainConfig withMomentum(double value) {
+        return new TrainConfig(epochs, batchSize, learningRate, warmupEpochs, value, weightDecay, seed, maxBatchesPerEpoch,
+                maxEvalBatches, checkGradients);
+    }
+
+    /** @return these settings with weight decay {@code value} */
+    public TrainConfig withWeightDecay(double value) {
+        return new TrainConfig(epochs, batchSize, learningRate, warmupEpochs, momentum, value, seed, maxBatchesPerEpoch,
+                maxEvalBatches, checkGradients);
+    }
+
+    /** @return these settings with seed {@code value} */
+    public TrainConfig withSeed(long value) {
+        return new TrainConfig(epochs, batchSize, learningRate, warmupEpochs, momentum, weightDecay, value, maxBatchesPerEpoch,
+                maxEvalBatches, checkGradients);
+    }
+
+    /** @return these settings with at most {@code value} batches per epoch (0: all) */
+    public TrainConfig withMaxBatchesPerEpoch(int value) {
+        return new TrainConfig(epochs, batchSize, learningRate, warmupEpochs, momentum, weightDecay, seed, value,
+                maxEvalBatches, checkGradients);
+    }
+
+    /** @return these settings with at most {@code value} evaluation batches (0: all) */
+    public TrainConfig withMaxEvalBatches(int value) {
+        return new TrainConfig(epochs, batchSize, learningRate, warmupEpochs, momentum, weightDecay, seed, maxBatchesPerEpoch,
+                value, checkGradients);
     }
 
     /** The settings as JSON-able entries, for reports and checkpoint identities. */

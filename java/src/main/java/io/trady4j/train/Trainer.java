@@ -27,7 +27,8 @@ import java.util.Map;
  * truncated backward and SGD on the selected slices and the classifier, with a cosine schedule
  * after warm-up. Only the loss statistics come back to the host per step.
  *
- * <p>Reliability: a non-finite training loss (checked every step, before the update is applied) or
+ * <p>Reliability: a listener's {@link TrainingListener#divergence} ends the run after an epoch (the
+ * flagged epoch is not checkpointed). A non-finite training loss (checked every step, before the update is applied) or
  * test loss stops the run with {@link TrainingDivergedException} before anything of that epoch is
  * handed to the listener, so the last checkpoint stays the last good one. A {@link StopSignal} stops
  * the run between steps with {@link TrainingInterruptedException}, after handing the listener a
@@ -36,9 +37,6 @@ import java.util.Map;
  * every exit path.
  */
 public final class Trainer {
-    /** Batches used to measure the full gradient for Det-RGN strategies. */
-    private static final int SIGNAL_BATCHES = 2;
-
     private final Network network;
     private final TrainConfig config;
     private final Progress progress;
@@ -102,7 +100,7 @@ public final class Trainer {
                     restoreMomentum(from.momentum(), selection, momentum);
                 } else if (selection == null || strategy.dynamic()) {
                     chosen = strategy.select(problem, strategy.dynamic() ? epoch : 0,
-                            new NetworkSignals(network, train, problem.unitsPerChannel(), config.batchSize(), SIGNAL_BATCHES, epoch));
+                            new NetworkSignals(network, train, problem.unitsPerChannel(), config.batchSize(), perEpoch));
                     if (selection != null) {
                         selection.close();
                         selection = null;
@@ -173,6 +171,9 @@ public final class Trainer {
                 results.add(r);
                 if (listener != null) {
                     listener.epochEnded(r, network);
+                    if (listener.divergence(r) != null) {
+                        break;
+                    }
                     listener.checkpoint(new TrainingState(epoch + 1, 0, chosen, strategy.dynamic() ? Map.of() : download(momentum),
                             0, 0, 0, 0, Map.of()), network);
                 }

@@ -29,6 +29,14 @@ public interface TrainingListener {
     }
 
     /**
+     * Asked after {@link #epochEnded}: a reason stops the run there as diverged, without a checkpoint of that
+     * epoch (default: null, never).
+     */
+    default String divergence(EpochResult result) {
+        return null;
+    }
+
+    /**
      * A point the run can resume from, with the network at that point: after every epoch (after
      * {@link #epochEnded}) and when a {@link StopSignal} stops the run between steps. A checkpoint
      * written here with the network's parameters resumes exactly.

@@ -171,7 +171,7 @@ class InterruptionTest {
 
     @Test
     void aRunKilledWithSigkillResumesToTheSameWeightsAndReport() throws Exception {
-        killAndResume("su", false);
+        killAndResume("su-rgn-fill", false);
     }
 
     @Test

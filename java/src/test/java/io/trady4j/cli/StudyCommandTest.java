@@ -43,7 +43,9 @@ class StudyCommandTest {
         String[] argv = {"study", "--backend", "cpu", "--work-dir", dir.resolve("work").toString(), "--out", out.toString(),
                 "--targets", "fmnist:5-9,letters:A-C", "--resolution", "16", "--epochs", "2", "--batch-size", "16",
                 "--train-size", "40", "--test-size", "20", "--max-batches", "2", "--budgets", "5.3", "--seeds", "1",
-                "--rank-epochs", "2", "--rank-batches", "2", "--pretrain-epochs", "2", "--pretrain-per-class", "8"};
+                "--rank-epochs", "2", "--rank-batches", "2", "--pretrain-epochs", "2", "--pretrain-per-class", "8",
+                "--strategies", "trady,s-topk-random,d-full-random,s-full-random,d-det-rgn,s-det-rgn,su-rgn-fill,classifier,full",
+                "--lr", "0.25"};
         Result r = run(argv);
         assertEquals(0, r.status(), r.err() + r.out());
         for (String f : List.of("RESULTS.md", "study.json", "rankings.json", "accuracy_vs_budget.svg", "layer_rank_spearman.svg",
@@ -83,6 +85,38 @@ class StudyCommandTest {
         Map<String, Object> json2 = (Map<String, Object>) Json.parse(Files.readString(out.resolve("study.json")));
         assertEquals(0L, ((Number) json2.get("runs_trained")).longValue());
         assertEquals(18L, ((Number) json2.get("runs_cached")).longValue());
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void learningRatesAreSearchedOnAValidationSplitAndSuGetsItsContributionAnalysisBothCached() throws Exception {
+        assumeTrue(Files.isDirectory(Path.of("/usr/share/datasets/fashion-mnist")), "Fashion-MNIST not installed");
+        Path out = dir.resolve("report-auto");
+        String[] argv = {"study", "--backend", "cpu", "--work-dir", dir.resolve("work-auto").toString(), "--out", out.toString(),
+                "--targets", "fmnist:5-9", "--resolution", "16", "--epochs", "2", "--warmup", "1", "--batch-size", "16",
+                "--train-size", "40", "--test-size", "20", "--max-batches", "2", "--budgets", "5.3", "--seeds", "2",
+                "--rank-epochs", "1", "--rank-batches", "1", "--pretrain-epochs", "2", "--pretrain-per-class", "8",
+                "--strategies", "su,classifier"};
+        Result r = run(argv);
+        assertEquals(0, r.status(), r.err() + r.out());
+        assertTrue(r.out().contains("SU's contribution analysis on fmnist:0-4"), r.out());
+        Path cache = dir.resolve("work-auto").resolve("cache");
+        assertTrue(Files.exists(cache.resolve("contributions").resolve("fmnist0-4.json")));
+        Map<String, Object> json = (Map<String, Object>) Json.parse(Files.readString(out.resolve("study.json")));
+        List<Object> runs = (List<Object>) json.get("runs");
+        assertEquals(4, runs.size());
+        for (String slug : List.of("fmnist5-9_su_b5.30_seed0", "fmnist5-9_classifier_all_seed0")) {
+            Map<String, Object> lr = (Map<String, Object>) Json.parse(Files.readString(cache.resolve("lr").resolve(slug + ".json")));
+            Map<String, Object> search = (Map<String, Object>) lr.get("search");
+            assertEquals(List.of(0.02, 0.05, 0.1, 0.25), search.get("grid"));
+            assertTrue(((List<Object>) search.get("grid")).contains(search.get("chosen")), slug);
+        }
+        Result again = run(argv);
+        assertEquals(0, again.status(), again.err());
+        assertTrue(again.out().contains("SU's contribution analysis: cached"), again.out());
+        assertTrue(!again.out().contains("learning rate for"), "the searches come from the cache: " + again.out());
+        Map<String, Object> json2 = (Map<String, Object>) Json.parse(Files.readString(out.resolve("study.json")));
+        assertEquals(4L, ((Number) json2.get("runs_cached")).longValue());
     }
 
     @Test

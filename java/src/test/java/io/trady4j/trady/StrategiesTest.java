@@ -18,7 +18,13 @@ class StrategiesTest {
     private static final long[] COSTS = {1024, 400, 300, 150, 900, 120, 500, 60};
 
     private static SelectionProblem problem(long budget, long seed) {
-        return new SelectionProblem(CHANNELS, COSTS, budget, List.of(5, 2, 7, 3), seed);
+        double[][] gains = new double[CHANNELS.length][4];
+        for (int l = 0; l < gains.length; l++) {
+            for (int r = 0; r < 4; r++) {
+                gains[l][r] = (l + 1) * (r + 1) / 100.0;
+            }
+        }
+        return new SelectionProblem(CHANNELS, COSTS, budget, List.of(5, 2, 7, 3), seed).withContributions(gains);
     }
 
     private static final ChannelSignals SIGNALS = new ChannelSignals() {
@@ -62,8 +68,10 @@ class StrategiesTest {
                         continue;
                     }
                     assertTrue(units <= budget, name + " spent " + units + " of " + budget);
-                    List<Integer> layers = name.contains("topk") || name.equals("trady") || name.equals("su")
-                            ? p.topLayers() : List.of(0, 1, 2, 3, 4, 5, 6, 7);
+                    if (name.equals("su")) {
+                        continue;   // discrete ratios: SU leaves what no ratio of a layer fits (SparseUpdateTest)
+                    }
+                    List<Integer> layers = s.candidateLayers(p);
                     long cheapest = p.cheapestChannel(layers);
                     long total = layers.stream().mapToLong(l -> COSTS[l] * CHANNELS[l]).sum();
                     assertTrue(budget - units < cheapest || units == total,
@@ -94,12 +102,50 @@ class StrategiesTest {
     @Test
     void topKStrategiesStayInsideTheRankedLayers() {
         SelectionProblem p = problem(20000, 8);
-        for (String name : List.of("trady", "s-topk-random", "su")) {
+        for (String name : List.of("trady", "s-topk-random", "su-rgn-fill")) {
             Map<Integer, int[]> sel = Strategies.byName(name).select(p, 2, SIGNALS);
             assertTrue(p.topLayers().containsAll(sel.keySet()), name + " selected " + sel.keySet());
         }
         SelectionProblem unranked = new SelectionProblem(CHANNELS, COSTS, 1000, List.of(), 1);
         assertThrows(IllegalArgumentException.class, () -> Strategies.byName("trady").select(unranked, 0, SIGNALS));
+    }
+
+    @Test
+    void eachStrategySaysWhetherItNeedsARankingAndWhichLayersItDrawsFrom() {
+        SelectionProblem p = problem(5000, 1);
+        for (String name : Strategies.NAMES) {
+            ChannelStrategy s = Strategies.byName(name);
+            boolean ranked = List.of("trady", "s-topk-random", "su-rgn-fill").contains(name);
+            assertEquals(ranked, s.needsRanking(), name);
+            if (ranked) {
+                assertEquals(p.topLayers(), s.candidateLayers(p), name);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> s.candidateLayers(p.withTopLayers(List.of())), name);
+                assertTrue(e.getMessage().contains("needs a layer ranking"), e.getMessage());
+            } else if (!s.ignoresBudget() && !s.needsContributions()) {
+                assertEquals(List.of(0, 1, 2, 3, 4, 5, 6, 7), s.candidateLayers(p), name);
+            }
+        }
+    }
+
+    @Test
+    void theBudgetCheckRefusesTooLittleAndTooMuchWithTheLimit() {
+        ChannelStrategy trady = Strategies.byName("trady");
+        // top layers 5, 2, 7, 3 cost 120, 300, 60, 150 per channel: the cheapest is 60
+        IllegalArgumentException low = assertThrows(IllegalArgumentException.class, () -> trady.checkBudget(problem(59, 0), "net"));
+        assertTrue(low.getMessage().contains("raise --budget to at least 60"), low.getMessage());
+        trady.checkBudget(problem(60, 0), "net");
+        long total = problem(0, 0).totalUnits();
+        IllegalArgumentException high = assertThrows(IllegalArgumentException.class,
+                () -> trady.checkBudget(problem(total + 1, 0), "net"));
+        assertTrue(high.getMessage().contains("exceeds full fine-tuning of net (" + total + " units)"), high.getMessage());
+        trady.checkBudget(problem(total, 0), "net");
+        Strategies.byName("full").checkBudget(problem(0, 0), "net");
+        Strategies.byName("classifier").checkBudget(problem(total * 2, 0), "net");
+        // every layer: layer 7 at 60 units is also the cheapest of all
+        IllegalArgumentException all = assertThrows(IllegalArgumentException.class,
+                () -> Strategies.byName("d-full-random").checkBudget(problem(59, 0), "net"));
+        assertTrue(all.getMessage().contains("so d-full-random could train nothing"), all.getMessage());
     }
 
     @Test

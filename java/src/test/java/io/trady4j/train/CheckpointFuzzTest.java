@@ -43,7 +43,7 @@ class CheckpointFuzzTest {
             Map<Integer, float[]> momentum = Map.of(1, new float[Arrays.stream(shape).reduce(1, (x, y) -> x * y)],
                     -1, new float[8 * 4], -2, new float[]{1, 2, 3, 4});
             Map<String, Object> info = new LinkedHashMap<>();
-            info.put("strategy", "su");
+            info.put("strategy", "su-rgn-fill");
             info.put("seed", 5L);
             info.put("epochs", List.of(Map.of("epoch", 1L, "test_top1", 0.5)));
             Checkpoint.save(a, net, new TrainingState(1, 3, sel, momentum, 4.5, 7, 48, 1.25,

@@ -140,7 +140,7 @@ class DivergenceTest {
         HostWeights base = HostWeights.fromParameters(ResumeTest.ARCH, NetworkTest.randomParameters(ResumeTest.ARCH, 42));
         Experiment.TaskData data = new Experiment.TaskData(null, ResumeTest.RES, new TrainerTest.Quadrants(64, 7),
                 new TrainerTest.Quadrants(32, 8));
-        TrainConfig wild = new TrainConfig(3, 16, 1e38, 0, 0, 0, 5, 0, 0);
+        TrainConfig wild = TrainConfig.defaults().withEpochs(3).withBatchSize(16).withLearningRate(1e38).withSeed(5);
         TrainingDivergedException e = assertThrows(TrainingDivergedException.class, () -> ex.finetune(ResumeTest.ARCH, base,
                 data, wild, "full", 0, null, dir.resolve("wild.safetensors"), false, Map.of("job", "test")));
         assertTrue(e.getMessage().startsWith("training diverged: "), e.getMessage());

@@ -32,7 +32,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class PretrainBatchNormTest {
     static final Architecture ARCH = NetworkBatchNormTest.withBatchNorm(NetworkTest.tinyArchitecture());
-    private static final TrainConfig CONFIG = new TrainConfig(6, 16, 0.2, 1, 0, 0, 5, 0, 0);
+    private static final TrainConfig CONFIG = TrainConfig.defaults().withEpochs(6).withBatchSize(16).withLearningRate(0.2)
+            .withWarmupEpochs(1).withSeed(5);
 
     @TempDir
     Path dir;

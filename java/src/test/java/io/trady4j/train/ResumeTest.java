@@ -115,7 +115,8 @@ class ResumeTest {
     }
 
     static TrainConfig config(double momentum) {
-        return new TrainConfig(3, 16, 0.05, 1, momentum, 1e-4, 5, 0, 0);
+        return TrainConfig.defaults().withEpochs(3).withBatchSize(16).withLearningRate(0.05).withWarmupEpochs(1)
+                .withMomentum(momentum).withWeightDecay(1e-4).withSeed(5);
     }
 
     /** The report epochs without wall time, as JSON text. */
@@ -158,15 +159,15 @@ class ResumeTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"trady", "su", "s-det-rgn", "d-det-rgn", "s-full-random", "full", "classifier"})
+    @ValueSource(strings = {"trady", "su-rgn-fill", "s-det-rgn", "d-det-rgn", "s-full-random", "full", "classifier"})
     void stoppedInTheMiddleOfAnEpochResumesExactly(String strategy) throws IOException {
         interruptAndResume(strategy, 0.9, 6, false);
     }
 
     @Test
     void stoppedBetweenEpochsOrDuringEvaluationResumesExactly() throws IOException {
-        interruptAndResume("su", 0.9, 4, false);   // the 4th batch ends epoch 1: stops while evaluating it
-        interruptAndResume("su", 0.9, 8, true);    // stops while evaluating epoch 2
+        interruptAndResume("su-rgn-fill", 0.9, 4, false);   // the 4th batch ends epoch 1: stops while evaluating it
+        interruptAndResume("su-rgn-fill", 0.9, 8, true);    // stops while evaluating epoch 2
         interruptAndResume("trady", 0.9, 8, true);
         interruptAndResume("trady", 0, 5, false);
     }
@@ -175,7 +176,7 @@ class ResumeTest {
     void staticSelectionsAreKeptAcrossResumes() throws IOException {
         // s-det-rgn and su select from the current weights: a resumed run must reuse the first selection.
         BatchSource train = new TrainerTest.Quadrants(64, 7), test = new TrainerTest.Quadrants(32, 8);
-        for (String strategy : List.of("su", "s-det-rgn")) {
+        for (String strategy : List.of("su-rgn-fill", "s-det-rgn")) {
             Path ck = dir.resolve(strategy + ".safetensors");
             StopSignal stop = new StopSignal();
             assertThrows(TrainingInterruptedException.class, () -> finetune(strategy, config(0), new StopAfter(train, stop, 4,
@@ -195,7 +196,7 @@ class ResumeTest {
         StopSignal stop = new StopSignal();
         assertThrows(TrainingInterruptedException.class, () -> finetune("trady", config(0), new StopAfter(train, stop, 5, false),
                 test, stop, ck, false));
-        TrainConfig other = new TrainConfig(3, 16, 0.1, 1, 0, 1e-4, 5, 0, 0);
+        TrainConfig other = config(0).withLearningRate(0.1);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> finetune("trady", other, train, test, new StopSignal(), ck, true));
         assertTrue(e.getMessage().contains("learning_rate 0.05 there, 0.1 here"), e.getMessage());

@@ -48,7 +48,7 @@ class TrainerResourcesTest {
     void aFailingRunFreesItsSelectionAndMomentum() throws Exception {
         try (Network net = Network.create(backend, ResumeTest.ARCH, NetworkTest.randomParameters(ResumeTest.ARCH, 1))) {
             long params = backend.memory().liveBytes();
-            for (String strategy : new String[]{"trady", "su", "full", "d-det-rgn"}) {
+            for (String strategy : new String[]{"trady", "su-rgn-fill", "full", "d-det-rgn"}) {
                 for (int failAt : new int[]{1, 3, 6}) {
                     Trainer t = new Trainer(net, ResumeTest.config(0.9), Progress.quiet(quiet));
                     runExpectingFailure(t, failing(failAt), strategy);
@@ -77,7 +77,7 @@ class TrainerResourcesTest {
             Experiment.TaskData ok = new Experiment.TaskData(null, ResumeTest.RES, new TrainerTest.Quadrants(64, 7),
                     new TrainerTest.Quadrants(32, 8));
             try {
-                ex.finetune(ResumeTest.ARCH, base, ok, ResumeTest.config(0.9), "su", ResumeTest.budget(), ResumeTest.ranking(),
+                ex.finetune(ResumeTest.ARCH, base, ok, ResumeTest.config(0.9), "su-rgn-fill", ResumeTest.budget(), ResumeTest.ranking(),
                         dir.resolve("ok.safetensors"), false, Map.of());
             } catch (Exception e) {
                 throw new AssertionError(e);

@@ -94,7 +94,7 @@ class TrainerTest {
         Architecture arch = NetworkTest.tinyArchitecture();
         try (Backend backend = new CpuBackend(2);
              Network net = Network.create(backend, arch, NetworkTest.randomParameters(arch, 42))) {
-            TrainConfig cfg = new TrainConfig(6, 16, 0.1, 1, 0, 0, seed, 0, 0);
+            TrainConfig cfg = TrainConfig.defaults().withEpochs(6).withBatchSize(16).withLearningRate(0.1).withWarmupEpochs(1).withSeed(seed);
             Trainer t = new Trainer(net, cfg, Progress.quiet(new PrintStream(new ByteArrayOutputStream())));
             List<EpochResult> r = t.run(new Quadrants(256, seed), new Quadrants(64, seed + 1), Strategies.byName(strategy),
                     problem(arch, 600, seed), 0, null);
