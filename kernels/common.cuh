@@ -26,6 +26,8 @@ constexpr int kImplStreamV3 = 6;
 // Ids are row positions in each op's table, so from 6 on they differ by op: in the conv forward and
 // dx tables 6 is the pointwise (1x1) streaming kernel of pointwise.cu.
 constexpr int kImplPointwise = 6;
+// 7 (conv forward and dx): the v3 GEMM with an in-block split-K for grids below one wave.
+constexpr int kImplSplitK = 7;
 
 __host__ __device__ __forceinline__ int ceil_div(int a, int b) { return (a + b - 1) / b; }
 __host__ __device__ __forceinline__ int64_t ceil_div64(int64_t a, int64_t b) { return (a + b - 1) / b; }

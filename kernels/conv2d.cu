@@ -16,6 +16,8 @@
 //   v4: v3 with the tile computed on TF32 tensor cores (mma.sync m16n8k8, igemm_v3.cuh), opt-in.
 //   v5 (depthwise.cu) for depthwise layers with k = 3, 5, 7, stride 1 or 2, dilation 1.
 //   v6 (pointwise.cu) for 1x1 layers with stride 1, no padding, groups 1 and H·W % 4 == 0.
+//   v7: v3 with an in-block split-K (igemm_v3.cuh, KS = 2 or 4 groups of threads on 32x64 or
+//      32x32 tiles) for grids that leave SMs idle with 64x64 tiles (ResNet's last stages).
 #include "conv_common.cuh"
 #include "igemm.cuh"
 #include "igemm_v3.cuh"
@@ -355,6 +357,7 @@ __global__ void __launch_bounds__(kGemmV3Threads)
 
     float acc[C::TM][C::TN];
     gemm_v3_mainloop<C>(A, B, ceil_div(K, C::BK), acc, sm);
+    if (!gemm_v3_owns_output<C>()) return;
 
     int ybase[C::TN];
     bool n_ok[C::TN];
@@ -427,6 +430,24 @@ static cudaError_t launch_fwd_v3(const ConvGeom& g, const float* x, const float*
     return launch_fwd_igemm_v3<FwdV3Tile64>(g, x, w, bias, act, y, ga, stream);
 }
 
+using FwdSplitK2 = GemmV3Config<32, 64, 32, 3, false, 2>;
+using FwdSplitK4 = GemmV3Config<32, 32, 32, 3, false, 4>;
+
+// v7: in-block split-K where the 64x64 tiles leave SMs idle: 2 K groups on 32x64 tiles where
+// that grid fills every SM's resident slots (the kernel's real occupancy), else 4 on 32x32.
+static cudaError_t launch_fwd_splitk(const ConvGeom& g, const float* x, const float* w, const float* bias, int act,
+                                     float* y, const GatherArgs& ga, cudaStream_t stream) {
+    const int64_t ks2_tiles = (int64_t)g.groups * ceil_div(g.mg, FwdSplitK2::BM) * ceil_div(g.batch * g.hwo, FwdSplitK2::BN);
+    int per_sm = 0;
+    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, conv2d_fwd_igemm_v3_kernel<FwdSplitK2>, kGemmV3Threads,
+                                                      0) != cudaSuccess ||
+        per_sm < 1)
+        per_sm = 1;
+    if (ks2_tiles >= (int64_t)per_sm * current_device_sms())
+        return launch_fwd_igemm_v3<FwdSplitK2>(g, x, w, bias, act, y, ga, stream);
+    return launch_fwd_igemm_v3<FwdSplitK4>(g, x, w, bias, act, y, ga, stream);
+}
+
 template <int TW>
 static cudaError_t launch_fwd_dw_tiled(const ConvGeom& g, const float* x, const float* w, const float* bias, int act,
                                        float* y, const GatherArgs& ga, size_t smem, cudaStream_t stream) {
@@ -471,6 +492,7 @@ cudaError_t conv2d_forward(const trady4j_conv2d_shape& s, const float* x, const 
     if (impl == kImplMicroKernel && g.k2 <= kMaxTapsV3) return launch_fwd_v3(g, x, w, bias, act, y, ga, stream);
     if (impl == kImplTf32 && g.k2 <= kMaxTapsV3)
         return launch_fwd_igemm_v3<FwdTf32Tile>(g, x, w, bias, act, y, ga, stream);
+    if (impl == kImplSplitK && g.k2 <= kMaxTapsV3) return launch_fwd_splitk(g, x, w, bias, act, y, ga, stream);
     if (g.mg <= 16) return launch_fwd_igemm<16, 128>(g, x, w, bias, act, y, ga, stream);
     return launch_fwd_igemm<64, 64>(g, x, w, bias, act, y, ga, stream);
 }

@@ -12,6 +12,8 @@
 //   v3 conv2d_dx_igemm_v3_kernel: the same GEMM on the v3 main loop (igemm_v3.cuh): 4x4 or 8x8
 //      contiguous thread tiles with 128-bit shared loads, 3-stage cp.async, incremental k.
 //   v4: v3 with the tile computed on TF32 tensor cores (mma.sync m16n8k8), opt-in.
+//   v7: v3 with an in-block split-K (igemm_v3.cuh, KS = 2 or 4 groups of threads on 32x64 or
+//      32x32 tiles) for grids that leave SMs idle with 64x64 tiles.
 //   v5 (depthwise.cu) for depthwise layers with k = 3, 5, 7, stride 1 or 2, dilation 1: a tiled
 //      direct kernel (stride 1) and a stride-phase kernel (stride 2, no structural zeros).
 #include "conv_common.cuh"
@@ -308,6 +310,7 @@ __global__ void __launch_bounds__(kGemmV3Threads)
 
     float acc[C::TM][C::TN];
     gemm_v3_mainloop<C>(A, B, ceil_div(K, C::BK), acc, sm);
+    if (!gemm_v3_owns_output<C>()) return;
 
     int xbase[C::TN];
     bool n_ok[C::TN];
@@ -382,6 +385,22 @@ static cudaError_t launch_dx_v3(const ConvGeom& g, const float* dy, const float*
     return launch_dx_v3_stride<DxV3Tile64>(g, dy, w, dx, stream);
 }
 
+using DxSplitK2 = GemmV3Config<32, 64, 32, 3, false, 2>;
+using DxSplitK4 = GemmV3Config<32, 32, 32, 3, false, 4>;
+
+// v7: in-block split-K where the 64x64 tiles leave SMs idle: 2 K groups on 32x64 tiles where
+// that grid fills every SM's resident slots (the kernel's real occupancy), else 4 on 32x32.
+static cudaError_t launch_dx_splitk(const ConvGeom& g, const float* dy, const float* w, float* dx, cudaStream_t stream) {
+    const int64_t ks2_tiles = (int64_t)g.groups * ceil_div(g.cg, DxSplitK2::BM) * ceil_div(g.batch * g.hw, DxSplitK2::BN);
+    int per_sm = 0;
+    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, conv2d_dx_igemm_v3_kernel<DxSplitK2, 1>, kGemmV3Threads,
+                                                      0) != cudaSuccess ||
+        per_sm < 1)
+        per_sm = 1;
+    if (ks2_tiles >= (int64_t)per_sm * current_device_sms()) return launch_dx_v3_stride<DxSplitK2>(g, dy, w, dx, stream);
+    return launch_dx_v3_stride<DxSplitK4>(g, dy, w, dx, stream);
+}
+
 cudaError_t conv2d_dx(const trady4j_conv2d_shape& s, const float* dy, const float* w, float* dx, int impl,
                       cudaStream_t stream) {
     const ConvGeom g = make_geom(s);
@@ -395,6 +414,7 @@ cudaError_t conv2d_dx(const trady4j_conv2d_shape& s, const float* dy, const floa
     if (impl == kImplMicroKernel && g.k2 <= kMaxTapsDxV3) return launch_dx_v3(g, dy, w, dx, stream);
     if (impl == kImplTf32 && g.k2 <= kMaxTapsDxV3)
         return launch_dx_v3_stride<DxTf32Tile>(g, dy, w, dx, stream);
+    if (impl == kImplSplitK && g.k2 <= kMaxTapsDxV3) return launch_dx_splitk(g, dy, w, dx, stream);
     if (g.cg <= 16) return launch_dx_igemm_stride<16, 128>(g, dy, w, dx, stream);
     return launch_dx_igemm_stride<64, 64>(g, dy, w, dx, stream);
 }

@@ -15,6 +15,13 @@
 // tile t computes; one __syncthreads per K step orders both the reads of the stage being
 // overwritten and the landed copies of the stage being read.
 //
+// In-block split-K (KS_ = 2 or 4, for grids below one wave of the SMs): the 256 threads form KS
+// groups of 256 / KS, each covering the whole (smaller) tile with 4x4 thread tiles; group q
+// computes the 4-k sub-steps q, q + KS, ... of every staged K tile, and at the end the groups'
+// sums are added in group order through shared memory (deterministic, no workspace), leaving
+// the result in group 0 (gemm_v3_owns_output). KS x smaller tiles give KS x more blocks with
+// the same FFMA per shared load as the 64x64 tile.
+//
 // Loader contract (device functions, state in registers; see the copy maps below):
 //   void copy(float* stage);   issue this thread's cp.async copies of the current K tile into the
 //                              operand's stage buffer (zero fill outside the operand)
@@ -33,18 +40,23 @@ constexpr int kGemmV3Threads = 256;
 
 // TF32_: the tile is computed by mma.sync m16n8k8 (TF32 operands, fp32 accumulators) instead of
 // FFMA: 8 warps as 2 (m) x 4 (n), a 32 x 16 warp tile of 2 x 2 mma tiles (64x64 tiles only).
-template <int BM_, int BN_, int BK_, int STAGES_, bool TF32_ = false>
+template <int BM_, int BN_, int BK_, int STAGES_, bool TF32_ = false, int KS_ = 1>
 struct GemmV3Config {
     static constexpr bool TF32 = TF32_;
-    static_assert(!TF32_ || (BM_ == 64 && BN_ == 64 && BK_ % 8 == 0), "TF32 tiles are 64x64, K step a multiple of 8");
+    static_assert(!TF32_ || (BM_ == 64 && BN_ == 64 && BK_ % 8 == 0 && KS_ == 1),
+                  "TF32 tiles are 64x64, K step a multiple of 8, no in-block split");
     static constexpr int BM = BM_;
     static constexpr int BN = BN_;
     static constexpr int BK = BK_;
     static constexpr int STAGES = STAGES_;
-    static constexpr int TM = BM / 16;
-    static constexpr int TN = BN / 16;
+    static constexpr int KS = KS_;
+    static constexpr int GROUP = kGemmV3Threads / KS;  // threads per K group
+    static constexpr int GX = KS == 1 ? 16 : BN / 4;   // threads of a group along n
+    static constexpr int TM = KS == 1 ? BM / 16 : 4;
+    static constexpr int TN = KS == 1 ? BN / 16 : 4;
     static_assert(TM % 4 == 0 && TN % 4 == 0, "thread tiles of 4 or 8");
-    static_assert(BK % 4 == 0 && kGemmV3Threads % BK == 0, "K step");
+    static_assert(KS == 1 || ((KS == 2 || KS == 4) && (BM / 4) * (BN / 4) == GROUP), "a K group covers the tile");
+    static_assert(BK % 4 == 0 && kGemmV3Threads % BK == 0 && (BK / 4) % KS == 0, "K step");
     static constexpr int A_LD = BK + 4;
     // A copy map: thread copies k = tid % BK of rows tid / BK + (256 / BK)·i.
     static constexpr int A_ROW_STEP = kGemmV3Threads / BK;
@@ -75,8 +87,10 @@ __device__ __forceinline__ int gemm_v3_row(int i) {
         const int warp = threadIdx.x >> 5;
         const int g = (threadIdx.x & 31) >> 2;
         return (warp >> 2) * 32 + (i >> 1) * 16 + (i & 1) * 8 + g;
-    } else {
+    } else if constexpr (C::KS == 1) {
         return (threadIdx.x >> 4) + 16 * i;
+    } else {
+        return (threadIdx.x % C::GROUP) / C::GX + (C::BM / 4) * i;
     }
 }
 template <class C>
@@ -85,9 +99,20 @@ __device__ __forceinline__ int gemm_v3_col(int j) {
         const int warp = threadIdx.x >> 5;
         const int t = threadIdx.x & 3;
         return (warp & 3) * 16 + (j >> 1) * 8 + 2 * t + (j & 1);
-    } else {
+    } else if constexpr (C::KS == 1) {
         return (j >> 2) * (C::BN / (C::TN / 4)) + (threadIdx.x & 15) * 4 + (j & 3);
+    } else {
+        return (threadIdx.x % C::GX) * 4 + j;
     }
+}
+
+// Whether this thread holds final sums (with KS > 1 only group 0 does, after the main loop).
+template <class C>
+__device__ __forceinline__ bool gemm_v3_owns_output() {
+    if constexpr (C::KS == 1)
+        return true;
+    else
+        return threadIdx.x < C::GROUP;
 }
 
 template <class C>
@@ -136,14 +161,19 @@ __device__ __forceinline__ void gemm_v3_compute(const float* __restrict__ as, co
                                                 float (&acc)[C::TM][C::TN]) {
     constexpr int TM = C::TM;
     constexpr int TN = C::TN;
-    const int tx = threadIdx.x & 15;
-    const int ty = threadIdx.x >> 4;
+    constexpr int ROW_STEP = C::BM / TM;
+    const unsigned tg = C::KS == 1 ? threadIdx.x : threadIdx.x % C::GROUP;  // unsigned: % and / are masks and shifts
+    const int tx = tg % C::GX;
+    const int ty = tg / C::GX;
+    // group q reads k4 + 4q, k4 = 0, 4·KS, ... (KS = 1: every k4, as the plain tile)
+    const int k_off = C::KS == 1 ? 0 : 4 * (threadIdx.x / C::GROUP);
 #pragma unroll
-    for (int k4 = 0; k4 < C::BK; k4 += 4) {
+    for (int k4_base = 0; k4_base < C::BK; k4_base += 4 * C::KS) {
+        const int k4 = k4_base + k_off;
         float a[TM][4];
 #pragma unroll
         for (int i = 0; i < TM; ++i) {
-            const float4 v = *reinterpret_cast<const float4*>(as + (ty + 16 * i) * C::A_LD + k4);
+            const float4 v = *reinterpret_cast<const float4*>(as + (ty + ROW_STEP * i) * C::A_LD + k4);
             a[i][0] = v.x;
             a[i][1] = v.y;
             a[i][2] = v.z;
@@ -169,7 +199,34 @@ __device__ __forceinline__ void gemm_v3_compute(const float* __restrict__ as, co
     }
 }
 
-// acc = A·B over `tiles` K tiles; the loaders start at the first tile.
+// KS > 1: group q > 0 parks its sums in the (drained) A stages, group 0 adds them in group order.
+template <class C>
+__device__ __forceinline__ void gemm_v3_reduce_groups(float (&acc)[C::TM][C::TN], GemmV3Smem<C>& sm) {
+    constexpr int PER_GROUP = C::TM * C::TN * C::GROUP;
+    static_assert((C::KS - 1) * PER_GROUP <= C::STAGES * C::A_STAGE, "the A stages hold the partial sums");
+    float* park = &sm.a[0][0];
+    const int tg = threadIdx.x % C::GROUP;
+    const int k_group = threadIdx.x / C::GROUP;
+    __syncthreads();  // every group is done reading the stages
+    if (k_group > 0) {
+#pragma unroll
+        for (int i = 0; i < C::TM; ++i)
+#pragma unroll
+            for (int j = 0; j < C::TN; ++j) park[(k_group - 1) * PER_GROUP + (i * C::TN + j) * C::GROUP + tg] = acc[i][j];
+    }
+    __syncthreads();
+    if (k_group == 0) {
+#pragma unroll
+        for (int q = 1; q < C::KS; ++q)
+#pragma unroll
+            for (int i = 0; i < C::TM; ++i)
+#pragma unroll
+                for (int j = 0; j < C::TN; ++j) acc[i][j] += park[(q - 1) * PER_GROUP + (i * C::TN + j) * C::GROUP + tg];
+    }
+}
+
+// acc = A·B over `tiles` K tiles; the loaders start at the first tile. KS > 1: the sums of
+// the K groups are added into group 0's acc.
 template <class C, class AL, class BL>
 __device__ __forceinline__ void gemm_v3_mainloop(AL& A, BL& B, int tiles, float (&acc)[C::TM][C::TN],
                                                  GemmV3Smem<C>& sm) {
@@ -206,6 +263,7 @@ __device__ __forceinline__ void gemm_v3_mainloop(AL& A, BL& B, int tiles, float 
             gemm_v3_compute<C>(sm.a[stage], sm.b[stage], acc);
     }
     cp_async_wait<0>();
+    if constexpr (C::KS > 1) gemm_v3_reduce_groups<C>(acc, sm);
 }
 
 // A operand with rows contiguous in k: element (m, k) = p[m·ld + k], m < rows, k < K.

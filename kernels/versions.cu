@@ -38,6 +38,7 @@ const KernelImpl kConv2dForward[] = {
     {4, "v4_tf32", tf32_opted_in},     // v3 on TF32 tensor cores (mma.sync m16n8k8): relative error ~3e-4
     {5, "v5_depthwise", depthwise_v3_shape},  // depthwise k 3/5/7, s 1/2: register-blocked direct kernel
     {6, "v6_pointwise", pointwise_shape},     // 1x1 s1 p0 g1, H·W % 4 == 0: streams x with 128-bit loads
+    {7, "v7_splitk", any_shape},  // v3 with 2 or 4 K groups per block on 32x64/32x32 tiles (v2 where none)
 };
 const KernelImpl kConv2dDx[] = {
     {1, "v1_naive", any_shape},
@@ -46,6 +47,7 @@ const KernelImpl kConv2dDx[] = {
     {4, "v4_tf32", tf32_opted_in},     // v3 on TF32 tensor cores (mma.sync m16n8k8): relative error ~3e-4
     {5, "v5_depthwise", depthwise_v3_shape},  // depthwise: flipped direct kernel (s1), stride phases (s2)
     {6, "v6_pointwise", pointwise_shape},     // 1x1 s1 p0 g1, H·W % 4 == 0: streams dy with 128-bit loads
+    {7, "v7_splitk", any_shape},  // v3 with 2 or 4 K groups per block on 32x64/32x32 tiles (v2 where none)
 };
 const KernelImpl kConv2dDwSparse[] = {
     {1, "v1_naive", any_shape},

@@ -12,7 +12,8 @@ import hardware
 
 OPS = ('conv2d_forward', 'conv2d_gather', 'conv2d_dx', 'conv2d_dw_sparse')
 # v6 is a row position per op: v6_stream in the dW table, v6_pointwise in the forward and dx tables
-IMPLEMENTATIONS = ('v1_naive', 'v2_tiled', 'v3_microkernel', 'v4_tf32', 'v5_depthwise', 'v6_stream', 'v6_pointwise')
+IMPLEMENTATIONS = ('v1_naive', 'v2_tiled', 'v3_microkernel', 'v4_tf32', 'v5_depthwise', 'v6_stream', 'v6_pointwise',
+                   'v7_splitk')
 DENSITIES = (0.01, 0.1, 1.0)
 
 GEMM_BK = 16  # igemm.cuh kGemmBK
@@ -59,6 +60,8 @@ def eligible(op, impl, s, nsel):
         return op == 'conv2d_dw_sparse' and stream_supports(s, nsel)
     if impl == 'v6_pointwise':
         return op != 'conv2d_dw_sparse' and pointwise_supports(s)
+    if impl == 'v7_splitk':
+        return op != 'conv2d_dw_sparse'
     return False
 
 
@@ -94,8 +97,20 @@ def elementwise(total, threads=256):
     return blocks, ceil_div(total, blocks * threads)
 
 
-def v3_config(bm, bn, bk, tf32=False):
-    return 'GemmV3Config<%d, %d, %d, 3, %s> ' % (bm, bn, bk, 'true' if tf32 else 'false')
+def v3_config(bm, bn, bk, tf32=False, ks=1):
+    return 'GemmV3Config<%d, %d, %d, 3, %s, %d> ' % (bm, bn, bk, 'true' if tf32 else 'false', ks)
+
+
+SPLITK_TILES = {2: (32, 64, 32), 4: (32, 32, 32)}  # conv2d.cu / conv2d_dx.cu FwdSplitK2/4, DxSplitK2/4
+
+
+def splitk(kernel_of, groups, M, N, K, stats, sms):
+    """launch_fwd_splitk / launch_dx_splitk: KS = 2 where its grid fills every SM's resident slots, else 4."""
+    bm, bn, _ = SPLITK_TILES[2]
+    ks2_tiles = groups * ceil_div(M, bm) * ceil_div(N, bn)
+    ks = 2 if ks2_tiles >= stats.blocks_per_sm(kernel_of(2, True)) * sms else 4
+    bm, bn, bk = SPLITK_TILES[ks]
+    return [gemm(kernel_of(ks, False), groups, M, N, K, bm, bn, bk, stats, stages=2)]
 
 
 # ---- forward (conv2d.cu)
@@ -129,6 +144,9 @@ def forward_launches(s, impl, stats, sms=hardware.SMS):
     if impl == 'v4_tf32' and s.k2 <= MAX_TAPS_V3:
         return [gemm('conv2d_fwd_igemm_v3_kernel<%s>' % v3_config(64, 64, 16, True), s.groups, M, N, K, 64, 64, 16,
                      stats, stages=2)]
+    if impl == 'v7_splitk' and s.k2 <= MAX_TAPS_V3:
+        return splitk(lambda ks, _: 'conv2d_fwd_igemm_v3_kernel<%s>' % v3_config(*SPLITK_TILES[ks], ks=ks),
+                      s.groups, M, N, K, stats, sms)
     bm, bn = (16, 128) if M <= 16 else (64, 64)
     return [gemm('conv2d_fwd_igemm_kernel<%d, %d>' % (bm, bn), s.groups, M, N, K, bm, bn, GEMM_BK, stats)]
 
@@ -248,6 +266,11 @@ def dx_launches(s, impl, stats, sms=hardware.SMS):
     if impl == 'v4_tf32' and s.k2 <= MAX_TAPS_V3:
         return [gemm('conv2d_dx_igemm_v3_kernel<%s, %d>' % (v3_config(64, 64, 16, True).strip(), stride), s.groups,
                      M, N, K, 64, 64, 16, stats, stages=2)]
+    if impl == 'v7_splitk' and s.k2 <= MAX_TAPS_V3:
+        # the occupancy query names the stride-1 instantiation
+        return splitk(lambda ks, occupancy: 'conv2d_dx_igemm_v3_kernel<%s, %d>'
+                      % (v3_config(*SPLITK_TILES[ks], ks=ks).strip(), 1 if occupancy else stride),
+                      s.groups, M, N, K, stats, sms)
     bm, bn = (16, 128) if M <= 16 else (64, 64)
     return [gemm('conv2d_dx_igemm_kernel<%d, %d, %d>' % (bm, bn, stride), s.groups, M, N, K, bm, bn, GEMM_BK, stats)]
 

@@ -85,6 +85,40 @@ static void check_pointwise_tiles(Checker& ck, uint64_t seed) {
     }
 }
 
+// v7 at both in-block splits (the launcher picks one by grid size and SM count): M, N and K that are
+// not multiples of the tiles, grouped, strided; bias and activation applied after the group sum.
+static void check_splitk_tiles(Checker& ck, uint64_t seed) {
+    const trady4j_conv2d_shape shapes[] = {
+        ref_shape(2, 37, 7, 9, 45, 3, 1, 1, 1, 1),   // K = 333: 10 full K tiles and a partial one
+        ref_shape(1, 12, 11, 10, 70, 3, 2, 1, 1, 2),  // grouped, stride 2
+        ref_shape(3, 5, 4, 4, 9, 1, 1, 0, 1, 1),      // K = 5 < one K tile
+    };
+    using LaunchFn = cudaError_t (*)(const trady4j::ConvGeom&, const float*, const float*, const float*, int, float*,
+                                     const trady4j::GatherArgs&, cudaStream_t);
+    const struct { const char* name; LaunchFn fn; } tiles[] = {
+        {"KS 2 (32x64)", trady4j::launch_fwd_igemm_v3<trady4j::FwdSplitK2>},
+        {"KS 4 (32x32)", trady4j::launch_fwd_igemm_v3<trady4j::FwdSplitK4>},
+    };
+    const trady4j::GatherArgs none = trady4j::make_gather(nullptr, nullptr, nullptr, 0, 0, 0, 0);
+    int n = 0;
+    for (const trady4j_conv2d_shape& s : shapes) {
+        Rng rng(seed + n++);
+        const std::vector<float> x = rng.floats(ref_numel_x(s));
+        const std::vector<float> w = rng.floats(ref_numel_w(s));
+        const std::vector<float> bias = rng.floats(s.out_channels);
+        const std::vector<double> ref = ref_conv2d_forward(s, x, w, &bias, TRADY4J_ACT_RELU);
+        DeviceBuffer<float> dx(x), dw(w), db(bias), dy(ref_numel_y(s));
+        for (const auto& t : tiles) {
+            dy.poison();
+            CUDA_CHECK(t.fn(trady4j::make_geom(s), dx.p, dw.p, db.p, TRADY4J_ACT_RELU, dy.p, none, nullptr));
+            CUDA_CHECK(cudaDeviceSynchronize());
+            char what[160];
+            snprintf(what, sizeof what, "v7 split-K %s shape %d y (seed %llu)", t.name, n, (unsigned long long)seed);
+            ck.expect(what, dy.download(), ref);
+        }
+    }
+}
+
 int main(int argc, char** argv) {
     const bool quick = kEmulated || (argc > 2 && strcmp(argv[2], "quick") == 0);  // fewer cases, no timings
     const uint64_t seed = argc > 1 ? strtoull(argv[1], nullptr, 10) : 1234;
@@ -116,7 +150,8 @@ int main(int argc, char** argv) {
     };
     Checker ck;
     check_pointwise_tiles(ck, seed);
-    for (int version = 1; version <= trady4j::kImplPointwise; ++version) {
+    check_splitk_tiles(ck, seed);
+    for (int version = 1; version <= trady4j::kImplSplitK; ++version) {
         for (const Case& cs : fixed) run_case(ck, cs, seed, version);
         Rng pick(seed + version);
         const int randoms = quick ? 4 : 60;
@@ -159,7 +194,7 @@ int main(int argc, char** argv) {
             dy(ref_numel_y(s));
         DeviceBuffer<int32_t> dsel(rng.selection(cs.c, cs.nsel));
         DeviceBuffer<float> dxs((size_t)cs.b * cs.nsel * cs.h * cs.w);
-        for (int v = 1; v <= trady4j::kImplPointwise; ++v) {
+        for (int v = 1; v <= trady4j::kImplSplitK; ++v) {
             if (v == trady4j::kImplDepthwiseV3 && !trady4j::depthwise_v3_supports(s)) continue;
             if (v == trady4j::kImplPointwise && !trady4j::pointwise_supports(s)) continue;
             const float ms = time_ms([&] {

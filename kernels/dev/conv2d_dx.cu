@@ -71,6 +71,37 @@ static void check_pointwise_tiles(Checker& ck, uint64_t seed) {
     }
 }
 
+// v7 at both in-block splits and every stride path (the launcher picks one split by grid size and
+// SM count): M, N and K that are not multiples of the tiles, grouped.
+static void check_splitk_tiles(Checker& ck, uint64_t seed) {
+    const trady4j_conv2d_shape shapes[] = {
+        ref_shape(2, 37, 7, 9, 45, 3, 1, 1, 1, 1),    // stride 1, K = 405
+        ref_shape(1, 12, 11, 10, 70, 3, 2, 1, 1, 2),  // grouped, stride 2
+        ref_shape(2, 20, 10, 11, 13, 3, 3, 1, 1, 1),  // stride 3 (the general path)
+    };
+    using LaunchFn = cudaError_t (*)(const trady4j::ConvGeom&, const float*, const float*, float*, cudaStream_t);
+    const struct { const char* name; LaunchFn fn; } tiles[] = {
+        {"KS 2 (32x64)", trady4j::launch_dx_v3_stride<trady4j::DxSplitK2>},
+        {"KS 4 (32x32)", trady4j::launch_dx_v3_stride<trady4j::DxSplitK4>},
+    };
+    int n = 0;
+    for (const trady4j_conv2d_shape& s : shapes) {
+        Rng rng(seed + n++);
+        const std::vector<float> dy = rng.floats(ref_numel_y(s));
+        const std::vector<float> w = rng.floats(ref_numel_w(s));
+        const std::vector<double> ref = ref_conv2d_dx(s, dy, w);
+        DeviceBuffer<float> ddy(dy), dw(w), ddx(ref_numel_x(s));
+        for (const auto& t : tiles) {
+            ddx.poison();
+            CUDA_CHECK(t.fn(trady4j::make_geom(s), ddy.p, dw.p, ddx.p, nullptr));
+            CUDA_CHECK(cudaDeviceSynchronize());
+            char what[160];
+            snprintf(what, sizeof what, "v7 split-K %s shape %d dx (seed %llu)", t.name, n, (unsigned long long)seed);
+            ck.expect(what, ddx.download(), ref);
+        }
+    }
+}
+
 int main(int argc, char** argv) {
     const bool quick = kEmulated || (argc > 2 && strcmp(argv[2], "quick") == 0);  // fewer cases, no timings
     const uint64_t seed = argc > 1 ? strtoull(argv[1], nullptr, 10) : 99;
@@ -101,7 +132,8 @@ int main(int argc, char** argv) {
     };
     Checker ck;
     check_pointwise_tiles(ck, seed);
-    for (int version = 1; version <= trady4j::kImplPointwise; ++version) {
+    check_splitk_tiles(ck, seed);
+    for (int version = 1; version <= trady4j::kImplSplitK; ++version) {
         for (const Case& cs : fixed) run_case(ck, cs, seed, version);
         Rng pick(seed + version);
         const int randoms = quick ? 4 : 60;
@@ -137,7 +169,7 @@ int main(int argc, char** argv) {
         Rng rng(7);
         const trady4j_conv2d_shape s = ref_shape(cs.b, cs.c, cs.h, cs.w, cs.cout, cs.k, cs.s, cs.p, cs.dil, cs.g);
         DeviceBuffer<float> ddy(rng.floats(ref_numel_y(s))), dw(rng.floats(ref_numel_w(s))), ddx(ref_numel_x(s));
-        for (int v = 1; v <= trady4j::kImplPointwise; ++v) {
+        for (int v = 1; v <= trady4j::kImplSplitK; ++v) {
             if (v == trady4j::kImplDepthwiseV3 && !trady4j::depthwise_v3_supports(s)) continue;
             if (v == trady4j::kImplPointwise && !trady4j::pointwise_supports(s)) continue;
             const float ms = time_ms([&] { CUDA_CHECK(trady4j::conv2d_dx(s, ddy.p, dw.p, ddx.p, v, nullptr)); });

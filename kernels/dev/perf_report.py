@@ -86,6 +86,27 @@ def loop_metrics(counts):
             'global_load_bytes_per_thread': ldg_bytes}
 
 
+def all_loops(sass_loops, ins, fname):
+    """sass_loops' loops (backward BRA to a label), plus backward branches to a label that nvdisasm 11.8
+    never printed (a target it does not decode): their target comes from the branch encoding's offset,
+    bits 16..23 in words and bits 32..63 in 256-byte units, relative to the next instruction. On the
+    labelled branches of conv2d_dx.cu that decoding lands on the label or one instruction after it."""
+    found = sass_loops.loops(ins, fname)
+    labels = sass_loops.LABELS.get(fname, {})
+    index = {a: i for i, (a, _, _) in enumerate(ins)}
+    for i, (a, t, enc) in enumerate(ins):
+        m = re.search(r'`\((\.L_x_\d+)\)', t)
+        if not sass_loops.mnem(t).startswith('BRA') or not m or m.group(1) in labels:
+            continue
+        high = enc >> 32
+        if high >> 31:
+            high -= 1 << 32
+        target = a + 16 + ((enc >> 16) & 0xff) * 4 + (high << 8)
+        if target <= a and target in index:
+            found.append((index[target], i))
+    return found
+
+
 def innermost(loops):
     """Loops (lo, hi) that contain no other loop."""
     return [(lo, hi) for lo, hi in loops
@@ -204,7 +225,7 @@ def report_file(path, tools, sass_loops):
         k['mangled'] = mangled
         k['instructions'] = len(ins)
         k['whole'] = dict(sorted(counter(0, len(ins) - 1).items())) if ins else {}
-        loops = sass_loops.loops(ins, mangled) if ins else []
+        loops = all_loops(sass_loops, ins, mangled) if ins else []
         inner = set(innermost(loops))
         in_loop = set(i for lo, hi in loops for i in range(lo, hi + 1))
         k['straight_line_instr'] = len(ins) - len(in_loop)  # run about once per thread
