@@ -163,16 +163,19 @@ public final class Experiment {
                 }
             };
             runReportingInterruptions(new Trainer(net, config, progress, stop), data, Strategies.byName("full"), problem,
-                    from, listener, lastGood);
+                    from, listener, lastGood, report);
             HostWeights.fromParameters(arch, net.foldedParameters()).save(output);
         }
         return report;
     }
 
-    /** Runs {@code trainer}, adding to an interruption or a divergence where the run can be continued from. */
+    /**
+     * Runs {@code trainer}, adding to an interruption or a divergence where the run can be continued from; a
+     * diverged run is flagged in {@code report}, which its exception carries.
+     */
     private void runReportingInterruptions(Trainer trainer, TaskData data, ChannelStrategy strategy,
                                            SelectionProblem problem, TrainingState from, TrainingListener listener,
-                                           String[] lastGood) throws IOException {
+                                           String[] lastGood, RunReport report) throws IOException {
         // The hold keeps a shutdown hook waiting until the interruption is reported, not just saved.
         try (StopSignal.Hold hold = stop.hold()) {
             trainer.run(data.train(), data.test(), strategy, problem, from, listener);
@@ -184,9 +187,10 @@ public final class Experiment {
             out.flush();
             throw t;
         } catch (TrainingDivergedException e) {
+            report.flagDiverged(e.getMessage());
             throw new TrainingDivergedException(e.getMessage() + (lastGood[0] == null
                     ? "; no checkpoint of this run was written" : "; the last good checkpoint is " + lastGood[0])
-                    + "; try a smaller learning rate");
+                    + "; try a smaller learning rate", report);
         }
     }
 
@@ -479,24 +483,7 @@ public final class Experiment {
                     lastGood[0] = checkpoint + " (" + position(state) + ")";
                 }
             };
-            // The hold keeps a shutdown hook waiting until the interruption is reported, not just saved.
-            try (StopSignal.Hold hold = stop.hold()) {
-                try {
-                    trainer.run(data.train(), data.test(), strategy, problem, from, listener);
-                } catch (TrainingInterruptedException e) {
-                    TrainingInterruptedException t = new TrainingInterruptedException(e.getMessage() + (lastGood[0] == null
-                            ? "; no checkpoint of this run was written" : "; checkpoint " + lastGood[0]
-                            + ": run again with --resume to continue"));
-                    out.println("interrupted: " + t.getMessage());
-                    out.flush();
-                    throw t;
-                } catch (TrainingDivergedException e) {
-                    report.flagDiverged(e.getMessage());
-                    throw new TrainingDivergedException(e.getMessage() + (lastGood[0] == null
-                            ? "; no checkpoint of this run was written" : "; the last good checkpoint is " + lastGood[0])
-                            + "; try a smaller learning rate", report);
-                }
-            }
+            runReportingInterruptions(trainer, data, strategy, problem, from, listener, lastGood, report);
             return HostWeights.fromParameters(arch, net.parameters());
         }
     }
