@@ -55,6 +55,19 @@ public record StudySettings(String model, double width, int resolution, String s
         }
     }
 
+    /**
+     * The budget whose learning-rate search gives a strategy its rate at every budget: the middle of the study's
+     * budgets (the lower middle of an even count). In the first v2 searches every strategy chose the same rate at
+     * all three budgets; one search instead of one per budget cuts the study's trials by two thirds.
+     */
+    public double searchBudgetPercent() {
+        if (budgetPercents.isEmpty()) {
+            return Double.NaN;
+        }
+        List<Double> sorted = budgetPercents.stream().sorted().toList();
+        return sorted.get((sorted.size() - 1) / 2);
+    }
+
     public Map<String, Object> toJson() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("model", model);
@@ -71,6 +84,12 @@ public record StudySettings(String model, double width, int resolution, String s
         m.put("batch_size", batchSize);
         m.put("learning_rate", learningRate);
         m.put("learning_rate_auto", learningRateAuto);
+        if (learningRateAuto) {
+            m.put("learning_rate_grid", Study.LEARNING_RATE_GRID);
+            if (!budgetPercents.isEmpty()) {
+                m.put("learning_rate_search_budget_percent", searchBudgetPercent());
+            }
+        }
         m.put("warmup_epochs", warmupEpochs);
         m.put("momentum", 0.0);
         m.put("train_size", trainSize);
