@@ -108,7 +108,7 @@ class StudyCommandTest {
         for (String slug : List.of("fmnist5-9_su_b5.30_seed0", "fmnist5-9_classifier_all_seed0")) {
             Map<String, Object> lr = (Map<String, Object>) Json.parse(Files.readString(cache.resolve("lr").resolve(slug + ".json")));
             Map<String, Object> search = (Map<String, Object>) lr.get("search");
-            assertEquals(List.of(0.05, 0.1, 0.25, 0.5), search.get("grid"));
+            assertEquals(List.of(0.1, 0.25, 0.5, 1.0), search.get("grid"));
             assertTrue(((List<Object>) search.get("grid")).contains(search.get("chosen")), slug);
         }
         Result again = run(argv);
