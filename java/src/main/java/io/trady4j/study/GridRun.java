@@ -66,6 +66,26 @@ public record GridRun(Key key, Map<String, Object> settings, Map<String, Object>
         return report.get("diverged") instanceof String reason ? reason : null;
     }
 
+    /**
+     * The attempts abandoned because they diverged before this run was trained at a smaller learning rate
+     * ({@link LearningRateFallback}); empty when the searched rate held.
+     */
+    @SuppressWarnings("unchecked")
+    public List<Map<String, Object>> fallbacks() {
+        return report.get("learning_rate_fallbacks") instanceof List<?> l ? (List<Map<String, Object>>) l : List.of();
+    }
+
+    GridRun withFallbacks(List<Map<String, Object>> abandoned) {
+        Map<String, Object> r = new LinkedHashMap<>(report);
+        r.put("learning_rate_fallbacks", List.copyOf(abandoned));
+        return new GridRun(key, settings, r);
+    }
+
+    /** The learning rate this run was trained at. */
+    public double learningRate() {
+        return num(settings.get("learning_rate"));
+    }
+
     public double seconds() {
         return epochs().stream().mapToDouble(e -> num(e.get("seconds"))).sum();
     }

@@ -124,33 +124,50 @@ public final class Study {
         List<GridRun.Key> keys = gridKeys();
         List<GridRun> runs = new ArrayList<>();
         long g0 = System.nanoTime();
-        int trained = 0, cached = 0;
-        double trainedSeconds = 0;
+        Tally tally = new Tally();
         for (int i = 0; i < keys.size(); i++) {
             GridRun.Key key = keys.get(i);
-            Map<String, Object> settings = runSettings(key, learningRate(experiment, key, sourceRanking.ranking(), contributions));
-            Path file = cacheDir.resolve("runs").resolve(key.slug() + ".json");
-            GridRun run = fresh ? null : GridRun.loadIfMatching(file, settings);
-            String how;
-            if (run == null) {
-                long r0 = System.nanoTime();
-                run = train(experiment, key, settings, sourceRanking.ranking(), contributions);
-                run.save(file);
-                trainedSeconds += (System.nanoTime() - r0) / 1e9;
-                trained++;
-                how = String.format(Locale.ROOT, "%5.1fs", run.seconds());
-            } else {
-                cached++;
-                how = "cached";
-            }
+            double searched = learningRate(experiment, key, sourceRanking.ranking(), contributions);
+            StringBuilder how = new StringBuilder();
+            LearningRateFallback.Attempt attempt = (lr, retry) -> {
+                Map<String, Object> settings = runSettings(key, lr);
+                if (retry > 0) {
+                    settings.put("learning_rate_fallback_from", searched);
+                }
+                Path file = cacheDir.resolve("runs").resolve(key.slug() + (retry == 0 ? "" : "_lr" + lr) + ".json");
+                GridRun run = fresh ? null : GridRun.loadIfMatching(file, settings);
+                if (retry > 0) {
+                    how.append(String.format(Locale.ROOT, ", diverged: again at lr %s ", lr));
+                }
+                if (run == null) {
+                    long r0 = System.nanoTime();
+                    run = train(experiment, key, settings, sourceRanking.ranking(), contributions);
+                    run.save(file);
+                    tally.trainedSeconds += (System.nanoTime() - r0) / 1e9;
+                    tally.trained++;
+                    how.append(String.format(Locale.ROOT, "%5.1fs", run.seconds()));
+                } else {
+                    tally.cached++;
+                    how.append("cached");
+                }
+                return run;
+            };
+            GridRun run = s.learningRateAuto() ? LearningRateFallback.run(searched, LEARNING_RATE_GRID, attempt)
+                    : attempt.at(searched, 0);
             runs.add(run);
             int left = keys.size() - i - 1;
-            String eta = trained == 0 ? "" : ", ETA " + Progress.duration(trainedSeconds / trained * left);
+            String eta = tally.trained == 0 ? "" : ", ETA " + Progress.duration(tally.trainedSeconds / tally.trained * left);
             out.printf(Locale.ROOT, "[%d/%d] %-14s %-14s %-7s seed %d: top-1 %6.2f%% (%s)%s%n", i + 1, keys.size(), key.target(),
                     key.strategy(), key.budgetLabel(), key.seed(), 100 * run.finalTop1(), how, eta);
         }
         double gridSeconds = (System.nanoTime() - g0) / 1e9;
-        return new Result(rankings, runs, rankingSeconds, gridSeconds, trained, cached);
+        return new Result(rankings, runs, rankingSeconds, gridSeconds, tally.trained, tally.cached);
+    }
+
+    /** Grid runs trained and reused so far, and the seconds the trained ones took (for the ETA). */
+    private static final class Tally {
+        int trained, cached;
+        double trainedSeconds;
     }
 
     /** Seed-major order, so an interrupted study has whole seeds done. */

@@ -127,10 +127,10 @@ public final class StudyReport {
         md.append("```\n").append(ctx.command()).append("\n```\n\n");
         md.append(f("Machine: %s. Started %s; this invocation took %s (rankings %s, grid %s: %d runs trained, %d reused from the "
                         + "cache). Compute recorded in the results themselves, cached or not: rankings %s, fine-tuning runs %s "
-                        + "(sum of their epochs' seconds).%n%n",
+                        + "(sum of their epochs' seconds, abandoned attempts included).%n%n",
                 machineLine(), ctx.started(), dur(ctx.totalSeconds()), dur(result.rankingSeconds()), dur(result.gridSeconds()),
                 result.runsTrained(), result.runsCached(), dur(result.rankings().stream().mapToDouble(RankingRun::seconds).sum()),
-                dur(result.runs().stream().mapToDouble(GridRun::seconds).sum())));
+                dur(result.runs().stream().mapToDouble(GridRun::seconds).sum() + abandonedSeconds())));
         md.append(f("Model %s at %d×%d; base model: %s. Fine-tuning: %d epochs (%d warm-up, cosine), batch %d, SGD lr %s without "
                         + "momentum, %s training and %s test images per task (random stratified subsets, the same for every run); full fine-tuning = %,d units; budgets %s; seeds 0–%d. "
                         + "Rankings: %d epochs × %d batches of full fine-tuning; trady, s-topk-random and su-rgn-fill use the source's ranking "
@@ -168,6 +168,23 @@ public final class StudyReport {
         if (!flagged.isEmpty()) {
             md.append("\n");
         }
+        List<GridRun> retried = result.runs().stream().filter(r -> !r.fallbacks().isEmpty()).toList();
+        md.append(f("Runs that diverged at their searched learning rate and were trained again at the grid's next smaller one: "
+                + "%d of %d (the tables use the last attempt; the abandoned ones took %s).%n%n", retried.size(), result.runs().size(),
+                dur(abandonedSeconds())));
+        for (GridRun r : retried) {
+            String attempts = String.join("; ", r.fallbacks().stream().map(a -> f("lr %s: %s", trim(GridRun.num(a.get("learning_rate"))),
+                    a.get("diverged"))).toList());
+            md.append(f("- %s, %s, budget %s, seed %d: %s; kept lr %s, top-1 %.2f%%%n", r.key().target(), r.key().strategy(),
+                    r.key().budgetLabel(), r.key().seed(), attempts, trim(r.learningRate()), 100 * r.finalTop1()));
+        }
+        if (!retried.isEmpty()) {
+            md.append("\n");
+        }
+    }
+
+    private double abandonedSeconds() {
+        return result.runs().stream().flatMap(r -> r.fallbacks().stream()).mapToDouble(a -> GridRun.num(a.get("seconds"))).sum();
     }
 
     private static String size(int n) {
@@ -548,6 +565,7 @@ public final class StudyReport {
         m.put("budget_percent", Double.isNaN(r.key().budgetPercent()) ? null : r.key().budgetPercent());
         m.put("seed", r.key().seed());
         m.put("diverged", r.diverged());
+        m.put("learning_rate_fallbacks", r.fallbacks());
         m.put("settings", r.settings());
         m.put("full_finetuning_units", r.report().get("full_finetuning_units"));
         m.put("classifier_units", r.report().get("classifier_units"));
