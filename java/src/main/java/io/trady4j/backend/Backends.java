@@ -31,14 +31,28 @@ public final class Backends {
      *                                      usable, or native access is not enabled (the message says why)
      */
     public static Backend open(String name) {
+        return open(name, 0);
+    }
+
+    /**
+     * As {@link #open(String)}, with the CPU backend on {@code cpuThreads} threads (0: every processor); the CUDA
+     * backend ignores it.
+     *
+     * @throws IllegalArgumentException also for a negative thread count
+     */
+    public static Backend open(String name, int cpuThreads) {
+        if (cpuThreads < 0) {
+            throw new IllegalArgumentException("the CPU thread count must be >= 0 (0 = every processor), got " + cpuThreads);
+        }
+        int threads = cpuThreads == 0 ? Runtime.getRuntime().availableProcessors() : cpuThreads;
         return switch (name.toLowerCase(Locale.ROOT)) {
-            case "cpu" -> new CpuBackend();
+            case "cpu" -> new CpuBackend(threads);
             case "cuda" -> openCuda();
             case "auto" -> {
                 try {
                     yield openCuda();
                 } catch (BackendUnavailableException e) {
-                    yield new CpuBackend();
+                    yield new CpuBackend(threads);
                 }
             }
             default -> throw new IllegalArgumentException("unknown backend '" + name + "' (expected one of " + NAMES + ")");

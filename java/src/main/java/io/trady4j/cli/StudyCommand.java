@@ -4,6 +4,7 @@ import io.trady4j.backend.Backend;
 import io.trady4j.data.Task;
 import io.trady4j.io.Json;
 import io.trady4j.nn.Architecture;
+import io.trady4j.study.Shard;
 import io.trady4j.study.Study;
 import io.trady4j.study.StudyReport;
 import io.trady4j.study.StudySettings;
@@ -86,6 +87,9 @@ final class StudyCommand implements Command {
                                         (pretraining: batch 64, SGD lr 0.05, momentum 0.9, 1 warm-up epoch, cosine)
                   --out DIR             report directory (default WORK_DIR/report, i.e. runs/study/report)
                   --fresh               retrain everything instead of reusing cached rankings and runs
+                  --shard K/N           train only the K-th of N shares of the grid (whole target x strategy groups),
+                                        for N processes sharing WORK_DIR (e.g. 1/2 and 2/2 with --threads 1 each on 2
+                                        cores); no report: a final run without --shard collects them from the cache
                   --train-size N        training images per task, a seeded random stratified subset (default %d; 0 = all)
                   --test-size N         test images per task, likewise (default %d)
                 Fine-tuning is plain SGD, as in the paper (no --momentum, --weight-decay); --seeds replaces --seed; --lr X
@@ -123,6 +127,15 @@ final class StudyCommand implements Command {
         int testSize = a.integer("test-size", DEFAULT_TEST_SIZE);
         String givenOut = a.string("out", null);
         boolean fresh = a.flag("fresh");
+        Shard shard;
+        try {
+            shard = a.has("shard") ? Shard.parse(a.string("shard", null)) : Shard.ALL;
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--shard: " + e.getMessage());
+        }
+        if (!shard.isAll() && fresh) {
+            throw new UsageException("--fresh with --shard would have each shard retrain the shared rankings; run --fresh alone");
+        }
         if (a.has("seed")) {
             throw new UsageException("the study runs seeds 0 .. N-1: use --seeds N instead of --seed");
         }
@@ -207,7 +220,14 @@ final class StudyCommand implements Command {
             }
             out.printf(Locale.ROOT, "study: %d targets x %d seeds x (%d budgets x budgeted strategies + the others); full fine-tuning = %,d units%n",
                     targets.size(), seeds, budgets.size(), fullUnits);
-            Study.Result result = study.run();
+            Study.Result result = study.run(shard);
+            if (!shard.isAll()) {
+                out.printf(Locale.ROOT, "shard %d/%d done in %s (%d runs trained, %d cached); once every shard is done, `trady4j study`"
+                                + " with the same options and no --shard collects the runs from the cache and writes the report%n",
+                        shard.index(), shard.count(), Progress.duration((System.nanoTime() - start) / 1e9), result.runsTrained(),
+                        result.runsCached());
+                return 0;
+            }
             double seconds = (System.nanoTime() - start) / 1e9;
             StudyReport.Context ctx = new StudyReport.Context(command, machine(backend), baseInfo, started, seconds);
             List<Path> files = new StudyReport(settings, result, ctx, units, fullUnits).write(outDir);

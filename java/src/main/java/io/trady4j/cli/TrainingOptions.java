@@ -18,7 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** Options shared by the training commands, with each command's defaults. */
-record TrainingOptions(String model, double width, int resolution, String backend, TrainConfig config, int trainPerClass,
+record TrainingOptions(String model, double width, int resolution, String backend, int threads, TrainConfig config, int trainPerClass,
                        int testPerClass, Path workDir, Augment augment, boolean skipBadImages, boolean autoLearningRate) {
 
     /** A command's defaults for the shared options (what its --help shows and what it trains with). */
@@ -36,6 +36,7 @@ record TrainingOptions(String model, double width, int resolution, String backen
                   --width W             width multiplier (mobilenet_v2 only)
                   --resolution R        input size in pixels (default 32)
                   --backend B           auto | cpu | cuda (default auto: CUDA if it works here, else CPU)
+                  --threads N           the CPU backend's threads (default 0 = every processor)
                   --epochs N            (default %d)
                   --batch-size N        (default %d)
                   --lr X                SGD learning rate, cosine-decayed after the warm-up (default %s)
@@ -108,7 +109,11 @@ record TrainingOptions(String model, double width, int resolution, String backen
         } catch (IllegalArgumentException e) {
             throw new UsageException("--augment: " + e.getMessage());
         }
-        return new TrainingOptions(model, width, resolution, a.string("backend", "auto"), cfg, train, test,
+        int threads = a.integer("threads", 0);
+        if (threads < 0) {
+            throw new UsageException("--threads must be >= 0 (0 = every processor), got " + threads);
+        }
+        return new TrainingOptions(model, width, resolution, a.string("backend", "auto"), threads, cfg, train, test,
                 Path.of(a.string("work-dir", d.workDir())), aug, a.flag("skip-bad-images"), auto);
     }
 
@@ -122,7 +127,7 @@ record TrainingOptions(String model, double width, int resolution, String backen
     }
 
     Backend openBackend() {
-        return Backends.open(backend);
+        return Backends.open(backend, threads);
     }
 
     /**

@@ -109,6 +109,14 @@ public final class Study {
 
     /** Runs (or loads from the cache) every ranking and every run of the grid. */
     public Result run() throws IOException {
+        return run(Shard.ALL);
+    }
+
+    /**
+     * Runs (or loads from the cache) every ranking and the shard's runs of the grid; the result holds only those
+     * (a report needs {@link Shard#ALL}, which finds the other shards' runs in the cache).
+     */
+    public Result run(Shard shard) throws IOException {
         Experiment experiment = new Experiment(backend, new PrintStream(OutputStream.nullOutputStream()),
                 Progress.quiet(new PrintStream(OutputStream.nullOutputStream())));
         long t0 = System.nanoTime();
@@ -127,6 +135,9 @@ public final class Study {
         Tally tally = new Tally();
         for (int i = 0; i < keys.size(); i++) {
             GridRun.Key key = keys.get(i);
+            if (!shard.owns(key, s.targets(), s.strategies())) {
+                continue;
+            }
             double searched = learningRate(experiment, key, sourceRanking.ranking(), contributions);
             StringBuilder how = new StringBuilder();
             LearningRateFallback.Attempt attempt = (lr, retry) -> {

@@ -97,14 +97,30 @@ class StudyCommandTest {
                 "--train-size", "40", "--test-size", "20", "--max-batches", "2", "--budgets", "5.3", "--seeds", "2",
                 "--rank-epochs", "1", "--rank-batches", "1", "--pretrain-epochs", "2", "--pretrain-per-class", "8",
                 "--strategies", "su,classifier"};
+        // two single-threaded shards share the cache: su's group is shard 1's, classifier's shard 2's
+        for (String shard : List.of("1/2", "2/2")) {
+            String[] sharded = java.util.stream.Stream.concat(java.util.Arrays.stream(argv),
+                    java.util.stream.Stream.of("--shard", shard, "--threads", "1")).toArray(String[]::new);
+            Result s = run(sharded);
+            assertEquals(0, s.status(), s.err() + s.out());
+            assertTrue(s.out().contains("shard " + shard + " done") && s.out().contains("(2 runs trained, 0 cached)"), s.out());
+            String mine = shard.equals("1/2") ? "su" : "classifier", other = shard.equals("1/2") ? "classifier" : "su";
+            List<String> gridLines = s.out().lines().filter(l -> l.startsWith("[")).toList();
+            assertEquals(2, gridLines.size(), s.out());
+            assertTrue(gridLines.stream().allMatch(l -> l.contains(" " + mine + " ") && !l.contains(" " + other + " ")),
+                    "shard " + shard + " trains only its group: " + s.out());
+            assertTrue(!Files.exists(out.resolve("study.json")), "a shard writes no report");
+            assertTrue(s.out().contains("backend: CPU, 1 thread,"), "--threads 1: " + s.out());
+        }
         Result r = run(argv);
         assertEquals(0, r.status(), r.err() + r.out());
-        assertTrue(r.out().contains("SU's contribution analysis on fmnist:0-4"), r.out());
+        assertTrue(r.out().contains("SU's contribution analysis: cached"), "shard 1 measured it: " + r.out());
         Path cache = dir.resolve("work-auto").resolve("cache");
         assertTrue(Files.exists(cache.resolve("contributions").resolve("fmnist0-4.json")));
         Map<String, Object> json = (Map<String, Object>) Json.parse(Files.readString(out.resolve("study.json")));
         List<Object> runs = (List<Object>) json.get("runs");
         assertEquals(4, runs.size());
+        assertEquals(0L, ((Number) json.get("runs_trained")).longValue(), "the shards trained every run");
         for (String slug : List.of("fmnist5-9_su_b5.30_seed0", "fmnist5-9_classifier_all_seed0")) {
             Map<String, Object> lr = (Map<String, Object>) Json.parse(Files.readString(cache.resolve("lr").resolve(slug + ".json")));
             Map<String, Object> search = (Map<String, Object>) lr.get("search");
@@ -132,6 +148,10 @@ class StudyCommandTest {
                 new String[]{"study", "--train-per-class", "5"},
                 new String[]{"study", "--seed", "1"},
                 new String[]{"study", "--train-size", "-1"},
+                new String[]{"study", "--shard", "3/2"},
+                new String[]{"study", "--shard", "1"},
+                new String[]{"study", "--shard", "1/2", "--fresh"},
+                new String[]{"study", "--threads", "-1"},
                 new String[]{"study", "--frobnicate"})) {
             Result r = run(argv);
             assertEquals(2, r.status(), String.join(" ", argv) + " -> " + r.err());

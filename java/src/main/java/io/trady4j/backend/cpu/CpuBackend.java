@@ -76,7 +76,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public String deviceDescription() {
-        return "CPU, " + parallel.threads() + " threads, " + gemmDescription;
+        return "CPU, " + parallel.threads() + (parallel.threads() == 1 ? " thread, " : " threads, ") + gemmDescription;
     }
 
     @Override
