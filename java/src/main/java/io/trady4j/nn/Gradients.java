@@ -14,9 +14,11 @@ public final class Gradients implements AutoCloseable {
     private final Tensor stats;
     private final Tensor[] batchNormGamma;
     private final Tensor[] batchNormBeta;
+    private final Tensor[] convBiases;
 
     Gradients(Tensor[] layers, Tensor classifierWeight, Tensor classifierBias, Tensor stats, Tensor[] batchNormGamma,
-              Tensor[] batchNormBeta) {
+              Tensor[] batchNormBeta, Tensor[] convBiases) {
+        this.convBiases = convBiases;
         this.batchNormGamma = batchNormGamma;
         this.batchNormBeta = batchNormBeta;
         this.layers = layers;
@@ -55,6 +57,11 @@ public final class Gradients implements AutoCloseable {
         return batchNormBeta[layer];
     }
 
+    /** db [outChannels] of conv layer {@code layer} when the selection trains conv biases and the pass reached it, else null. */
+    public Tensor convBias(int layer) {
+        return convBiases[layer];
+    }
+
     @Override
     public void close() {
         for (Tensor t : layers) {
@@ -62,7 +69,7 @@ public final class Gradients implements AutoCloseable {
                 t.close();
             }
         }
-        for (Tensor[] a : new Tensor[][]{batchNormGamma, batchNormBeta}) {
+        for (Tensor[] a : new Tensor[][]{batchNormGamma, batchNormBeta, convBiases}) {
             for (Tensor t : a) {
                 if (t != null) {
                     t.close();

@@ -179,6 +179,38 @@ public final class Network implements AutoCloseable {
         return -3 - 2 * layer - (beta ? 1 : 0);
     }
 
+    /** The momentum-buffer key of conv layer {@code layer}'s bias in {@link #applySgd}'s map (below every BN key). */
+    public int convBiasMomentumKey(int layer) {
+        return convBiasMomentumKey(architecture, layer);
+    }
+
+    static int convBiasMomentumKey(Architecture architecture, int layer) {
+        return -3 - 2 * architecture.convLayers().size() - layer;
+    }
+
+    /**
+     * The shape of the momentum buffer {@code key} of {@link #applySgd}'s map (checkpoints save them by key): -1 / -2 the
+     * classifier's weight / bias, 0.. a conv layer's selected weight slice ({@code selection} must train it), then
+     * {@link #batchNormMomentumKey} and {@link #convBiasMomentumKey}; null for a key that names nothing.
+     */
+    public static Shape momentumShape(Architecture architecture, int key, Selection selection) {
+        List<ConvLayerSpec> convs = architecture.convLayers();
+        int n = convs.size();
+        if (key == -1) {
+            return Shape.of(architecture.classifier().out(), architecture.classifier().in());
+        } else if (key == -2) {
+            return Shape.of(architecture.classifier().out());
+        } else if (key >= 0 && key < n) {
+            ChannelIndex s = selection == null ? null : selection.layer(key);
+            return s == null ? null : convs.get(key).conv().sparseWeightGradShape(s.size());
+        } else if (key <= -3 && key > -3 - 2 * n) {
+            return Shape.of(convs.get((-3 - key) / 2).conv().outChannels());
+        } else if (key <= -3 - 2 * n && key > -3 - 3 * n) {
+            return Shape.of(convs.get(-3 - 2 * n - key).conv().outChannels());
+        }
+        return null;
+    }
+
     /** The weight tensor of conv layer {@code layer} (for norms and inspection; do not close). */
     public Tensor weight(int layer) {
         return weights[layer];
@@ -236,6 +268,12 @@ public final class Network implements AutoCloseable {
             }
             Tensor m = buffer(momentum, i, g.layer(i), convStep);
             backend.sgdUpdateSparse(weights[i], g.layer(i), s, layers.get(i).conv().groups(), m, convStep);
+        }
+        for (int i = 0; i < layers.size(); i++) {
+            if (g.convBias(i) != null) {
+                backend.sgdUpdate(biases[i], g.convBias(i), buffer(momentum, convBiasMomentumKey(i), g.convBias(i), convStep),
+                        convStep);
+            }
         }
         for (int i = 0; batchNorm != null && i < layers.size(); i++) {
             if (g.batchNormGamma(i) != null) {
@@ -307,6 +345,7 @@ public final class Network implements AutoCloseable {
         private final Tensor[] bnInvStd = new Tensor[layers.size()];
         private final Tensor[] bnGammaGrad = new Tensor[layers.size()];
         private final Tensor[] bnBetaGrad = new Tensor[layers.size()];
+        private final Tensor[] convBiasGrad = new Tensor[layers.size()];
 
         Pass(Selection sel) {
             this.sel = sel;
@@ -502,12 +541,12 @@ public final class Network implements AutoCloseable {
                         g = backwardBlock(b, g, grads);
                     }
                 }
-                return new Gradients(grads, cdw, cdb, stats, bnGammaGrad, bnBetaGrad);
+                return new Gradients(grads, cdw, cdb, stats, bnGammaGrad, bnBetaGrad, convBiasGrad);
             } catch (RuntimeException | Error e) {
                 if (stats != null) {
                     stats.close();
                 }
-                for (Tensor[] a : new Tensor[][]{bnGammaGrad, bnBetaGrad}) {
+                for (Tensor[] a : new Tensor[][]{bnGammaGrad, bnBetaGrad, convBiasGrad}) {
                     for (Tensor t : a) {
                         if (t != null) {
                             t.close();
@@ -556,6 +595,7 @@ public final class Network implements AutoCloseable {
                         gs = alloc(g.shape(), MemoryCategory.GRADIENT_PATH);
                         batchNormBackward(li, g, gs);
                     }
+                    biasGrad(li, gs);
                     if (st.shortcutGathered != null) {
                         grads[li] = weightGrad(c, li, st.shortcutGathered, gs);
                         st.shortcutGathered.close();
@@ -587,6 +627,7 @@ public final class Network implements AutoCloseable {
                     batchNormBackward(li, dz, dn);
                     dz = dn;
                 }
+                biasGrad(li, dz);
                 if (st.gathered[j] != null) {
                     grads[li] = weightGrad(c, li, st.gathered[j], dz);
                     st.gathered[j].close();
@@ -617,6 +658,14 @@ public final class Network implements AutoCloseable {
                 shortcutGrad.close();
             }
             return dy;
+        }
+
+        /** db of conv layer li from dz (its pre-activation gradient), when the selection trains conv biases and it has one. */
+        private void biasGrad(int li, Tensor dz) {
+            if (sel.trainsConvBiases() && biases[li] != null && batchNorm == null) {
+                convBiasGrad[li] = backend.allocate(Shape.of(layers.get(li).conv().outChannels()), MemoryCategory.WEIGHT_GRADIENT);
+                backend.biasGrad(dz, convBiasGrad[li]);
+            }
         }
 
         private Tensor weightGrad(ConvLayerSpec c, int li, Tensor gathered, Tensor dz) {

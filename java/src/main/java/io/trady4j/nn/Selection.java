@@ -12,23 +12,36 @@ import java.util.TreeMap;
 /**
  * Which input channels of which conv layers are trained, with the indices already on the backend
  * (built once per selection, i.e. once per epoch under TraDy). Layers are numbered as in
- * {@link Architecture#convLayers()}. The classifier is always trained in full.
+ * {@link Architecture#convLayers()}. The classifier is always trained in full. With {@link #trainsConvBiases()}
+ * the conv biases of every layer the backward pass reaches are trained too (Lin et al.'s sparse update and full
+ * fine-tuning: a bias gradient is one reduction of the gradient the pass computes anyway, and needs no activation).
  */
 public final class Selection implements AutoCloseable {
     private final Architecture architecture;
     private final ChannelIndex[] perLayer;
     private final ChannelIndex classifier;
+    private final boolean trainsConvBiases;
 
-    private Selection(Architecture architecture, ChannelIndex[] perLayer, ChannelIndex classifier) {
+    private Selection(Architecture architecture, ChannelIndex[] perLayer, ChannelIndex classifier, boolean trainsConvBiases) {
         this.architecture = architecture;
         this.perLayer = perLayer;
         this.classifier = classifier;
+        this.trainsConvBiases = trainsConvBiases;
     }
 
     /**
      * @param channels layer index → sorted channels to train (layers absent or with an empty array stay frozen)
      */
     public static Selection of(Backend backend, Architecture architecture, Map<Integer, int[]> channels) {
+        return of(backend, architecture, channels, false);
+    }
+
+    /**
+     * @param channels         as {@link #of(Backend, Architecture, Map)}
+     * @param trainsConvBiases also train the conv biases of every layer the backward pass reaches
+     */
+    public static Selection of(Backend backend, Architecture architecture, Map<Integer, int[]> channels,
+                               boolean trainsConvBiases) {
         List<ConvLayerSpec> layers = architecture.convLayers();
         ChannelIndex[] per = new ChannelIndex[layers.size()];
         List<ChannelIndex> made = new ArrayList<>();
@@ -49,7 +62,7 @@ public final class Selection implements AutoCloseable {
                 all[i] = i;
             }
             ChannelIndex cls = backend.channelIndex(all, all.length);
-            return new Selection(architecture, per, cls);
+            return new Selection(architecture, per, cls, trainsConvBiases);
         } catch (RuntimeException e) {
             made.forEach(ChannelIndex::close);
             throw e;
@@ -69,6 +82,11 @@ public final class Selection implements AutoCloseable {
     /** @return the classifier's trained input features */
     public ChannelIndex classifier() {
         return classifier;
+    }
+
+    /** Whether the conv biases of the layers the backward pass reaches are trained. */
+    public boolean trainsConvBiases() {
+        return trainsConvBiases;
     }
 
     /** @return the number of conv layers (trained or frozen) */

@@ -214,6 +214,9 @@ public final class Study {
         m.put("resolution", s.resolution());
         m.put("task", key.target());
         m.put("strategy", key.strategy());
+        if (Strategies.byName(key.strategy()).updatesBiases()) {
+            m.put("conv_biases_trained", true);   // absent for the others, so their cached runs still match
+        }
         m.put("budget_percent", Double.isNaN(key.budgetPercent()) ? null : key.budgetPercent());
         m.put("budget_units", Double.isNaN(key.budgetPercent()) ? 0L : budgetUnits(key.budgetPercent()));
         m.put("seed", (long) key.seed());

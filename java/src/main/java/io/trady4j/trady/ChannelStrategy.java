@@ -32,6 +32,14 @@ public interface ChannelStrategy {
     }
 
     /**
+     * Whether the conv biases of every layer the backward pass reaches are trained beside the selected weights (SU as
+     * Lin et al. publish it, and full fine-tuning); no budget counts them: a bias gradient needs no cached activation.
+     */
+    default boolean updatesBiases() {
+        return false;
+    }
+
+    /**
      * The layers this strategy draws channels from in {@code problem}: every layer unless it needs a ranking.
      *
      * @throws IllegalArgumentException if it needs a ranking and the problem has none

@@ -20,8 +20,10 @@ import java.util.stream.IntStream;
  * independent, which is the paper's assumption too; (2) the search is an exact knapsack over the budget in units
  * of {@code budget/4096} (costs rounded up, so the budget holds) instead of their evolutionary search; (3) the
  * channels are input channels (our engine's unit), the first ⌈r·C⌉ of the layer, as their code slices a prefix;
- * (4) <b>no bias updates</b>: the paper also updates the biases of the last layers, but trady4j's network computes
- * no conv-bias gradient (nn/), so this SU updates weights only.
+ * (4) biases: the paper updates the biases of the last k_b layers, k_b chosen by the same contribution search; here
+ * k_b is the depth the weight updates already reach (every conv bias from the earliest updated layer to the output,
+ * {@link #updatesBiases()}): the backward pass computes those layers' gradients anyway, a bias gradient is one
+ * reduction of them and needs no cached activation, so no budget counts it.
  */
 final class SparseUpdate implements ChannelStrategy {
     /** The channel ratios a layer may be updated at. */
@@ -37,6 +39,11 @@ final class SparseUpdate implements ChannelStrategy {
     @Override
     public boolean dynamic() {
         return false;
+    }
+
+    @Override
+    public boolean updatesBiases() {
+        return true;
     }
 
     @Override

@@ -133,6 +133,11 @@ public final class Strategies {
         }
 
         @Override
+        public boolean updatesBiases() {
+            return true;
+        }
+
+        @Override
         public Map<Integer, int[]> select(SelectionProblem p, int epoch, ChannelSignals signals) {
             Map<Integer, int[]> m = new TreeMap<>();
             for (int l = 0; l < p.layers(); l++) {

@@ -208,7 +208,7 @@ public final class Checkpoint {
             } catch (NumberFormatException ex) {
                 throw new FormatException(path + ": tensor '" + name + "' is not a momentum buffer of a layer");
             }
-            if (key < -2 || key >= architecture.convLayers().size()) {
+            if (key <= -3 - 3 * architecture.convLayers().size() || key >= architecture.convLayers().size()) {
                 throw new FormatException(path + ": momentum buffer " + key + " names no layer of " + architecture.name());
             }
             if (key >= 0 && (selection == null || !selection.containsKey(key))) {

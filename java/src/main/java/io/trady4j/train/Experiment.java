@@ -118,7 +118,7 @@ public final class Experiment {
         long[] units = unitsPerChannel(cost);
         int[] channels = arch.convLayers().stream().mapToInt(l -> l.conv().inChannels()).toArray();
         SelectionProblem problem = new SelectionProblem(channels, units, 0, List.of(), config.seed());
-        Map<String, Object> identity = identity("full", 0, config, settings);
+        Map<String, Object> identity = identity("full", false, 0, config, settings);   // BN's β is the bias here
         Map<String, float[]> parameters = init.parameters();
         Map<String, float[]> batchNorm = Network.identityBatchNorm(arch);
         TrainingState from = TrainingState.start(0);
@@ -411,7 +411,7 @@ public final class Experiment {
         SelectionProblem problem = problem(arch, data.resolution(), strategy.ignoresBudget() ? 0 : budget, run.topLayers(),
                 config.seed()).withContributions(run.contributions());
         strategy.checkBudget(problem, describe(arch, data.resolution()));
-        Map<String, Object> identity = identity(strategyName, budget, config, report.settings());
+        Map<String, Object> identity = identity(strategyName, strategy.updatesBiases(), budget, config, report.settings());
         HostWeights weights = run.start();
         DivergenceWatch watch = run.watchDivergence()
                 ? new DivergenceWatch(arch.classifier().out(), config.warmupEpochs()) : null;
@@ -493,10 +493,14 @@ public final class Experiment {
     }
 
     /** What makes two runs the same run: a checkpoint resumes only the run that wrote it. */
-    private static Map<String, Object> identity(String strategy, long budget, TrainConfig config, Map<String, Object> settings) {
+    private static Map<String, Object> identity(String strategy, boolean convBiases, long budget, TrainConfig config,
+                                                Map<String, Object> settings) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("strategy", strategy);
         m.put("budget", budget);
+        if (convBiases) {
+            m.put("conv_biases_trained", true);   // absent for the others, so their older checkpoints still resume
+        }
         m.putAll(config.toMap());
         Map<String, Object> s = new LinkedHashMap<>(settings);
         s.remove("backend");

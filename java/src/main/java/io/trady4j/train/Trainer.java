@@ -96,7 +96,7 @@ public final class Trainer {
                 }
                 if (resumed && reuse) {
                     chosen = from.selection();
-                    selection = Selection.of(backend, network.architecture(), chosen);
+                    selection = Selection.of(backend, network.architecture(), chosen, strategy.updatesBiases());
                     restoreMomentum(from.momentum(), selection, momentum);
                 } else if (selection == null || strategy.dynamic()) {
                     chosen = strategy.select(problem, strategy.dynamic() ? epoch : 0,
@@ -107,7 +107,7 @@ public final class Trainer {
                     }
                     momentum.values().forEach(Tensor::close);
                     momentum.clear();
-                    selection = Selection.of(backend, network.architecture(), chosen);
+                    selection = Selection.of(backend, network.architecture(), chosen, strategy.updatesBiases());
                 }
                 int first = resumed ? from.step() : 0;
                 long start = System.nanoTime();
@@ -253,19 +253,10 @@ public final class Trainer {
         if (!(config.momentum() > 0)) {
             throw new IllegalArgumentException("the saved state has momentum buffers but this run uses no momentum");
         }
-        List<ConvLayerSpec> layers = network.architecture().convLayers();
-        int out = network.architecture().classifier().out();
-        int in = network.architecture().classifier().in();
         for (Map.Entry<Integer, float[]> e : saved.entrySet()) {
             int key = e.getKey();
-            Shape shape;
-            if (key == -1) {
-                shape = Shape.of(out, in);
-            } else if (key == -2) {
-                shape = Shape.of(out);
-            } else if (key >= 0 && key < layers.size() && selection.layer(key) != null) {
-                shape = layers.get(key).conv().sparseWeightGradShape(selection.layer(key).size());
-            } else {
+            Shape shape = Network.momentumShape(network.architecture(), key, selection);
+            if (shape == null) {
                 throw new IllegalArgumentException("the saved momentum buffer " + key + " belongs to no trained layer");
             }
             if (e.getValue().length != shape.numel()) {

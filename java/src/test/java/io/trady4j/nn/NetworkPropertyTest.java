@@ -237,6 +237,91 @@ class NetworkPropertyTest {
         assertEquals(0, backend.memory().liveBytes());
     }
 
+    @Test
+    void convBiasGradientsMatchFiniteDifferencesDoNotDependOnTheSelectionAndMoveOnlyTheBiasesReached() {
+        Random rng = new Random(20261203L);
+        for (int n = 0; n < 40; n++) {
+            long seed = rng.nextLong();
+            try {
+                checkBiases(new Random(seed));
+            } catch (AssertionError | RuntimeException e) {
+                fail("case " + n + " (seed " + seed + ", " + describe(randomCase(new Random(seed))) + "): " + e, e);
+            }
+        }
+    }
+
+    private void checkBiases(Random r) {
+        Case c = randomCase(r);
+        Architecture arch = c.arch();
+        Map<String, float[]> params = NetworkTest.randomParameters(arch, r.nextLong());
+        Map<Integer, int[]> chosen = randomSelection(r, arch);
+        List<ConvLayerSpec> layers = arch.convLayers();
+        int classes = arch.classifier().out();
+        int[] labelValues = r.ints(c.batch(), 0, classes).toArray();
+        try (Tensor x = randomInput(r, c.batch(), c.resolution());
+             Tensor labels = backend.uploadInts(labelValues, Shape.of(c.batch()), MemoryCategory.DATA);
+             Network net = Network.create(backend, arch, params);
+             Selection full = Selection.of(backend, arch, all(arch), true);
+             Selection part = Selection.of(backend, arch, chosen, true)) {
+            Map<Integer, float[]> fullBias = new HashMap<>();
+            try (Gradients g = net.forwardBackward(x, labels, full)) {
+                for (int l = 0; l < layers.size(); l++) {
+                    fullBias.put(l, backend.toFloatArray(g.convBias(l)));
+                }
+            }
+            // central differences of the mean loss for two biases of two layers
+            float eps = 2e-3f;
+            for (int k = 0; k < 2; k++) {
+                int l = r.nextInt(layers.size());
+                int o = r.nextInt(layers.get(l).conv().outChannels());
+                String name = layers.get(l).name() + ".bias";
+                double[] loss = new double[2];
+                for (int side = 0; side < 2; side++) {
+                    Map<String, float[]> p = new LinkedHashMap<>(params);
+                    float[] b = params.get(name).clone();
+                    b[o] += side == 0 ? eps : -eps;
+                    p.put(name, b);
+                    try (Network shifted = Network.create(backend, arch, p); Tensor stats = shifted.evaluate(x, labels)) {
+                        loss[side] = backend.toFloatArray(stats)[0];
+                    }
+                }
+                double fd = (loss[0] - loss[1]) / (2 * eps);
+                float got = fullBias.get(l)[o];
+                assertEquals(fd, got, 2e-3 + 5e-2 * Math.abs(fd), name + "[" + o + "] vs finite differences");
+            }
+            long baseline = backend.memory().liveBytes();
+            Map<String, float[]> before = net.parameters();
+            try (Gradients g = net.forwardBackward(x, labels, part)) {
+                // the backward pass reaches exactly the layers from the earliest trained one to the output
+                int earliest = chosen.keySet().stream().mapToInt(i -> i).min().orElse(layers.size());
+                for (int l = 0; l < layers.size(); l++) {
+                    assertEquals(l >= earliest, g.convBias(l) != null, "bias gradient of layer " + l + " (earliest trained "
+                            + earliest + ")");
+                    if (g.convBias(l) != null) {
+                        assertArrayEquals(fullBias.get(l), backend.toFloatArray(g.convBias(l)), 1e-5f,
+                                "the bias gradient of layer " + l + " depends on the selection");
+                    }
+                }
+                SgdStep step = new SgdStep(0.5f, 0f, 0f);
+                net.applySgd(g, part, step, step, null);
+                Map<String, float[]> after = net.parameters();
+                for (int l = 0; l < layers.size(); l++) {
+                    String name = layers.get(l).name() + ".bias";
+                    if (g.convBias(l) == null) {
+                        assertArrayEquals(before.get(name), after.get(name), name + " was not reached and must stay");
+                        continue;
+                    }
+                    float[] db = backend.toFloatArray(g.convBias(l));
+                    for (int o = 0; o < db.length; o++) {
+                        assertEquals(before.get(name)[o] - 0.5f * db[o], after.get(name)[o], 1e-6f, name + "[" + o + "]");
+                    }
+                }
+            }
+            assertEquals(baseline, backend.memory().liveBytes(), "the pass with bias gradients leaked");
+        }
+        assertEquals(0, backend.memory().liveBytes());
+    }
+
     /** Unselected weights are untouched bit for bit; selected ones moved by −lr·g. */
     private static void checkUpdate(Conv2dSpec s, int[] sel, float[] g, float[] w0, float[] w1, float lr, String what) {
         int d2 = s.kernel() * s.kernel(), cg = s.inPerGroup(), mg = s.outPerGroup();

@@ -82,6 +82,13 @@ class StrategiesTest {
     }
 
     @Test
+    void onlyTheSparseUpdateAndFullFineTuningTrainConvBiases() {
+        for (String name : Strategies.NAMES) {
+            assertEquals(name.equals("su") || name.equals("full"), Strategies.byName(name).updatesBiases(), name);
+        }
+    }
+
+    @Test
     void dynamicStrategiesRedrawEveryEpochStaticOnesNever() {
         SelectionProblem p = problem(5000, 3);
         for (String name : List.of("trady", "d-full-random", "s-topk-random", "s-full-random")) {

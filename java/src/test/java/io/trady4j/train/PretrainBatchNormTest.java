@@ -12,6 +12,8 @@ import io.trady4j.nn.NetworkTest;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -47,9 +49,14 @@ class PretrainBatchNormTest {
 
     private RunReport pretrain(BatchSource train, StopSignal stop, Path out, Path checkpoint, boolean resume)
             throws IOException {
+        return pretrain(CONFIG, train, stop, out, checkpoint, resume);
+    }
+
+    private RunReport pretrain(TrainConfig config, BatchSource train, StopSignal stop, Path out, Path checkpoint, boolean resume)
+            throws IOException {
         Experiment ex = new Experiment(backend, quiet, Progress.quiet(quiet), stop);
         Experiment.TaskData data = new Experiment.TaskData(null, ResumeTest.RES, train, new TrainerTest.Quadrants(64, 8));
-        return ex.pretrain(ARCH, HostWeights.random(ARCH, 3), data, CONFIG, out, Map.of("job", "pretrain"), checkpoint,
+        return ex.pretrain(ARCH, HostWeights.random(ARCH, 3), data, config, out, Map.of("job", "pretrain"), checkpoint,
                 resume);
     }
 
@@ -78,21 +85,27 @@ class PretrainBatchNormTest {
         }
     }
 
-    @Test
-    void anInterruptedPretrainingResumesExactlyWithItsBatchNormState() throws IOException {
+    /** With momentum (the study's and pretrain's default, 0.9) the checkpoint also holds γ's and β's momentum buffers. */
+    @ParameterizedTest
+    @ValueSource(doubles = {0, 0.9})
+    void anInterruptedPretrainingResumesExactlyWithItsBatchNormState(double momentum) throws IOException {
+        TrainConfig config = CONFIG.withMomentum(momentum);
         Path expected = dir.resolve("uninterrupted.safetensors");
         BatchSource train = new TrainerTest.Quadrants(160, 7);
-        RunReport whole = pretrain(train, new StopSignal(), expected, null, false);
+        RunReport whole = pretrain(config, train, new StopSignal(), expected, null, false);
 
         Path out = dir.resolve("resumed.safetensors"), ck = dir.resolve("pretrain.ck.safetensors");
         StopSignal stop = new StopSignal();
         assertThrows(TrainingInterruptedException.class,
-                () -> pretrain(new ResumeTest.StopAfter(train, stop, 15, false), stop, out, ck, false));
+                () -> pretrain(config, new ResumeTest.StopAfter(train, stop, 15, false), stop, out, ck, false));
         Checkpoint.Loaded loaded = Checkpoint.load(ck, ARCH);
+        long bnBuffers = loaded.training().momentum().keySet().stream().filter(k -> k <= -3).count();
+        long norms = ARCH.convLayers().stream().filter(c -> c.batchNorm() != null).count();
+        assertEquals(momentum > 0 ? 2 * norms : 0, bnBuffers, "BN momentum buffers in the checkpoint");
         assertTrue(loaded.trainsBatchNorm(), "the checkpoint holds the BatchNorm state");
         float[] runningMean = loaded.batchNorm().get("stem.bn.running_mean");
         assertTrue(runningMean != null && runningMean[0] != 0, "the running mean moved from its start of 0");
-        RunReport resumed = pretrain(train, new StopSignal(), out, ck, true);
+        RunReport resumed = pretrain(config, train, new StopSignal(), out, ck, true);
 
         assertEquals(ResumeTest.epochsWithoutTime(whole.epochJson()), ResumeTest.epochsWithoutTime(resumed.epochJson()));
         SafeTensors a = SafeTensors.read(expected), b = SafeTensors.read(out);

@@ -48,14 +48,25 @@ class SparseUpdateRunTest {
             }
             boolean anyPositive = java.util.Arrays.stream(c.gains()).flatMapToDouble(java.util.Arrays::stream).anyMatch(g -> g > 0);
             assertTrue(anyPositive, "updating some layer beats the classifier alone");
+            Path ck = dir.resolve("su.safetensors");
             RunReport r = ex.finetune(new Experiment.FineTune(ResumeTest.ARCH, base, data, ResumeTest.config(0), "su",
-                    ResumeTest.budget(), null, c, null, false, Map.of("job", "test")));
+                    ResumeTest.budget(), null, c, ck, false, Map.of("job", "test")));
             List<Map<String, Object>> epochs = r.epochJson();
             assertEquals(3, epochs.size());
             Object first = epochs.getFirst().get("selection").toString();
             for (Map<String, Object> e : epochs) {
                 assertEquals(first, e.get("selection").toString(), "su is static");
                 assertTrue(((Number) e.get("selected_units")).longValue() <= ResumeTest.budget());
+            }
+            // Lin et al.'s SU also trains the biases of every layer from its earliest updated one to the output
+            Map<Integer, int[]> plan = Checkpoint.load(ck, ResumeTest.ARCH).training().selection();
+            int earliest = plan.keySet().stream().mapToInt(i -> i).min().orElseThrow();
+            Map<String, float[]> after = Checkpoint.load(ck, ResumeTest.ARCH).weights().parameters();
+            List<io.trady4j.nn.ConvLayerSpec> layers = ResumeTest.ARCH.convLayers();
+            for (int l = 0; l < layers.size(); l++) {
+                String bias = layers.get(l).name() + ".bias";
+                boolean moved = !java.util.Arrays.equals(base.parameters().get(bias), after.get(bias));
+                assertEquals(l >= earliest, moved, bias + " (earliest updated layer " + earliest + ")");
             }
         }
     }
