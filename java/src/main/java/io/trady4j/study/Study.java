@@ -148,7 +148,7 @@ public final class Study {
                 Path file = cacheDir.resolve("runs").resolve(key.slug() + (retry == 0 ? "" : "_lr" + lr) + ".json");
                 GridRun run = fresh ? null : GridRun.loadIfMatching(file, settings);
                 if (retry > 0) {
-                    how.append(String.format(Locale.ROOT, ", diverged: again at lr %s ", lr));
+                    how.append(String.format(Locale.ROOT, "; diverged, again at lr %s: ", lr));
                 }
                 if (run == null) {
                     long r0 = System.nanoTime();
@@ -156,7 +156,7 @@ public final class Study {
                     run.save(file);
                     tally.trainedSeconds += (System.nanoTime() - r0) / 1e9;
                     tally.trained++;
-                    how.append(String.format(Locale.ROOT, "%5.1fs", run.seconds()));
+                    how.append(String.format(Locale.ROOT, retry == 0 ? "%5.1fs" : "%.1fs", run.seconds()));
                 } else {
                     tally.cached++;
                     how.append("cached");
@@ -166,7 +166,7 @@ public final class Study {
             GridRun run = s.learningRateAuto() ? LearningRateFallback.run(searched, LEARNING_RATE_GRID, attempt)
                     : attempt.at(searched, 0);
             runs.add(run);
-            int left = keys.size() - i - 1;
+            int left = (int) keys.subList(i + 1, keys.size()).stream().filter(k -> shard.owns(k, s.targets(), s.strategies())).count();
             String eta = tally.trained == 0 ? "" : ", ETA " + Progress.duration(tally.trainedSeconds / tally.trained * left);
             out.printf(Locale.ROOT, "[%d/%d] %-14s %-14s %-7s seed %d: top-1 %6.2f%% (%s)%s%n", i + 1, keys.size(), key.target(),
                     key.strategy(), key.budgetLabel(), key.seed(), 100 * run.finalTop1(), how, eta);
