@@ -291,6 +291,7 @@ final class FinetuneCommand implements Command {
                             contributions, ws.checkpointPath(target, s, budget), resume, settings);
                 }
                 RunReport r = experiment.finetune(job);
+                r.recordBaseModel(ws.baseModelInfo(weights, source));
                 if (search != null) {
                     r.recordLearningRateSearch(search);
                 }

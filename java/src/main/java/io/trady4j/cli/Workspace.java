@@ -182,16 +182,35 @@ final class Workspace {
 
     /** " (test top-1 X% when pretrained)" from the pretraining report beside a cached base model, or "" without one. */
     private static String pretrainedAccuracy(Path baseModel) {
+        Double top1 = pretrainedTop1(baseModel);
+        return top1 == null ? "" : String.format(Locale.ROOT, ", test top-1 %.2f%% when pretrained", 100 * top1);
+    }
+
+    /** The source test top-1 of the pretraining report beside a base model, or null without a readable one. */
+    private static Double pretrainedTop1(Path baseModel) {
         try {
             Object report = Json.parse(Files.readString(reportPath(baseModel)));
             if (report instanceof Map<?, ?> m && m.get("epochs") instanceof List<?> epochs && !epochs.isEmpty()
                     && epochs.getLast() instanceof Map<?, ?> e && e.get("test_top1") instanceof Number top1) {
-                return String.format(Locale.ROOT, ", test top-1 %.2f%% when pretrained", 100 * top1.doubleValue());
+                return top1.doubleValue();
             }
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             // no readable report beside the model: nothing to add
         }
-        return "";
+        return null;
+    }
+
+    /**
+     * What a fine-tune starts from, for its report: the base model's file, the source task it was pretrained on (null
+     * for --weights) and that pretraining's test top-1 on the source (null when no pretraining report is beside it).
+     */
+    Map<String, Object> baseModelInfo(String weights, String sourceSpec) {
+        Path path = weights != null ? Path.of(weights) : basePath(sourceSpec);
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("file", path.toString());
+        m.put("pretrained_on", weights != null ? null : sourceSpec);
+        m.put("source_test_top1", pretrainedTop1(path));
+        return m;
     }
 
     /** The base model for {@code arch} from a file, or the cached one pretrained on the source task (made if missing). */

@@ -30,6 +30,7 @@ public final class RunReport {
     private final List<Map<String, Object>> epochJson = new ArrayList<>();
     private String diverged;
     private LearningRateSearch learningRateSearch;
+    private Map<String, Object> baseModel;
 
     /**
      * @param settings the run's settings (written as given)
@@ -66,6 +67,11 @@ public final class RunReport {
     /** Flags the run as diverged (it stopped early for {@code reason}, see {@link DivergenceWatch}). */
     public void flagDiverged(String reason) {
         diverged = reason;
+    }
+
+    /** Records what the run started from: the base model's file and, when trady4j pretrained it, its source test top-1. */
+    public void recordBaseModel(Map<String, Object> baseModel) {
+        this.baseModel = new LinkedHashMap<>(baseModel);
     }
 
     /** Records how the run's learning rate was chosen. */
@@ -133,6 +139,9 @@ public final class RunReport {
         m.put("full_finetuning_units", cost.totalUnits());
         m.put("classifier_units", cost.classifier().totalUnits());
         m.put("diverged", diverged);
+        if (baseModel != null) {
+            m.put("base_model", baseModel);
+        }
         if (learningRateSearch != null) {
             m.put("learning_rate_search", learningRateSearch.toJson());
         }

@@ -63,6 +63,11 @@ class TrainingCommandsTest {
             Map<String, Object> bytes = (Map<String, Object>) e.get("measured_peak_bytes");
             assertTrue(((Number) bytes.get("activation_cache")).longValue() > 0);
         }
+        Map<String, Object> base = (Map<String, Object>) json.get("base_model");
+        assertEquals("fmnist:0-4", base.get("pretrained_on"));
+        double baseTop1 = ((Number) base.get("source_test_top1")).doubleValue();
+        assertTrue(r.out().contains(String.format(java.util.Locale.ROOT, "%.2f%%", 100 * baseTop1)),
+                "the report's base accuracy is the one pretraining printed: " + baseTop1 + "\n" + r.out());
         assertTrue(Files.exists(dir.resolve("rankings/mbv2-w0.35_r16.json")));
         assertTrue(Files.exists(dir.resolve("base/mbv2-w0.35_r16_fmnist-0-4.safetensors")));
 
