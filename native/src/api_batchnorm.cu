@@ -13,18 +13,23 @@ bool fits(int batch, int channels, int plane) {
 }
 }  // namespace
 
+// The checks the three entry points share (each returns from the calling function with the error).
+#define T4J_REQUIRE_SIZES(batch, channels, plane)                                                                     \
+    T4J_REQUIRE(fits(batch, channels, plane), "sizes must be >= 1 with at most %d elements (batch %d, channels %d, plane %d)", \
+                INT_MAX, batch, channels, plane)
+#define T4J_REQUIRE_EPS(eps) T4J_REQUIRE(eps > 0.f && std::isfinite(eps), "eps must be a finite number > 0, got %g", (double)eps)
+
 extern "C" {
 
 TRADY4J_API int trady4j_batch_norm_training(int batch, int channels, int plane, const float* x, const float* gamma,
                                             const float* beta, float* running_mean, float* running_var,
                                             float momentum, float eps, float* y, float* save_mean,
                                             float* save_inv_std, void* stream) {
-    T4J_REQUIRE(fits(batch, channels, plane), "sizes must be >= 1 with at most %d elements (batch %d, channels %d, plane %d)",
-                INT_MAX, batch, channels, plane);
+    T4J_REQUIRE_SIZES(batch, channels, plane);
     T4J_REQUIRE((int64_t)batch * plane >= 2, "training needs at least 2 values per channel (batch %d, plane %d)", batch,
                 plane);
     T4J_REQUIRE(momentum >= 0.f && momentum <= 1.f, "momentum must be in [0, 1], got %g", (double)momentum);
-    T4J_REQUIRE(eps > 0.f && std::isfinite(eps), "eps must be a finite number > 0, got %g", (double)eps);
+    T4J_REQUIRE_EPS(eps);
     T4J_NOT_NULL(x);
     T4J_NOT_NULL(gamma);
     T4J_NOT_NULL(beta);
@@ -40,8 +45,7 @@ TRADY4J_API int trady4j_batch_norm_training(int batch, int channels, int plane, 
 TRADY4J_API int trady4j_batch_norm_backward(int batch, int channels, int plane, const float* dy, const float* x,
                                             const float* gamma, const float* save_mean, const float* save_inv_std,
                                             float* dx, float* d_gamma, float* d_beta, void* stream) {
-    T4J_REQUIRE(fits(batch, channels, plane), "sizes must be >= 1 with at most %d elements (batch %d, channels %d, plane %d)",
-                INT_MAX, batch, channels, plane);
+    T4J_REQUIRE_SIZES(batch, channels, plane);
     T4J_NOT_NULL(dy);
     T4J_NOT_NULL(x);
     T4J_NOT_NULL(gamma);
@@ -57,9 +61,8 @@ TRADY4J_API int trady4j_batch_norm_backward(int batch, int channels, int plane, 
 TRADY4J_API int trady4j_batch_norm_inference(int batch, int channels, int plane, const float* x, const float* gamma,
                                              const float* beta, const float* running_mean, const float* running_var,
                                              float eps, float* y, void* stream) {
-    T4J_REQUIRE(fits(batch, channels, plane), "sizes must be >= 1 with at most %d elements (batch %d, channels %d, plane %d)",
-                INT_MAX, batch, channels, plane);
-    T4J_REQUIRE(eps > 0.f && std::isfinite(eps), "eps must be a finite number > 0, got %g", (double)eps);
+    T4J_REQUIRE_SIZES(batch, channels, plane);
+    T4J_REQUIRE_EPS(eps);
     T4J_NOT_NULL(x);
     T4J_NOT_NULL(gamma);
     T4J_NOT_NULL(beta);

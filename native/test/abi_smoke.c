@@ -53,6 +53,24 @@ int main(void) {
           "the loss needs its label error record");
     st = trady4j_max_pool2d(1, 4, 4, 2, 2, 2, 3, 3, fake, fake, (int32_t*)fake, NULL);
     CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT, "pool padding over kernel/2");
+    st = trady4j_batch_norm_training(0, 3, 4, fake, fake, fake, fake, fake, 0.1f, 1e-5f, fake, fake, fake, NULL);
+    CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT && contains(trady4j_last_error(), "trady4j_batch_norm_training")
+              && contains(trady4j_last_error(), "sizes must be >= 1"), "batch norm: a zero batch is rejected");
+    st = trady4j_batch_norm_training(1, 3, 1, fake, fake, fake, fake, fake, 0.1f, 1e-5f, fake, fake, fake, NULL);
+    CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT && contains(trady4j_last_error(), "at least 2 values per channel"),
+          "batch norm: training needs 2 values per channel");
+    st = trady4j_batch_norm_training(2, 3, 4, fake, fake, fake, fake, fake, 1.5f, 1e-5f, fake, fake, fake, NULL);
+    CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT && contains(trady4j_last_error(), "momentum must be in [0, 1]"),
+          "batch norm: running-average momentum in [0, 1]");
+    st = trady4j_batch_norm_training(2, 3, 4, fake, fake, fake, NULL, fake, 0.1f, 1e-5f, fake, fake, fake, NULL);
+    CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT && contains(trady4j_last_error(), "running_mean is null"),
+          "batch norm: null running mean");
+    st = trady4j_batch_norm_backward(2, 3, 4, fake, fake, fake, fake, fake, fake, fake, NULL, NULL);
+    CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT && contains(trady4j_last_error(), "trady4j_batch_norm_backward")
+              && contains(trady4j_last_error(), "d_beta is null"), "batch norm backward: null d_beta");
+    st = trady4j_batch_norm_inference(2, 3, 4, fake, fake, fake, fake, fake, 0.f, fake, NULL);
+    CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT && contains(trady4j_last_error(), "eps must be a finite number > 0"),
+          "batch norm inference: eps > 0");
     st = trady4j_set_option(99, 0);
     CHECK(st == TRADY4J_ERR_INVALID_ARGUMENT, "unknown option");
     st = trady4j_set_option(TRADY4J_OPT_TF32, 1);
