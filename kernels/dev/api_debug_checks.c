@@ -70,6 +70,17 @@ int main(void) {
     expect(dw_sparse(outside, 2) == TRADY4J_ERR_INVALID_ARGUMENT && contains(trady4j_last_error(), "outside [0, 3)"),
            "dW: out of range");
 
+    expect(trady4j_gather_channels(1, 3, 16, x, sorted, 2, x_sel, NULL) == TRADY4J_OK, "gather: a valid selection passes");
+    expect(trady4j_gather_channels(1, 3, 16, x, repeated, 2, x_sel, NULL) == TRADY4J_ERR_INVALID_ARGUMENT &&
+               contains(trady4j_last_error(), "trady4j_gather_channels: debug checks: sel[1] = 1 after sel[0] = 1 (not unique)"),
+           "gather: repeated");
+    /* the 1x1 conv's weight [2, 3]: its slice for two selected input channels is [2, 2] */
+    expect(trady4j_sgd_update_sparse(2, 3, 1, 1, sorted, 2, w, dw_sel, NULL, 0.1f, 0.f, 0.f, NULL) == TRADY4J_OK,
+           "sgd: a valid selection passes");
+    expect(trady4j_sgd_update_sparse(2, 3, 1, 1, outside, 2, w, dw_sel, NULL, 0.1f, 0.f, 0.f, NULL) ==
+                   TRADY4J_ERR_INVALID_ARGUMENT &&
+               contains(trady4j_last_error(), "trady4j_sgd_update_sparse: debug checks: sel[1] = 3 is outside [0, 3)"),
+           "sgd: out of range");
     expect(trady4j_set_option(TRADY4J_OPT_DEBUG_CHECKS, 0) == TRADY4J_OK && forward(unsorted, 2) == TRADY4J_OK,
            "switched off again");
     printf("api_debug_checks: %d of %d checks passed (CPU emulation)\n", checks - failures, checks);

@@ -57,8 +57,8 @@ extern "C" {
 /* Options for trady4j_set_option (process-wide). Id 1 (the kernel version of ABI 3) is retired:
  * the ops below take an implementation id per call. */
 #define TRADY4J_OPT_TF32 2 /* reserved: 0 (fp32 everywhere) is the only value accepted */
-/* 1: calls that take a channel selection (trady4j_conv2d_forward with nsel > 0, trady4j_conv2d_dw_sparse)
- * first copy `sel` to the host (synchronizing their stream) and fail with TRADY4J_ERR_INVALID_ARGUMENT,
+/* 1: calls that take a channel selection (trady4j_conv2d_forward with nsel > 0, trady4j_conv2d_dw_sparse,
+ * trady4j_gather_channels, trady4j_sgd_update_sparse) first copy `sel` to the host (synchronizing their stream) and fail with TRADY4J_ERR_INVALID_ARGUMENT,
  * naming the first offending entry, unless it is sorted, unique and in [0, C). 0 (the default): unchecked,
  * as the conventions above say. For debugging only: it costs a host round trip per call. */
 #define TRADY4J_OPT_DEBUG_CHECKS 3

@@ -82,6 +82,8 @@ TRADY4J_API int trady4j_gather_channels(int batch, int channels, int plane, cons
     T4J_NOT_NULL(x);
     T4J_NOT_NULL(sel);
     T4J_NOT_NULL(x_sel);
+    const int st = api::check_selection(__func__, sel, nsel, channels, api::as_stream(stream));
+    if (st != TRADY4J_OK) return st;
     return api::launched(__func__, gather_channels(batch, channels, plane, x, sel, nsel, x_sel, api::as_stream(stream)));
 }
 
@@ -244,6 +246,8 @@ TRADY4J_API int trady4j_sgd_update_sparse(int out_channels, int in_per_group, in
     T4J_NOT_NULL(sel);
     T4J_NOT_NULL(w);
     T4J_NOT_NULL(dw_sel);
+    st = api::check_selection(__func__, sel, nsel, in_per_group * groups, api::as_stream(stream));
+    if (st != TRADY4J_OK) return st;
     return api::launched(__func__, sgd_update_sparse(out_channels, in_per_group, k2, groups, sel, nsel, w, dw_sel,
                                                      momentum_buf, lr, momentum, weight_decay,
                                                      api::as_stream(stream)));

@@ -52,6 +52,12 @@ public final class CudaBackend implements Backend {
      * also taken when JCuda's native library cannot load).
      */
     public static final String RUNTIME_PROPERTY = "trady4j.cuda.runtime";
+    /**
+     * System property: {@code true} switches the library's debug checks on when a backend opens (every call that takes
+     * a channel selection first checks it on the host: sorted, unique, in range; a host round trip per call),
+     * {@code false} off; absent: the library's setting is left as it is (off unless someone set it).
+     */
+    public static final String DEBUG_CHECKS_PROPERTY = "trady4j.cuda.debugChecks";
 
     private final DeviceInfo info;
     private final DeviceRuntime device;
@@ -89,6 +95,19 @@ public final class CudaBackend implements Backend {
         bindThread();
         this.ownsStream = callerStream == null;
         this.streamHandle = ownsStream ? device.createStream() : callerStream;
+    }
+
+    /** Sets the library's debug option from {@link #DEBUG_CHECKS_PROPERTY} (when it is set); {@link #open(int)} calls it. */
+    static void applyDebugChecksProperty() {
+        String v = System.getProperty(DEBUG_CHECKS_PROPERTY);
+        if (v == null) {
+            return;
+        }
+        String value = v.trim().toLowerCase(java.util.Locale.ROOT);
+        if (!value.equals("true") && !value.equals("false")) {
+            throw new BackendUnavailableException("-D" + DEBUG_CHECKS_PROPERTY + " must be true or false, got '" + v + "'");
+        }
+        NativeCalls.SET_OPTION.call(Abi.OPT_DEBUG_CHECKS, value.equals("true") ? 1 : 0);
     }
 
     private static java.nio.file.Path tuneCacheDirectory() {
@@ -148,6 +167,7 @@ public final class CudaBackend implements Backend {
             }
         }
         NativeLibrary.load();
+        applyDebugChecksProperty();
         try {
             if (info == null) {
                 try {
