@@ -13,8 +13,7 @@ import java.util.TreeMap;
  * Which input channels of which conv layers are trained, with the indices already on the backend
  * (built once per selection, i.e. once per epoch under TraDy). Layers are numbered as in
  * {@link Architecture#convLayers()}. The classifier is always trained in full. With {@link #trainsConvBiases()}
- * the conv biases of every layer the backward pass reaches are trained too (Lin et al.'s sparse update and full
- * fine-tuning: a bias gradient is one reduction of the gradient the pass computes anyway, and needs no activation).
+ * the conv biases of every layer the backward pass reaches are trained too (Lin et al.'s sparse update: a bias gradient is one reduction of the gradient the pass computes anyway, and needs no activation).
  */
 public final class Selection implements AutoCloseable {
     private final Architecture architecture;

@@ -33,7 +33,7 @@ public interface ChannelStrategy {
 
     /**
      * Whether the conv biases of every layer the backward pass reaches are trained beside the selected weights (SU as
-     * Lin et al. publish it, and full fine-tuning); no budget counts them: a bias gradient needs no cached activation.
+     * Lin et al. publish it); no budget counts them: a bias gradient needs no cached activation.
      */
     default boolean updatesBiases() {
         return false;

@@ -116,6 +116,11 @@ public final class Strategies {
         }
     }
 
+    /**
+     * Every conv weight and the classifier. The conv biases (BatchNorm's shift, folded) stay frozen: trained at the
+     * weights' learning rate they made the main job's full fine-tune of proxyless-w0.3 diverge (loss 1.48 -> 6.73 by
+     * epoch 3, 21.13% top-1, against 83.07% without them at lr 0.05).
+     */
     private static final class Everything implements ChannelStrategy {
         @Override
         public String name() {
@@ -129,11 +134,6 @@ public final class Strategies {
 
         @Override
         public boolean ignoresBudget() {
-            return true;
-        }
-
-        @Override
-        public boolean updatesBiases() {
             return true;
         }
 
