@@ -88,8 +88,14 @@ public final class Study {
 
     /** What a study produced: the rankings, the grid runs, and the seconds each phase took. */
     public record Result(List<RankingRun> rankings, List<GridRun> runs, double rankingSeconds, double gridSeconds,
-                         int runsTrained, int runsCached) {
+                         int runsTrained, int runsCached, List<LearningRateChoice> learningRates) {
     }
+
+    /** One learning-rate search of the study: its target and strategy, the budget it ran at and its JSON record. */
+    public record LearningRateChoice(String target, String strategy, String budgetLabel, Map<String, Object> search) {
+    }
+
+    private final List<LearningRateChoice> learningRates = new ArrayList<>();
 
     public Architecture architecture(int classes) {
         return ModelZoo.build(s.model(), classes, s.width());
@@ -172,7 +178,7 @@ public final class Study {
                     key.strategy(), key.budgetLabel(), key.seed(), 100 * run.finalTop1(), how, eta);
         }
         double gridSeconds = (System.nanoTime() - g0) / 1e9;
-        return new Result(rankings, runs, rankingSeconds, gridSeconds, tally.trained, tally.cached);
+        return new Result(rankings, runs, rankingSeconds, gridSeconds, tally.trained, tally.cached, List.copyOf(learningRates));
     }
 
     /** Grid runs trained and reused so far, and the seconds the trained ones took (for the ETA). */
@@ -339,6 +345,7 @@ public final class Study {
                 Map<?, ?> m = (Map<?, ?>) Json.parse(Files.readString(file));
                 if (Json.write(m.get("settings")).equals(Json.write(settings)) && m.get("search") instanceof Map<?, ?> search
                         && search.get("chosen") instanceof Number chosen) {
+                    remember(seed0, search);
                     return chosen.doubleValue();
                 }
             } catch (RuntimeException e) {
@@ -351,9 +358,20 @@ public final class Study {
         m.put("settings", settings);
         m.put("search", search.toJson());
         writeJson(file, m);
+        remember(seed0, search.toJson());
         out.printf(Locale.ROOT, "learning rate for %s, %s (searched at %s, used at every budget): %s (validation top-1 %s for %s)%n",
                 key.target(), key.strategy(), seed0.budgetLabel(), search.chosen(), search.validationTop1(), search.grid());
         return search.chosen();
+    }
+
+    @SuppressWarnings("unchecked")
+    private void remember(GridRun.Key searched, Map<?, ?> search) {
+        boolean known = learningRates.stream().anyMatch(c -> c.target().equals(searched.target())
+                && c.strategy().equals(searched.strategy()));
+        if (!known) {
+            learningRates.add(new LearningRateChoice(searched.target(), searched.strategy(), searched.budgetLabel(),
+                    (Map<String, Object>) search));
+        }
     }
 
     /** SU's contribution analysis on a validation split of the source's training subset (a priori), cached. */

@@ -136,7 +136,7 @@ public final class StudyReport {
                         + "Rankings: %d epochs × %d batches of full fine-tuning; trady, s-topk-random and su-rgn-fill use the source's ranking "
                         + "on every target, su the source's contribution analysis.%n%n",
                 s.model(), s.resolution(), s.resolution(), baseLine(), s.epochs(), s.warmupEpochs(), s.batchSize(),
-                s.learningRateAuto() ? "chosen per target, strategy and budget on a validation split (20% of the training subset, seed 0; cache/lr)"
+                s.learningRateAuto() ? "chosen per target and strategy on a validation split (20% of the training subset, seed 0; see Learning rates)"
                         : trim(s.learningRate()), size(s.trainSize()), size(s.testSize()), fullUnits,
                 String.join(", ", s.budgetPercents().stream().map(b -> f("%.1f%% = %,d u", b, budgetUnits.get(b))).toList()),
                 s.seeds() - 1, s.rankEpochs(), s.rankBatches()));
@@ -144,6 +144,7 @@ public final class StudyReport {
             md.append("**WARNING: ").append(ctx.base().get("warning")).append(".**\n\n");
         }
         divergedList(md);
+        learningRateTable(md);
         accuracyTables(md);
         pairedTable(md);
         costTable(md);
@@ -181,6 +182,29 @@ public final class StudyReport {
         if (!retried.isEmpty()) {
             md.append("\n");
         }
+    }
+
+    /** Every search: the validation top-1 of each rate of the grid and the one chosen. */
+    private void learningRateTable(StringBuilder md) {
+        if (result.learningRates().isEmpty()) {
+            return;
+        }
+        List<?> grid = (List<?>) result.learningRates().getFirst().search().get("grid");
+        md.append("## Learning rates\n\nChosen per target and strategy by the best validation top-1 (a 20% validation split of the "
+                + "training subset, seed 0, never the test split), searched at the budget shown and used at every budget and seed; "
+                + "a trial that diverged scores chance.\n\n| target | strategy | searched at |");
+        for (Object g : grid) {
+            md.append(" lr ").append(g).append(" |");
+        }
+        md.append(" chosen |\n|---|---|---|").append("---|".repeat(grid.size() + 1)).append("\n");
+        for (Study.LearningRateChoice c : result.learningRates()) {
+            md.append(f("| %s | %s | %s |", c.target(), c.strategy(), c.budgetLabel()));
+            for (Object v : (List<?>) c.search().get("validation_top1")) {
+                md.append(f(" %.1f%% |", 100 * ((Number) v).doubleValue()));
+            }
+            md.append(" ").append(c.search().get("chosen")).append(" |\n");
+        }
+        md.append("\n");
     }
 
     private double abandonedSeconds() {
@@ -544,6 +568,16 @@ public final class StudyReport {
             rankings.add(x);
         }
         m.put("rankings", rankings);
+        List<Object> searches = new ArrayList<>();
+        for (Study.LearningRateChoice c : result.learningRates()) {
+            Map<String, Object> x = new LinkedHashMap<>();
+            x.put("target", c.target());
+            x.put("strategy", c.strategy());
+            x.put("searched_at", c.budgetLabel());
+            x.putAll(c.search());
+            searches.add(x);
+        }
+        m.put("learning_rate_searches", searches);
         m.put("layer_names", result.rankings().getFirst().layerNames());
         List<Object> runs = new ArrayList<>();
         for (GridRun r : result.runs()) {

@@ -127,6 +127,10 @@ class StudyCommandTest {
             assertEquals(List.of(0.1, 0.25, 0.5, 1.0), search.get("grid"));
             assertTrue(((List<Object>) search.get("grid")).contains(search.get("chosen")), slug);
         }
+        List<Object> searches = (List<Object>) json.get("learning_rate_searches");
+        assertEquals(2, searches.size(), "one search per target and strategy, however many seeds");
+        String md = Files.readString(out.resolve("RESULTS.md"));
+        assertTrue(md.contains("## Learning rates") && md.contains("| fmnist:5-9 | su | 5.3% |"), md);
         Result again = run(argv);
         assertEquals(0, again.status(), again.err());
         assertTrue(again.out().contains("SU's contribution analysis: cached"), again.out());
