@@ -121,16 +121,6 @@ final class FinetuneCommand implements Command {
         }
     }
 
-    /** {@code base} with a freshly initialised classifier for {@code arch} (a ranking on the source learns a new head). */
-    static HostWeights freshClassifier(Architecture arch, HostWeights base, long seed) {
-        Map<String, float[]> p = new LinkedHashMap<>(base.parameters());
-        HostWeights head = HostWeights.random(arch, seed);
-        String name = arch.classifier().name();
-        p.put(name + ".weight", head.parameters().get(name + ".weight"));
-        p.put(name + ".bias", head.parameters().get(name + ".bias"));
-        return HostWeights.fromParameters(arch, p);
-    }
-
     /** SU's contribution analysis on a validation split of the target's training images, cached per model and target. */
     static ContributionAnalysis contributions(PrintStream out, Experiment experiment, TrainingOptions opts, Architecture arch,
                                               HostWeights base, Experiment.TaskData data, TrainConfig cfg, int batches)
@@ -249,7 +239,7 @@ final class FinetuneCommand implements Command {
                     Architecture sourceArch = opts.architecture(sourceTask.numClasses());
                     Experiment.TaskData sourceData = Experiment.TaskData.of(sourceTask, opts.resolution(),
                             sourceArch.inChannels(), opts.trainPerClass(), opts.testPerClass(), cfg.seed());
-                    ranking = ws.ranking(sourceArch, freshClassifier(sourceArch, base, cfg.seed()), sourceData, null, rankCfg,
+                    ranking = ws.ranking(sourceArch, base.withFreshClassifier(sourceArch, cfg.seed()), sourceData, null, rankCfg,
                             resume);
                     if (!ranking.task().equals(source)) {
                         out.println("WARNING: the cached ranking was made on " + ranking.task() + ", not on the source "

@@ -79,7 +79,7 @@ final class RankCommand implements Command {
             }
             HostWeights base = ws.base(arch, weights, source, cfg, 0, backend.name(), false);
             if (target.equals(source)) {
-                base = FinetuneCommand.freshClassifier(arch, base, cfg.seed());
+                base = base.withFreshClassifier(arch, cfg.seed());
             }
             Experiment.TaskData data = Experiment.TaskData.of(task, opts.resolution(), arch.inChannels(), opts.trainPerClass(),
                     opts.testPerClass(), cfg.seed());

@@ -229,18 +229,7 @@ final class Workspace {
         }
         HostWeights loaded = HostWeights.read(arch, path, opts.config().seed());
         loaded.notes().forEach(n -> out.println("note: " + n));
-        return withFreshClassifier(loaded, opts.config().seed());
-    }
-
-    /** A new task gets a new classifier: the base model's own is replaced by a seeded random one. */
-    static HostWeights withFreshClassifier(HostWeights base, long seed) {
-        HostWeights fresh = HostWeights.random(base.architecture(), seed);
-        HostWeights out = base.copy();
-        System.arraycopy(fresh.classifierWeight(), 0, out.classifierWeight(), 0, out.classifierWeight().length);
-        if (out.classifierBias() != null) {
-            System.arraycopy(fresh.classifierBias(), 0, out.classifierBias(), 0, out.classifierBias().length);
-        }
-        return out;
+        return loaded.withFreshClassifier(arch, opts.config().seed());   // a new task gets a new classifier
     }
 
     LayerRanking announce(LayerRanking r, Path path) {

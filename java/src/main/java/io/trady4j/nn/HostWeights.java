@@ -117,6 +117,19 @@ public final class HostWeights {
         return notes;
     }
 
+    /**
+     * These weights in {@code arch} (the same network, perhaps with another number of classes) with a freshly initialised
+     * classifier, as {@link #random}{@code (arch, seed)} draws it: a new task, or a ranking on the source, learns a new head.
+     */
+    public HostWeights withFreshClassifier(Architecture arch, long seed) {
+        Map<String, float[]> p = new java.util.LinkedHashMap<>(parameters());
+        Map<String, float[]> head = random(arch, seed).parameters();
+        String name = arch.classifier().name();
+        p.put(name + ".weight", head.get(name + ".weight"));
+        p.put(name + ".bias", head.get(name + ".bias"));
+        return fromParameters(arch, p);
+    }
+
     /** A deep copy (same architecture, same notes). */
     public HostWeights copy() {
         Map<String, float[]> w = new LinkedHashMap<>(), b = new LinkedHashMap<>();

@@ -257,14 +257,7 @@ public final class Study {
     }
 
     private HostWeights base(Architecture arch, long seed) throws IOException {
-        HostWeights loaded = HostWeights.read(arch, baseWeights, seed);
-        HostWeights freshHead = HostWeights.random(arch, seed);
-        HostWeights w = loaded.copy();
-        System.arraycopy(freshHead.classifierWeight(), 0, w.classifierWeight(), 0, w.classifierWeight().length);
-        if (w.classifierBias() != null) {
-            System.arraycopy(freshHead.classifierBias(), 0, w.classifierBias(), 0, w.classifierBias().length);
-        }
-        return w;
+        return HostWeights.read(arch, baseWeights, seed).withFreshClassifier(arch, seed);
     }
 
     /** The task's subsets (the same for every run: subset seed 0) fed in the run's seeded order and augmentation. */

@@ -55,6 +55,23 @@ class HostWeightsTest {
     }
 
     @Test
+    void aFreshClassifierIsRandomsHeadOnTheSameFeaturesInTheSameOrAnotherHeadSize() {
+        Architecture five = ModelZoo.build("mbv2-w0.35", 5, 1.0), ten = ModelZoo.build("mbv2-w0.35", 10, 1.0);
+        HostWeights base = HostWeights.random(five, 1);
+        for (Architecture arch : List.of(five, ten)) {
+            HostWeights fresh = base.withFreshClassifier(arch, 7);
+            HostWeights head = HostWeights.random(arch, 7);
+            assertArrayEquals(head.classifierWeight(), fresh.classifierWeight());
+            assertArrayEquals(head.classifierBias(), fresh.classifierBias());
+            for (ConvLayerSpec c : five.convLayers()) {
+                assertArrayEquals(base.parameters().get(c.name() + ".weight"), fresh.parameters().get(c.name() + ".weight"), c.name());
+            }
+        }
+        assertNotEquals(java.util.Arrays.toString(base.classifierWeight()),
+                java.util.Arrays.toString(base.withFreshClassifier(five, 7).classifierWeight()));
+    }
+
+    @Test
     void foldsBatchNormIntoWeightAndBias() throws IOException {
         for (String prefix : new String[]{"", "module."}) {
             HostWeights h = HostWeights.fromStateDict(tiny(2), SafeTensors.read(tinyStateDict(prefix, 2, false)));
